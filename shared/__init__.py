@@ -1,0 +1,1 @@
+"""Code every fetal-denoise service uses: volume I/O, intensities, noise, metrics, schemas, settings."""

@@ -1,0 +1,31 @@
+"""Settings read from the environment (UPPER_CASE variables), once, through a cached `get_settings()`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GIB = 1 << 30
+
+
+class Settings(BaseSettings):
+    """Limits and locations shared by the CLI and every service."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=True, extra="ignore")
+
+    DATA_DIR: Path = Field(default=Path("data"), description="Where jobs/<id>/ and models/<id>/ live.")
+    MAX_FILE_BYTES: int = Field(default=2 * GIB, ge=1, description="Largest input file (or upload) accepted.")
+    MAX_VOXELS: int = Field(default=512 * 512 * 1024, ge=1, description="Largest volume accepted, in voxels.")
+    MAX_ZIP_MEMBERS: int = Field(default=5000, ge=1, description="Most files a DICOM zip may hold.")
+    MAX_ZIP_UNCOMPRESSED_BYTES: int = Field(
+        default=4 * GIB, ge=1, description="Largest total uncompressed size of a DICOM zip."
+    )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read from the environment once."""
+    return Settings()

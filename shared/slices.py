@@ -1,0 +1,121 @@
+"""2D slices from volumes, and the train / validation / test split that a benchmark records.
+
+The paper trained on 2D sagittal slices, split 80/10/10 by patient. With three or more volumes we split
+by volume, so no slice of a test volume is ever seen in training. With one or two volumes that is
+impossible, so we split by contiguous blocks of slices instead.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import nibabel.orientations as nio
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+Plane = Literal["sagittal", "coronal", "axial"]
+_PLANE_AXIS_CODES: dict[str, set[str]] = {
+    "sagittal": {"L", "R"},
+    "coronal": {"A", "P"},
+    "axial": {"S", "I"},
+}
+
+EMPTY_SLICE_LEVEL = 0.05
+"""A voxel counts as foreground above this normalised intensity."""
+EMPTY_SLICE_FRACTION = 0.02
+"""A slice with less foreground than this fraction of its voxels is background and may be dropped."""
+
+
+def plane_axis(affine: np.ndarray, plane: Plane) -> int:
+    """Array axis (of a (Z, Y, X) volume) across which slices lie in the given anatomical plane."""
+    codes = nio.aff2axcodes(np.asarray(affine))
+    for voxel_axis, code in enumerate(codes):
+        if code in _PLANE_AXIS_CODES[plane]:
+            return 2 - voxel_axis  # voxel axes are (x, y, z); array axes are (z, y, x)
+    raise ValueError(f"cannot find the {plane} axis in an affine with axis codes {codes}")
+
+
+def slice_along(data: np.ndarray, axis: int) -> np.ndarray:
+    """All 2D slices across `axis`, stacked as (N, H, W)."""
+    return np.moveaxis(np.asarray(data), axis, 0)
+
+
+def stack_slices(slices: np.ndarray, axis: int) -> np.ndarray:
+    """Inverse of `slice_along`: put (N, H, W) slices back as a volume sliced across `axis`."""
+    return np.moveaxis(np.asarray(slices), 0, axis)
+
+
+def foreground_slices(normalised: np.ndarray, axis: int) -> list[int]:
+    """Indices of the slices across `axis` that hold anatomy rather than background."""
+    slices = slice_along(normalised, axis)
+    fraction = (slices > EMPTY_SLICE_LEVEL).mean(axis=(1, 2))
+    return [int(i) for i in np.flatnonzero(fraction >= EMPTY_SLICE_FRACTION)]
+
+
+class DatasetSplit(BaseModel):
+    """Which slices of which volumes went to training, validation and test; JSON-recordable."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["by_volume", "by_slice_block"] = Field(
+        description="Split whole volumes (3+ volumes) or contiguous slice blocks (fewer)."
+    )
+    axis: int = Field(ge=0, le=2, description="Array axis (Z=0, Y=1, X=2) the 2D slices lie across.")
+    seed: int = Field(description="Seed of the volume shuffle (by_volume).")
+    train: list[tuple[int, int]] = Field(description="(volume index, slice index) pairs for training.")
+    val: list[tuple[int, int]] = Field(description="(volume index, slice index) pairs for validation.")
+    test: list[tuple[int, int]] = Field(description="(volume index, slice index) pairs for testing.")
+
+
+def _counts(n: int, fractions: tuple[float, float, float]) -> tuple[int, int, int]:
+    """Sizes of (train, val, test) for n items, at least one each when n >= 3."""
+    if n < 3:
+        raise ValueError(f"need at least 3 items to split into train/val/test, got {n}")
+    n_val = max(1, round(n * fractions[1]))
+    n_test = max(1, round(n * fractions[2]))
+    return n - n_val - n_test, n_val, n_test
+
+
+def split_slices(
+    kept: list[list[int]],
+    axis: int,
+    seed: int = 0,
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+) -> DatasetSplit:
+    """Split the kept slice indices of each volume into train / val / test.
+
+    `kept[v]` lists the slice indices of volume v to use. Three or more volumes: whole volumes are
+    shuffled with `seed` and assigned. Otherwise each volume's slices are cut into contiguous blocks laid
+    out train | val | test | train, so validation and test come from the middle of the volume, where the
+    anatomy is, rather than from its nearly empty ends.
+    """
+    if len(kept) >= 3:
+        order = [int(v) for v in np.random.default_rng(seed).permutation(len(kept))]
+        n_train, n_val, _ = _counts(len(kept), fractions)
+        groups = order[:n_train], order[n_train : n_train + n_val], order[n_train + n_val :]
+        subsets = [[(v, s) for v in sorted(group) for s in kept[v]] for group in groups]
+        return DatasetSplit(
+            mode="by_volume", axis=axis, seed=seed, train=subsets[0], val=subsets[1], test=subsets[2]
+        )
+    train: list[tuple[int, int]] = []
+    val: list[tuple[int, int]] = []
+    test: list[tuple[int, int]] = []
+    for v, indices in enumerate(kept):
+        _, n_val, n_test = _counts(len(indices), fractions)
+        start = (len(indices) - n_val - n_test) // 2
+        val_end = start + n_val
+        test_end = val_end + n_test
+        train += [(v, s) for s in indices[:start] + indices[test_end:]]
+        val += [(v, s) for s in indices[start:val_end]]
+        test += [(v, s) for s in indices[val_end:test_end]]
+    return DatasetSplit(mode="by_slice_block", axis=axis, seed=seed, train=train, val=val, test=test)
+
+
+def gather(volumes: list[np.ndarray], refs: list[tuple[int, int]], axis: int) -> np.ndarray:
+    """The 2D slices named by (volume, slice) refs, stacked as (N, H, W) float32.
+
+    All referenced volumes must share the in-plane shape across `axis`.
+    """
+    if not refs:
+        return np.zeros((0, 0, 0), dtype=np.float32)
+    return np.stack([np.take(volumes[v], s, axis=axis) for v, s in refs]).astype(np.float32)
