@@ -32,7 +32,9 @@ class ModelManifest(BaseModel):
     created: datetime = Field(description="UTC time the training finished.")
     config: dict[str, Any] = Field(description="The full training config, as JSON.")
     data: dict[str, Any] = Field(description="Training data summary: volumes, shapes, spacing, sigma, split.")
-    validation: dict[str, Any] = Field(default_factory=dict, description="Validation metrics of the kept model.")
+    validation: dict[str, Any] = Field(
+        default_factory=dict, description="Validation metrics of the kept model."
+    )
     files: dict[str, str] = Field(description="sha256 hex digest of each file the model needs, by name.")
 
 
@@ -69,7 +71,9 @@ def write_manifest(
     return manifest
 
 
-def read_manifest(model_dir: Path, expected_method: Method | None = None, verify: bool = True) -> ModelManifest:
+def read_manifest(
+    model_dir: Path, expected_method: Method | None = None, verify: bool = True
+) -> ModelManifest:
     """Load and check a model directory's manifest (method, and the checksum of every listed file)."""
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
@@ -91,5 +95,7 @@ def read_manifest(model_dir: Path, expected_method: Method | None = None, verify
             if not file.is_file():
                 raise InvalidModelError(f"{model_dir}: missing model file {name}")
             if sha256_of(file) != digest:
-                raise InvalidModelError(f"{model_dir}: {name} does not match its checksum (corrupt or modified)")
+                raise InvalidModelError(
+                    f"{model_dir}: {name} does not match its checksum (corrupt or modified)"
+                )
     return manifest

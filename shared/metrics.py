@@ -54,7 +54,9 @@ def compare(reference: np.ndarray, prediction: np.ndarray, data_range: float) ->
     reference = np.asarray(reference, dtype=np.float64)
     prediction = np.asarray(prediction, dtype=np.float64)
     mse = float(mean_squared_error(reference, prediction))
-    psnr = math.inf if mse == 0 else float(peak_signal_noise_ratio(reference, prediction, data_range=data_range))
+    psnr = (
+        math.inf if mse == 0 else float(peak_signal_noise_ratio(reference, prediction, data_range=data_range))
+    )
     ssim = float(
         structural_similarity(
             reference, prediction, data_range=data_range, win_size=_win_size(reference.shape)
@@ -97,5 +99,9 @@ def evaluate(
         ssim=float(np.mean([m.ssim for m in per_slice])),
     )
     return MetricsReport(
-        data_range=data_range, slice_axis=slice_axis, volume=volume, slice_mean=slice_mean, per_slice=per_slice
+        data_range=data_range,
+        slice_axis=slice_axis,
+        volume=volume,
+        slice_mean=slice_mean,
+        per_slice=per_slice,
     )

@@ -39,7 +39,11 @@ def small_mni_volume(mni_volume: Volume) -> Volume:
     """A 2 mm, 48x64x64 central block of the MNI152 template: real anatomy, fast to train on."""
     data = mni_volume.data[::2, ::2, ::2]
     z, y, x = data.shape
-    block = data[(z - 48) // 2 : (z - 48) // 2 + 48, (y - 64) // 2 : (y - 64) // 2 + 64, (x - 64) // 2 : (x - 64) // 2 + 64]
+    block = data[
+        (z - 48) // 2 : (z - 48) // 2 + 48,
+        (y - 64) // 2 : (y - 64) // 2 + 64,
+        (x - 64) // 2 : (x - 64) // 2 + 64,
+    ]
     affine = mni_volume.affine.copy()
     affine[:3, :3] *= 2.0
     return Volume(data=np.ascontiguousarray(block), affine=affine)

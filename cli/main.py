@@ -1,0 +1,58 @@
+"""Entry point of the `fetal-denoise` command: registers the sub-commands and turns errors into one line."""
+
+from __future__ import annotations
+
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+import typer
+
+from cli import evaluate, noise
+from shared.errors import FetalDenoiseError
+
+app = typer.Typer(
+    name="fetal-denoise",
+    help="Self-supervised MRI denoising (Noise2Noise, Noise2Void): train, denoise, evaluate, serve.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version() -> str:
+    try:
+        return version("fetal-denoise")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"fetal-denoise {_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Self-supervised MRI denoising (Noise2Noise, Noise2Void): train, denoise, evaluate, serve."""
+
+
+app.command("noise")(noise.noise_command)
+app.command("evaluate")(evaluate.evaluate_command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; a FetalDenoiseError becomes one line on stderr and exit code 2, never a traceback."""
+    try:
+        app(args=argv, prog_name="fetal-denoise")
+    except FetalDenoiseError as exc:
+        typer.echo(f"fetal-denoise: error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

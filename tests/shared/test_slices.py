@@ -1,0 +1,83 @@
+"""Slicing volumes into 2D training slices and the recorded train/val/test split."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from shared.slices import (
+    DatasetSplit,
+    foreground_slices,
+    gather,
+    plane_axis,
+    slice_along,
+    split_slices,
+    stack_slices,
+)
+
+
+def test_sagittal_axis_of_the_mni_template(mni_volume):
+    """MNI152 is RAS: sagittal slices lie across array axis 2 (x), axial across axis 0 (z)."""
+    assert plane_axis(mni_volume.affine, "sagittal") == 2
+    assert plane_axis(mni_volume.affine, "coronal") == 1
+    assert plane_axis(mni_volume.affine, "axial") == 0
+
+
+def test_plane_axis_follows_a_permuted_affine():
+    """When voxel axes are permuted (as in a sagittal acquisition), the plane's axis moves with them."""
+    affine = np.array(
+        [[0, 0, 1, 0], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1]], dtype=float
+    )  # x->A, y->S, z->R
+    assert plane_axis(affine, "sagittal") == 0
+
+
+def test_slices_round_trip(mni_volume):
+    """slice_along then stack_slices gives the volume back, for every axis."""
+    data = mni_volume.data[::4, ::4, ::4]
+    for axis in range(3):
+        assert np.array_equal(stack_slices(slice_along(data, axis), axis), data)
+
+
+def test_background_slices_are_dropped(mni_volume):
+    """The empty slices at the ends of the template are not kept; the mid-sagittal slice is."""
+    kept = foreground_slices(mni_volume.data, axis=2)
+    assert 0 not in kept and mni_volume.shape[2] - 1 not in kept
+    assert mni_volume.shape[2] // 2 in kept
+    assert 100 < len(kept) < mni_volume.shape[2]
+
+
+def test_three_volumes_split_by_volume_with_no_leak():
+    """With 3+ volumes no volume has slices in two subsets, and the split is reproducible from its seed."""
+    kept = [list(range(10)) for _ in range(10)]
+    split = split_slices(kept, axis=2, seed=4)
+    owners = [{v for v, _ in subset} for subset in (split.train, split.val, split.test)]
+    assert split.mode == "by_volume"
+    assert [len(o) for o in owners] == [8, 1, 1]
+    assert not (owners[0] & owners[1] or owners[0] & owners[2] or owners[1] & owners[2])
+    assert split_slices(kept, axis=2, seed=4) == split
+    assert split_slices(kept, axis=2, seed=5) != split
+
+
+def test_one_volume_splits_in_contiguous_middle_blocks():
+    """One volume: val and test are contiguous blocks from the middle, train the rest, 80/10/10."""
+    kept = [list(range(20, 120))]
+    split = split_slices(kept, axis=2)
+    val = [s for _, s in split.val]
+    test = [s for _, s in split.test]
+    assert split.mode == "by_slice_block"
+    assert (len(split.train), len(val), len(test)) == (80, 10, 10)
+    assert val == list(range(60, 70)) and test == list(range(70, 80))
+    assert not set(val + test) & {s for _, s in split.train}
+
+
+def test_split_is_json_recordable():
+    """The split survives JSON so a benchmark can be re-run on the same slices."""
+    split = split_slices([list(range(30))], axis=1)
+    assert DatasetSplit.model_validate_json(split.model_dump_json()) == split
+
+
+def test_gather_stacks_named_slices(mni_volume):
+    """gather() returns exactly the slices named by (volume, index) refs."""
+    data = mni_volume.data[::4, ::4, ::4]
+    slices = gather([data], [(0, 3), (0, 5)], axis=2)
+    assert slices.shape == (2, data.shape[0], data.shape[1])
+    assert np.array_equal(slices[1], data[:, :, 5])
