@@ -1,0 +1,125 @@
+"""NIfTI reading and writing: geometry and header survive exactly, values and scaling are right."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from shared.errors import TooManyVolumesError
+from shared.io import read_volume, write_volume
+from shared.volume import Volume
+
+GEOMETRY_FIELDS = (
+    "dim",
+    "pixdim",
+    "qform_code",
+    "sform_code",
+    "quatern_b",
+    "quatern_c",
+    "quatern_d",
+    "qoffset_x",
+    "qoffset_y",
+    "qoffset_z",
+    "srow_x",
+    "srow_y",
+    "srow_z",
+    "xyzt_units",
+    "descrip",
+    "dim_info",
+    "cal_min",
+    "cal_max",
+)
+
+
+def raw_header(path: Path) -> nib.Nifti1Header:
+    """The header exactly as stored (nibabel's loaded images fold scaling into the data)."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        return nib.Nifti1Header.from_fileobj(handle)
+
+
+def test_mni_round_trip_keeps_affine_header_and_values(mni_nifti_path: Path, tmp_path: Path):
+    """Reading and writing the real MNI152 file keeps its affine, geometry fields and values."""
+    volume = read_volume(mni_nifti_path)
+    out = write_volume(volume, tmp_path / "denoised.nii.gz")
+
+    original, written = nib.load(mni_nifti_path), nib.load(out)
+    assert volume.shape == original.shape[::-1]
+    assert np.array_equal(written.affine, original.affine)
+    before, after = raw_header(mni_nifti_path), raw_header(out)
+    for field in GEOMETRY_FIELDS:
+        assert np.array_equal(after[field], before[field]), field
+    np.testing.assert_allclose(written.get_fdata(), original.get_fdata(), rtol=1e-6, atol=1e-7)
+
+
+def test_written_nifti_is_float32_without_scaling(mni_nifti_path: Path, tmp_path: Path):
+    """Denoised values are stored as float32 with scl_slope 1 / scl_inter 0, not the source's scaling."""
+    assert raw_header(mni_nifti_path)["scl_slope"] != 1.0
+    out = write_volume(read_volume(mni_nifti_path), tmp_path / "denoised.nii")
+    header = raw_header(out)
+    assert header.get_data_dtype() == np.float32
+    assert (float(header["scl_slope"]), float(header["scl_inter"])) == (1.0, 0.0)
+
+
+def test_scaling_is_applied_on_read(tmp_path: Path, small_mni_volume: Volume):
+    """scl_slope / scl_inter of an integer file are applied to the values read."""
+    stored = np.rint(small_mni_volume.data.transpose(2, 1, 0) * 1000).astype(np.int16)
+    image = nib.Nifti1Image(stored, small_mni_volume.affine)
+    image.header.set_slope_inter(0.5, -20.0)
+    image.set_data_dtype(np.int16)
+    path = tmp_path / "scaled.nii.gz"
+    nib.save(image, path)
+
+    volume = read_volume(path)
+    expected = stored.transpose(2, 1, 0) * 0.5 - 20.0
+    np.testing.assert_allclose(volume.data, expected, rtol=1e-6)
+
+
+def test_2d_image_reads_as_one_slice_and_writes_back_2d(tmp_path: Path, small_mni_volume: Volume):
+    """A 2D NIfTI is a volume of one slice; written back it is 2D again."""
+    plane = small_mni_volume.data[20].T.copy()  # (X, Y) on disk
+    path = tmp_path / "slice.nii"
+    nib.save(nib.Nifti1Image(plane, np.diag([0.5, 0.5, 3.0, 1.0])), path)
+
+    volume = read_volume(path)
+    assert volume.shape == (1, plane.shape[1], plane.shape[0])
+    assert np.array_equal(volume.data[0], plane.T)
+    out = write_volume(volume, tmp_path / "out.nii")
+    assert nib.load(out).shape == plane.shape
+
+
+def test_4d_with_one_volume_is_squeezed(tmp_path: Path, small_mni_volume: Volume):
+    """A 4D file whose last dimension is 1 reads as its 3D volume, and is written back 4D."""
+    data = small_mni_volume.data.transpose(2, 1, 0)[..., None]
+    path = tmp_path / "one.nii.gz"
+    nib.save(nib.Nifti1Image(data, small_mni_volume.affine), path)
+
+    volume = read_volume(path)
+    assert np.array_equal(volume.data, small_mni_volume.data)
+    assert nib.load(write_volume(volume, tmp_path / "out.nii.gz")).shape == data.shape
+
+
+def test_4d_with_several_volumes_is_refused(tmp_path: Path):
+    """A 4D file with more than one volume cannot be denoised as one volume."""
+    path = tmp_path / "fmri.nii.gz"
+    nib.save(nib.Nifti1Image(np.ones((4, 5, 6, 3), dtype=np.float32), np.eye(4)), path)
+    with pytest.raises(TooManyVolumesError) as caught:
+        read_volume(path)
+    assert str(caught.value) == (
+        "fmri.nii.gz: a 4D image with 3 volumes (shape (4, 5, 6, 3)); only a single 3D volume can be read"
+    )
+
+
+def test_volume_from_another_format_is_written_with_its_affine(tmp_path: Path, small_mni_volume: Volume):
+    """A NIfTI made from a volume without a NIfTI source uses the volume's affine, in scanner space mm."""
+    out = write_volume(small_mni_volume, tmp_path / "from_npy.nii.gz", description="n2v")
+    image = nib.load(out)
+    assert np.allclose(image.affine, small_mni_volume.affine, atol=1e-5)
+    assert int(image.header["sform_code"]) == 1 and int(image.header["qform_code"]) == 1
+    assert image.header.get_xyzt_units() == ("mm", "sec")
+    assert image.header["descrip"].item() == b"n2v"
+    assert np.array_equal(read_volume(out).data, small_mni_volume.data)
