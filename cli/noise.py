@@ -9,7 +9,7 @@ import numpy as np
 import typer
 
 from shared.intensity import IntensityMapping
-from shared.io import read_volume, write_volume
+from shared.io import detect_format, read_volume, write_volume
 from shared.noise import add_noise
 
 
@@ -25,6 +25,7 @@ def noise_command(
     ] = False,
 ) -> None:
     """Add Gaussian (or Rician) noise of SIGMA/255 of the input's intensity range, not clipped."""
+    detect_format(out)  # refuse an unwritable output before any work
     volume = read_volume(source)
     mapping = IntensityMapping.fit(volume.data, name=source.name)
     noisy = add_noise(
