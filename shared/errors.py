@@ -15,8 +15,10 @@ FetalDenoiseError                  base of every error this project raises on pu
 │   ├── ShapeMismatchError         two volumes that must match do not (422)
 │   ├── ConfigError                hyper-parameters out of range or unknown (422)
 │   ├── ModelNotFoundError         no model with that id / directory (404)
+│   ├── JobNotFoundError           no job with that id (404)
 │   └── InvalidModelError          a model directory that is corrupt or of the wrong method (422)
 └── JobError                       a job could not be run for a reason that is not the input's
+    └── JobCancelledError          the job was cancelled while queued or running
 """
 
 from __future__ import annotations
@@ -82,9 +84,17 @@ class ModelNotFoundError(InputError):
     """No model exists under the given id or directory."""
 
 
+class JobNotFoundError(InputError):
+    """No job exists under the given id (never created, or deleted)."""
+
+
 class InvalidModelError(InputError):
     """A model directory is corrupt, incomplete, tampered with or of another method."""
 
 
 class JobError(FetalDenoiseError):
     """A job failed for a reason that is not the caller's input."""
+
+
+class JobCancelledError(JobError):
+    """The job was cancelled (DELETE /jobs/{id}) while it was queued or running."""

@@ -1,0 +1,60 @@
+"""The FastAPI application: `uvicorn services.gateway.app:app` (settings from the environment)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+
+from services.gateway.deps import require_api_key
+from services.gateway.errors import SafeJSONResponse, install_error_handlers
+from services.gateway.limits import BodyLimitMiddleware
+from services.gateway.routes import denoise, health, jobs, metrics, models, train
+from shared.jobs.paths import jobs_root, models_root
+from shared.queue.app import ensure_local_queue
+from shared.settings import Settings, get_settings
+
+DESCRIPTION = """Self-supervised MRI denoising as a service: Noise2Noise (PyTorch) and Noise2Void (TensorFlow).
+
+Upload a volume to `/denoise` (202 + a job id), poll `/jobs/{id}`, download `/jobs/{id}/result`.
+Train models with `/train`; they are listed under `/models`. Intensities are normalised to [0, 1] per
+volume inside the methods and mapped back, so results keep the input's scale; sigma is on a 0-255 scale.
+When the server sets API_KEY, every route but /health needs the `X-API-Key` header."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The gateway; `settings` (tests, the embedded server) replace the environment's."""
+
+    def current_settings() -> Settings:
+        provider = app.dependency_overrides.get(get_settings, get_settings)
+        return provider()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        current = current_settings()
+        for folder in (jobs_root(Path(current.DATA_DIR)), models_root(Path(current.DATA_DIR))):
+            folder.mkdir(parents=True, exist_ok=True)
+        ensure_local_queue(current)
+        yield
+
+    app = FastAPI(
+        title="fetal-denoise",
+        version="0.1.0",
+        description=DESCRIPTION,
+        default_response_class=SafeJSONResponse,
+        lifespan=lifespan,
+    )
+    if settings is not None:
+        app.dependency_overrides[get_settings] = lambda: settings
+    app.add_middleware(BodyLimitMiddleware, limit=lambda: current_settings().MAX_UPLOAD_BYTES)
+    install_error_handlers(app)
+    secured = [Depends(require_api_key)]
+    for module in (denoise, train, jobs, models, metrics):
+        app.include_router(module.router, dependencies=secured)
+    app.include_router(health.router)
+    return app
+
+
+app = create_app()

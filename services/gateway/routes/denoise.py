@@ -1,0 +1,116 @@
+"""POST /denoise: denoise one uploaded volume (with a registered model, or by fitting on it)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, UploadFile
+
+from services.gateway.deps import DataDirDep, QueueDep, SettingsDep
+from services.gateway.params import validate_fit_params, validate_params
+from services.gateway.schemas import Accepted
+from services.gateway.submission import make_step, new_job_folder, parse_params, queue_job
+from services.gateway.uploads import result_name, store_volume, upload_format
+from shared.errors import ConfigError
+from shared.jobs.registry import get_model
+from shared.jobs.store import JobRecord, utcnow
+from shared.queue.names import DENOISE_TASKS, METRICS_EVALUATE
+from shared.queue.payloads import DenoisePayload, MetricsPayload, VolumeInput
+from shared.volume import check_same_shape
+
+router = APIRouter(prefix="/denoise", tags=["denoise"])
+
+
+@router.post("", status_code=202, response_model=Accepted)
+def denoise(
+    settings: SettingsDep,
+    data_dir: DataDirDep,
+    queue: QueueDep,
+    file: Annotated[
+        UploadFile, File(description="Noisy volume: .nii/.nii.gz, DICOM series .zip, .dcm or .npy.")
+    ],
+    method: Annotated[Literal["n2n", "n2v"], Form(description="n2n (PyTorch) or n2v (TensorFlow).")],
+    model_id: Annotated[str | None, Form(description="A registered model; none: fit on this upload.")] = None,
+    file2: Annotated[
+        UploadFile | None,
+        File(description="n2n: a second noisy acquisition; trains on the pair, or averages two predictions."),
+    ] = None,
+    ground_truth: Annotated[
+        UploadFile | None, File(description="A clean reference: adds PSNR / RMSE / SSIM to the job.")
+    ] = None,
+    params: Annotated[
+        str | None, Form(description='Fitting only: JSON object of config fields, e.g. {"epochs": 2}.')
+    ] = None,
+    series_uid: Annotated[
+        str | None, Form(description="DICOM: the series to use when the zip holds several.")
+    ] = None,
+) -> Accepted:
+    """Queue a denoising job; 202 with its id. Bad files, params or model ids are refused here, not queued."""
+    model_id = model_id or None
+    values = parse_params(params)
+    if model_id is not None:
+        get_model(data_dir, model_id, expected_method=method)
+        if values:
+            raise ConfigError(f"params are for fitting; model {model_id} is used as it was trained")
+    elif method == "n2n" and file2 is None:
+        raise ConfigError(
+            "method n2n without model_id needs file2 (a second noisy acquisition of the same anatomy) "
+            "to train on the pair; or pass model_id"
+        )
+    if method == "n2v" and file2 is not None:
+        raise ConfigError("file2 (a second acquisition) is only used by method n2n")
+    if model_id is None:
+        values = validate_params("n2n", values) if method == "n2n" else validate_fit_params(values, settings)
+    with new_job_folder(data_dir) as (job_id, folder):
+        inputs = folder / "inputs"
+        source, volume = store_volume(file, inputs, "input", settings, series_uid=series_uid)
+        second: VolumeInput | None = None
+        if file2 is not None:
+            second, volume2 = store_volume(file2, inputs, "second", settings)
+            check_same_shape(volume, volume2, source.name, second.name)
+        reference: VolumeInput | None = None
+        if ground_truth is not None:
+            reference, truth = store_volume(ground_truth, inputs, "ground_truth", settings)
+            check_same_shape(volume, truth, source.name, reference.name)
+        fmt = upload_format(source.name)
+        result = f"jobs/{job_id}/{result_name(source.name, fmt)}"
+        steps = [make_step(job_id, "denoise", DENOISE_TASKS[method])]
+        payloads = [
+            DenoisePayload(
+                job_id=job_id,
+                method=method,
+                input=source,
+                second=second,
+                model_id=model_id,
+                params=values,
+                result=result,
+            ).model_dump(mode="json")
+        ]
+        if reference is not None:
+            steps.append(make_step(job_id, "metrics", METRICS_EVALUATE))
+            prediction = VolumeInput(path=result, name=f"result of job {job_id}")
+            payloads.append(
+                MetricsPayload(
+                    job_id=job_id,
+                    prediction=prediction,
+                    reference=reference,
+                    report=f"jobs/{job_id}/metrics.json",
+                ).model_dump(mode="json")
+            )
+        inputs_named = {"file": source.name}
+        if second is not None:
+            inputs_named["file2"] = second.name
+        if reference is not None:
+            inputs_named["ground_truth"] = reference.name
+        record = JobRecord(
+            id=job_id,
+            kind="denoise",
+            method=method,
+            created=utcnow(),
+            steps=steps,
+            inputs=inputs_named,
+            input_format=fmt,
+            result=result.rsplit("/", 1)[1],
+            model_id=model_id,
+        )
+        return queue_job(data_dir, queue, record, payloads)

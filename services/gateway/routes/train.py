@@ -1,0 +1,93 @@
+"""POST /train: train an N2N or N2V model on uploaded volumes; a successful job registers the model."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, UploadFile
+
+from services.gateway.deps import DataDirDep, QueueDep, SettingsDep
+from services.gateway.params import validate_params
+from services.gateway.schemas import Accepted
+from services.gateway.submission import make_step, new_job_folder, parse_params, queue_job
+from services.gateway.uploads import store_volume
+from shared.errors import ConfigError
+from shared.jobs.registry import new_model_id
+from shared.jobs.store import JobRecord, utcnow
+from shared.queue.names import TRAIN_TASKS
+from shared.queue.payloads import TrainPayload, VolumeInput
+from shared.volume import check_same_shape
+
+router = APIRouter(prefix="/train", tags=["train"])
+
+
+@router.post("", status_code=202, response_model=Accepted)
+def train(
+    settings: SettingsDep,
+    data_dir: DataDirDep,
+    queue: QueueDep,
+    method: Annotated[Literal["n2n", "n2v"], Form(description="n2n (PyTorch) or n2v (TensorFlow).")],
+    files: Annotated[
+        list[UploadFile], File(description="Training volumes: noisy, or clean when sigma is given.")
+    ],
+    files2: Annotated[
+        list[UploadFile] | None,
+        File(
+            description="n2n with real noise: the second noisy acquisition of each file, in the same order."
+        ),
+    ] = None,
+    sigma: Annotated[
+        float | None,
+        Form(
+            gt=0.0, le=255.0, description="files are clean: add Gaussian noise of this sigma (0-255 scale)."
+        ),
+    ] = None,
+    params: Annotated[
+        str | None, Form(description='JSON object of config fields, e.g. {"epochs": 2}.')
+    ] = None,
+) -> Accepted:
+    """Queue a training job; 202 with its id and the id its model will have."""
+    values = validate_params(method, parse_params(params))
+    files2 = files2 or []
+    if method == "n2n" and (sigma is None) == (not files2):
+        raise ConfigError(
+            "n2n training needs either sigma (files are clean; noise is added) or files2 "
+            "(a second noisy acquisition of each file), not both"
+        )
+    if method == "n2v" and files2:
+        raise ConfigError("files2 (second acquisitions) are only used by method n2n")
+    if files2 and len(files2) != len(files):
+        raise ConfigError(
+            f"files2 must pair with files one to one: got {len(files)} files and {len(files2)} files2"
+        )
+    with new_job_folder(data_dir) as (job_id, folder):
+        inputs: list[VolumeInput] = []
+        seconds: list[VolumeInput] = []
+        for i, upload in enumerate(files):
+            ref, volume = store_volume(upload, folder / "inputs", f"input-{i}", settings)
+            inputs.append(ref)
+            if files2:
+                ref2, volume2 = store_volume(files2[i], folder / "inputs", f"second-{i}", settings)
+                check_same_shape(volume, volume2, ref.name, ref2.name)
+                seconds.append(ref2)
+        model_id = new_model_id(method)
+        payload = TrainPayload(
+            job_id=job_id,
+            method=method,
+            model_id=model_id,
+            inputs=inputs,
+            seconds=seconds,
+            sigma=sigma,
+            params=values,
+        )
+        record = JobRecord(
+            id=job_id,
+            kind="train",
+            method=method,
+            created=utcnow(),
+            steps=[make_step(job_id, "train", TRAIN_TASKS[method])],
+            inputs={f"files[{i}]": ref.name for i, ref in enumerate(inputs)}
+            | {f"files2[{i}]": ref.name for i, ref in enumerate(seconds)},
+            model_id=model_id,
+        )
+        return queue_job(data_dir, queue, record, [payload.model_dump(mode="json")])

@@ -1,0 +1,71 @@
+"""Uploaded files: streamed into a job's folder in chunks, under a size limit, then validated as volumes."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+from fastapi import UploadFile
+
+from shared.atomic import atomic_path
+from shared.errors import TooLargeError, UnsupportedFormatError
+from shared.io import ReadLimits, detect_format, read_volume
+from shared.jobs.paths import relative_to_data
+from shared.queue.payloads import VolumeInput
+from shared.settings import Settings
+from shared.volume import Volume
+
+CHUNK_BYTES = 1 << 20
+_SUFFIXES = {"nifti": (".nii.gz", ".nii"), "dicom-zip": (".zip",), "dicom": (".dcm",), "npy": (".npy",)}
+
+
+def client_name(upload: UploadFile, role: str) -> str:
+    """The uploaded file's own name without any directory part (the role if it has none)."""
+    name = PurePosixPath((upload.filename or "").replace("\\", "/")).name
+    return name or role
+
+
+def upload_format(name: str) -> str:
+    """The format a file name announces; an unsupported one is refused before a byte is stored."""
+    fmt = detect_format(Path(name))
+    if fmt not in _SUFFIXES:
+        raise UnsupportedFormatError(
+            f"{name}: unsupported upload format {fmt!r}; upload a DICOM series as a .zip"
+        )
+    return fmt
+
+
+def stored_suffix(name: str, fmt: str) -> str:
+    """The canonical suffix of a file of format `fmt` named `name` (keeps .nii vs .nii.gz)."""
+    lowered = name.lower()
+    return next((s for s in _SUFFIXES[fmt] if lowered.endswith(s)), _SUFFIXES[fmt][0])
+
+
+def save_upload(upload: UploadFile, dest: Path, limit: int, name: str) -> int:
+    """Copy an upload to `dest` in chunks (never whole in memory), refusing it past `limit` bytes."""
+    written = 0
+    upload.file.seek(0)
+    with atomic_path(dest) as tmp, tmp.open("wb") as out:
+        while chunk := upload.file.read(CHUNK_BYTES):
+            written += len(chunk)
+            if written > limit:
+                raise TooLargeError(f"{name}: the upload is over the limit of {limit} bytes (MAX_FILE_BYTES)")
+            out.write(chunk)
+    return written
+
+
+def store_volume(
+    upload: UploadFile, folder: Path, role: str, settings: Settings, series_uid: str | None = None
+) -> tuple[VolumeInput, Volume]:
+    """Store an upload as `folder/<role><suffix>` and read it back as a volume (any problem: a 4xx error)."""
+    name = client_name(upload, role)
+    fmt = upload_format(name)
+    dest = folder / f"{role}{stored_suffix(name, fmt)}"
+    save_upload(upload, dest, settings.MAX_FILE_BYTES, name)
+    volume = read_volume(dest, limits=ReadLimits.from_settings(settings), series_uid=series_uid, name=name)
+    ref = VolumeInput(path=relative_to_data(Path(settings.DATA_DIR), dest), name=name, series_uid=series_uid)
+    return ref, volume
+
+
+def result_name(input_name: str, fmt: str) -> str:
+    """The result's file name: the input's format (a DICOM series comes back as a derived series in a .zip)."""
+    return f"result{stored_suffix(input_name, fmt)}"

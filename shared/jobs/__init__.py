@@ -1,0 +1,1 @@
+"""Job records and the model registry, both plain files in the data directory."""

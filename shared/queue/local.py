@@ -1,0 +1,122 @@
+"""The queue without Redis: kombu's filesystem transport and Celery's file result store, made crash-safe.
+
+Both upstream classes write files in place, so a reader polling the folder can see a message or a
+result half-written, and the transport deletes a message as soon as a worker fetches it, so a worker
+killed mid-job loses it. Here messages and results are written under a temporary name and renamed; a
+worker claims a message by renaming it into `claimed/` (exactly one consumer wins) and deletes it only
+when the job is acknowledged. `recover_claimed` puts the messages of dead workers back in the queue.
+Messages are plain files, so queued jobs survive a restart.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from queue import Empty
+from time import time_ns
+from typing import Any
+
+from celery.backends.filesystem import FilesystemBackend
+from kombu.transport import filesystem
+from kombu.utils.encoding import bytes_to_str, ensure_bytes, str_to_bytes
+from kombu.utils.json import dumps, loads
+
+from shared.atomic import atomic_write_bytes
+
+
+class Channel(filesystem.Channel):
+    """Filesystem channel with atomic publish and atomic claim."""
+
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+        """Write the message under a temporary name, then rename it into the queue folder."""
+        # Wall-clock nanoseconds keep FIFO order across processes and restarts (monotonic() does not).
+        name = f"{time_ns():020d}_{uuid.uuid4()}.{queue}.msg"
+        folder = Path(self.data_folder_out)
+        tmp = folder / f".{name}.tmp"
+        tmp.write_bytes(str_to_bytes(dumps(payload)))
+        os.replace(tmp, folder / name)
+
+    def _get(self, queue: str) -> Any:
+        """Claim the oldest message of `queue` by renaming it; a rename that loses the race moves on."""
+        folder = Path(self.data_folder_in)
+        for name in sorted(os.listdir(folder)):
+            if name.startswith(".") or name.partition(".")[2] != f"{queue}.msg":
+                continue
+            claimed = claimed_folder(folder) / f"{os.getpid()}-{name}"
+            try:
+                os.rename(folder / name, claimed)
+            except OSError:
+                continue
+            payload = loads(bytes_to_str(claimed.read_bytes()))
+            self._claimed[payload["properties"]["delivery_tag"]] = claimed
+            return payload
+        raise Empty()
+
+    @property
+    def _claimed(self) -> dict[str, Path]:
+        """Claimed message files of this channel, by delivery tag, until acknowledged or restored."""
+        if not hasattr(self, "_claimed_files"):
+            self._claimed_files: dict[str, Path] = {}
+        return self._claimed_files
+
+    def _release(self, delivery_tag: str) -> None:
+        """Forget a claimed message: it was acknowledged or put back in the queue."""
+        claimed = self._claimed.pop(delivery_tag, None)
+        if claimed is not None:
+            claimed.unlink(missing_ok=True)
+
+    def basic_ack(self, delivery_tag: str, multiple: bool = False) -> None:
+        """Acknowledge, then delete the claimed file: the job is done with."""
+        super().basic_ack(delivery_tag, multiple=multiple)
+        self._release(delivery_tag)
+
+    def _restore(self, message: Any) -> None:
+        """Requeue a message (rejected, or unacknowledged at shutdown) and drop its claimed copy."""
+        super()._restore(message)
+        self._release(message.delivery_tag)
+
+
+def claimed_folder(queue_folder: Path) -> Path:
+    """Where workers keep the messages they are working on."""
+    return queue_folder / "claimed"
+
+
+def recover_claimed(queue_folder: Path) -> int:
+    """Put back in the queue every claimed message whose worker process is gone; return how many."""
+    recovered = 0
+    for claimed in sorted(claimed_folder(queue_folder).glob("*.msg")):
+        pid, _, name = claimed.name.partition("-")
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        try:
+            os.rename(claimed, queue_folder / name)
+        except OSError:
+            continue
+        recovered += 1
+    return recovered
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists (signal 0 checks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Transport(filesystem.Transport):
+    """Filesystem transport using the atomic channel."""
+
+    Channel = Channel
+
+
+class AtomicFilesystemBackend(FilesystemBackend):
+    """Celery's file result store, writing each result atomically so a reader never sees half of one."""
+
+    def set(self, key: bytes | str, value: Any) -> None:
+        """Store `value` under `key` by writing a temporary file and renaming it."""
+        atomic_write_bytes(os.fsdecode(self._filename(key)), ensure_bytes(value))

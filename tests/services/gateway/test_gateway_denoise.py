@@ -1,0 +1,180 @@
+"""POST /denoise: what is accepted, what is queued, and what is refused before queuing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from conftest import RecordingQueue
+from fastapi.testclient import TestClient
+
+from shared.manifest import write_manifest
+from shared.queue.names import METRICS_EVALUATE, N2N_DENOISE, N2V_DENOISE
+from shared.settings import Settings
+
+
+def _files(**paths: Path) -> dict[str, tuple[str, bytes]]:
+    """Multipart file fields from paths."""
+    return {field: (path.name, path.read_bytes()) for field, path in paths.items()}
+
+
+def _register(settings: Settings, model_id: str, method: str) -> None:
+    """A registry entry with a manifest and one (fake) weight file."""
+    folder = Path(settings.DATA_DIR) / "models" / model_id
+    folder.mkdir(parents=True)
+    (folder / "weights.bin").write_bytes(b"weights")
+    write_manifest(
+        folder, method=method, framework="test", config={}, data={}, validation={}, files=["weights.bin"]
+    )
+
+
+def test_n2v_fit_is_queued_with_the_fit_budget(
+    client: TestClient, queue: RecordingQueue, settings: Settings, nifti_path: Path
+):
+    """An n2v upload without a model answers 202, stores the upload and queues one n2v task with a budget."""
+    response = client.post(
+        "/denoise", data={"method": "n2v", "params": '{"epochs": 3}'}, files=_files(file=nifti_path)
+    )
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["status_url"] == f"/jobs/{body['job_id']}"
+    [calls] = queue.submitted
+    [call] = calls
+    assert call.name == N2V_DENOISE
+    assert call.payload["params"]["epochs"] == 3
+    assert call.payload["params"]["steps_per_epoch"] >= 1
+    assert call.payload["result"].endswith("result.nii.gz")
+    stored = Path(settings.DATA_DIR) / call.payload["input"]["path"]
+    assert stored.read_bytes() == nifti_path.read_bytes()
+    assert call.payload["input"]["name"] == "brain.nii.gz"
+
+
+def test_ground_truth_adds_a_metrics_step(client: TestClient, queue: RecordingQueue, nifti_path: Path):
+    """With ground_truth the job is denoise then metrics, the metrics step scoring the denoise result."""
+    response = client.post(
+        "/denoise", data={"method": "n2v"}, files=_files(file=nifti_path, ground_truth=nifti_path)
+    )
+    assert response.status_code == 202, response.text
+    [calls] = queue.submitted
+    assert [call.name for call in calls] == [N2V_DENOISE, METRICS_EVALUATE]
+    assert calls[1].payload["prediction"]["path"] == calls[0].payload["result"]
+
+
+def test_n2n_pair_and_registered_model_are_queued(
+    client: TestClient, queue: RecordingQueue, settings: Settings, nifti_path: Path
+):
+    """n2n with file2 (train on the pair) and n2n with a model + file2 (Eq. 3 average) are both accepted."""
+    _register(settings, "n2n-model", "n2n")
+    pair = client.post("/denoise", data={"method": "n2n"}, files=_files(file=nifti_path, file2=nifti_path))
+    average = client.post(
+        "/denoise",
+        data={"method": "n2n", "model_id": "n2n-model"},
+        files=_files(file=nifti_path, file2=nifti_path),
+    )
+    assert (pair.status_code, average.status_code) == (202, 202)
+    assert [calls[0].name for calls in queue.submitted] == [N2N_DENOISE, N2N_DENOISE]
+    assert queue.submitted[1][0].payload["model_id"] == "n2n-model"
+    assert queue.submitted[1][0].payload["second"]["name"] == "brain.nii.gz"
+
+
+def test_n2n_without_model_or_second_acquisition_is_422(
+    client: TestClient, queue: RecordingQueue, nifti_path: Path, job_folders: Callable[[], list[Path]]
+):
+    """n2n needs file2 to train on a pair when no model is given: 422 that says so, nothing queued."""
+    response = client.post("/denoise", data={"method": "n2n"}, files=_files(file=nifti_path))
+    assert response.status_code == 422
+    assert response.json()["detail"] == (
+        "method n2n without model_id needs file2 (a second noisy acquisition of the same anatomy) "
+        "to train on the pair; or pass model_id"
+    )
+    assert queue.submitted == [] and job_folders() == []
+
+
+def test_unknown_model_is_404(client: TestClient, queue: RecordingQueue, nifti_path: Path):
+    """A model id that is not registered (or could name another path) is 404."""
+    for model_id in ("n2n-nope", "../models"):
+        response = client.post(
+            "/denoise", data={"method": "n2n", "model_id": model_id}, files=_files(file=nifti_path)
+        )
+        assert response.status_code == 404
+        assert response.json()["detail"] == f"no model with id {model_id!r}"
+    assert queue.submitted == []
+
+
+def test_model_of_the_other_method_is_422(
+    client: TestClient, queue: RecordingQueue, settings: Settings, nifti_path: Path
+):
+    """Denoising with n2v and an n2n model is refused before queuing."""
+    _register(settings, "n2n-model", "n2n")
+    response = client.post(
+        "/denoise", data={"method": "n2v", "model_id": "n2n-model"}, files=_files(file=nifti_path)
+    )
+    assert response.status_code == 422
+    assert "this is a n2n model, not a n2v model" in response.json()["detail"]
+    assert queue.submitted == []
+
+
+def test_bad_params_are_422_before_queuing(
+    client: TestClient, queue: RecordingQueue, nifti_path: Path, job_folders: Callable[[], list[Path]]
+):
+    """Unknown config fields, out-of-range values, non-JSON and over-budget fits are refused with a reason."""
+    cases = {
+        '{"epoch": 2}': "invalid n2v config: epoch: Extra inputs are not permitted",
+        '{"epochs": 0}': "invalid n2v config: epochs: Input should be greater than or equal to 1",
+        "[1, 2]": 'params must be a JSON object of config fields, e.g. {"epochs": 2}',
+        "{epochs: 2}": "params is not valid JSON (Expecting property name enclosed in double quotes at character 1)",
+        '{"epochs": 1000, "steps_per_epoch": 1000}': (
+            "params: a fit of 1000 epochs x 1000 steps is 1000000 training steps, over this server's limit "
+            "of 20000 (MAX_FIT_STEPS); train a model with /train instead"
+        ),
+    }
+    for params, detail in cases.items():
+        response = client.post(
+            "/denoise", data={"method": "n2v", "params": params}, files=_files(file=nifti_path)
+        )
+        assert response.status_code == 422, params
+        assert response.json()["detail"] == detail
+    assert queue.submitted == [] and job_folders() == []
+
+
+def test_shape_mismatch_of_the_ground_truth_is_422(
+    client: TestClient,
+    queue: RecordingQueue,
+    nifti_path: Path,
+    other_shape_path: Path,
+    job_folders: Callable[[], list[Path]],
+):
+    """A ground truth of another shape is refused at once and the stored uploads are removed."""
+    response = client.post(
+        "/denoise", data={"method": "n2v"}, files=_files(file=nifti_path, ground_truth=other_shape_path)
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"] == (
+        "brain.nii.gz has shape (48, 64, 64) but smaller.nii.gz has shape (40, 48, 48); they must match"
+    )
+    assert queue.submitted == [] and job_folders() == []
+
+
+def test_file2_with_n2v_is_422(client: TestClient, queue: RecordingQueue, nifti_path: Path):
+    """n2v uses one acquisition: a second one is refused rather than ignored."""
+    response = client.post(
+        "/denoise", data={"method": "n2v"}, files=_files(file=nifti_path, file2=nifti_path)
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"] == "file2 (a second acquisition) is only used by method n2n"
+    assert queue.submitted == []
+
+
+def test_params_with_a_model_are_422(
+    client: TestClient, queue: RecordingQueue, settings: Settings, nifti_path: Path
+):
+    """Fitting params next to a registered model would be silently ignored, so they are refused."""
+    _register(settings, "n2v-model", "n2v")
+    response = client.post(
+        "/denoise",
+        data={"method": "n2v", "model_id": "n2v-model", "params": json.dumps({"epochs": 2})},
+        files=_files(file=nifti_path),
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"] == "params are for fitting; model n2v-model is used as it was trained"
