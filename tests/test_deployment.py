@@ -7,6 +7,7 @@ PATH, else by a structural check done here. YAML is read with PyYAML, or ruamel.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -18,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from shared.queue.names import QUEUES
+import shared.queue.names as queue_names
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = "docker-compose.yml"
@@ -308,16 +309,56 @@ def test_redis_persists_and_flower_is_opt_in() -> None:
     assert all("profiles" not in svc for name, svc in services.items() if name != "flower")
 
 
-def test_workers_consume_every_queue() -> None:
-    """One worker image per queue, so no job waits forever; GPU workers take one task at a time."""
+def registered_task_names(module: str) -> set[str]:
+    """Task names that `module` registers with `@app.task(name=NAME)`, NAME from shared.queue.names."""
+    path = ROOT / Path(*module.split(".")).with_suffix(".py")
+    assert path.is_file(), f"no module {module}"
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        for deco in getattr(node, "decorator_list", []):
+            if (
+                isinstance(deco, ast.Call)
+                and isinstance(deco.func, ast.Attribute)
+                and deco.func.attr == "task"
+            ):
+                for kw in (k for k in deco.keywords if k.arg == "name"):
+                    names.add(
+                        getattr(queue_names, kw.value.id)
+                        if isinstance(kw.value, ast.Name)
+                        else kw.value.value
+                    )
+    return names
+
+
+def test_workers_consume_every_queue_and_register_its_tasks() -> None:
+    """One worker per queue, whose -A module registers every task routed there; GPU workers take one at a time."""
     services = merged_config([COMPOSE])["services"]
     served = {}
     for name, queue in WORKERS.items():
         cmd = exec_form(final_stage_instructions(services[name])["CMD"])
-        assert cmd[:4] == ["celery", "-A", "shared.queue.app", "worker"], name
+        assert cmd[:2] == ["celery", "-A"] and cmd[3] == "worker", name
         served[cmd[cmd.index("-Q") + 1]] = name
         assert cmd[cmd.index("-n") + 1] == f"{queue}@%h"
+        routed = {task for task, q in queue_names.ROUTES.items() if q == queue}
+        assert registered_task_names(cmd[2]) == routed, f"{name}: -A {cmd[2]}"
         if name in GPU_WORKERS:
             assert cmd[cmd.index("--pool") + 1] == "solo" and cmd[cmd.index("--concurrency") + 1] == "1"
-    assert sorted(served) == sorted(QUEUES)
     assert served == {queue: name for name, queue in WORKERS.items()}
+    assert sorted(served) == sorted(queue_names.QUEUES)
+
+
+def test_gateway_command_serves_the_app_on_its_health_port() -> None:
+    """The gateway's uvicorn target is a module-level `app`, on the port its health check and compose use."""
+    services = merged_config([COMPOSE])["services"]
+    final = final_stage_instructions(services["gateway"])
+    cmd = exec_form(final["CMD"])
+    module, _, attr = cmd[1].partition(":")
+    tree = ast.parse((ROOT / Path(*module.split("."))).with_suffix(".py").read_text())
+    bound = {
+        t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)
+    }
+    assert cmd[0] == "uvicorn" and attr in bound
+    port = cmd[cmd.index("--port") + 1]
+    assert f"http://127.0.0.1:{port}/health" in final["HEALTHCHECK"]
+    assert services["gateway"]["ports"] == [f"${{GATEWAY_PORT:-8000}}:{port}"]
