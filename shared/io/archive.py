@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 
 from shared.atomic import atomic_path
 from shared.errors import UnreadableVolumeError, UnsafeArchiveError
-from shared.io.limits import ReadLimits
+from shared.io.limits import ReadLimits, library_detail
 
 _CHUNK = 1 << 20
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -85,9 +85,13 @@ def extract_zip(path: Path, dest: Path, limits: ReadLimits, name: str) -> list[t
             raise UnsafeArchiveError(
                 f"{name}: a member does not match its declared size or checksum ({exc})"
             ) from exc
-        raise UnreadableVolumeError(f"{name}: not a readable zip archive ({exc})") from exc
+        raise UnreadableVolumeError(
+            f"{name}: not a readable zip archive ({library_detail(exc, path, name)})"
+        ) from exc
     except (OSError, EOFError, NotImplementedError, RuntimeError, zlib.error) as exc:
-        raise UnreadableVolumeError(f"{name}: not a readable zip archive ({exc})") from exc
+        raise UnreadableVolumeError(
+            f"{name}: not a readable zip archive ({library_detail(exc, path, name)})"
+        ) from exc
     return extracted
 
 

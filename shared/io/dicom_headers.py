@@ -14,6 +14,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.misc import is_dicom
 
 from shared.errors import UnreadableVolumeError
+from shared.io.limits import library_detail
 
 PYDICOM_ERRORS = (InvalidDicomError, ValueError, KeyError, TypeError, EOFError, OSError, struct.error)
 
@@ -97,7 +98,9 @@ def parse_header(label: str, path: Path) -> DicomHeader | None:
             pixel_spacing=(float(spacing[0]), float(spacing[1])) if spacing is not None else None,
         )
     except PYDICOM_ERRORS as exc:
-        raise UnreadableVolumeError(f"{label}: cannot be read as DICOM ({exc})") from exc
+        raise UnreadableVolumeError(
+            f"{label}: cannot be read as DICOM ({library_detail(exc, path, label)})"
+        ) from exc
 
 
 def read_full(header: DicomHeader) -> Dataset:
@@ -105,7 +108,9 @@ def read_full(header: DicomHeader) -> Dataset:
     try:
         return pydicom.dcmread(header.path)
     except PYDICOM_ERRORS as exc:
-        raise UnreadableVolumeError(f"{header.label}: cannot be read as DICOM ({exc})") from exc
+        raise UnreadableVolumeError(
+            f"{header.label}: cannot be read as DICOM ({library_detail(exc, header.path, header.label)})"
+        ) from exc
 
 
 def rescale(ds: Dataset, frame: int | None = None) -> tuple[float, float]:

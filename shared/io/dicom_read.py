@@ -129,7 +129,7 @@ def _read_single_frames(series: list[DicomHeader], fmt: str, limits: ReadLimits,
     scales = []
     for k, header in enumerate(ordered):
         frames = decode_frames(read_full(header), header.label)
-        slope, intercept = rescale(header.dataset)
+        slope, intercept = rescale(header.dataset, 0)
         data[k] = frames[0] * slope + intercept
         scales.append((slope, intercept))
     check_voxels(data, name)

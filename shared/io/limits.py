@@ -49,3 +49,8 @@ def check_voxel_count(shape: tuple[int, ...], limits: ReadLimits, name: str) -> 
             f"{name}: the volume has {voxels} voxels (shape {tuple(int(n) for n in shape)}), "
             f"over the limit of {limits.max_voxels}"
         )
+
+
+def library_detail(exc: BaseException, path: Path, name: str) -> str:
+    """A library's error text with the stored file's path replaced by the name the caller knows."""
+    return str(exc).replace(str(path), name)

@@ -14,7 +14,7 @@ from nibabel.spatialimages import HeaderDataError
 from shared.atomic import atomic_path
 from shared.errors import InvalidVolumeError, TooManyVolumesError, UnreadableVolumeError
 from shared.io.formats import NIFTI
-from shared.io.limits import ReadLimits, check_voxel_count
+from shared.io.limits import ReadLimits, check_voxel_count, library_detail
 from shared.volume import SourceMetadata, Volume, check_voxels
 
 _NIBABEL_ERRORS = (ImageFileError, HeaderDataError, OSError, EOFError, ValueError, zlib.error)
@@ -55,7 +55,9 @@ def read_nifti(path: Path, limits: ReadLimits, name: str) -> Volume:
         # get_fdata applies scl_slope / scl_inter; float32 is the volume's own dtype.
         data_xyz = image.get_fdata(dtype=np.float32).reshape(xyz)
     except _NIBABEL_ERRORS as exc:
-        raise UnreadableVolumeError(f"{name}: cannot be read as NIfTI ({exc})") from exc
+        raise UnreadableVolumeError(
+            f"{name}: cannot be read as NIfTI ({library_detail(exc, path, name)})"
+        ) from exc
     data = np.ascontiguousarray(data_xyz.transpose(2, 1, 0))
     check_voxels(data, name)
     source = NiftiSource(format=NIFTI, header=image.header.copy(), shape=shape)

@@ -10,7 +10,7 @@ import numpy as np
 from shared.atomic import atomic_path
 from shared.errors import InvalidVolumeError, UnreadableVolumeError
 from shared.io.formats import NPY
-from shared.io.limits import ReadLimits, check_voxel_count
+from shared.io.limits import ReadLimits, check_voxel_count, library_detail
 from shared.volume import SourceMetadata, Volume, check_voxels
 
 _NUMERIC_KINDS = "biuf"
@@ -33,7 +33,9 @@ def _read_header(path: Path, name: str) -> tuple[tuple[int, ...], np.dtype]:
             else:
                 shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
         except (ValueError, EOFError, OSError) as exc:
-            raise UnreadableVolumeError(f"{name}: not a valid .npy file ({exc})") from exc
+            raise UnreadableVolumeError(
+                f"{name}: not a valid .npy file ({library_detail(exc, path, name)})"
+            ) from exc
     return tuple(int(n) for n in shape), np.dtype(dtype)
 
 
@@ -52,7 +54,9 @@ def read_npy(path: Path, limits: ReadLimits, name: str) -> Volume:
     try:
         array = np.load(path, allow_pickle=False)
     except (ValueError, EOFError, OSError) as exc:
-        raise UnreadableVolumeError(f"{name}: not a valid .npy file ({exc})") from exc
+        raise UnreadableVolumeError(
+            f"{name}: not a valid .npy file ({library_detail(exc, path, name)})"
+        ) from exc
     data = np.asarray(array, dtype=np.float32).reshape((1, *shape) if len(shape) == 2 else shape)
     check_voxels(data, name)
     return Volume(data=data, source=NumpySource(format=NPY, ndim=len(shape)))

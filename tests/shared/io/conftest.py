@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from io_helpers import dicom_bytes, make_zip, testdata, zip_datasets
+from io_helpers import dicom_bytes, make_zip, pydicom_file, zip_datasets
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import EnhancedMRImageStorage, ExplicitVRLittleEndian, generate_uid
@@ -65,7 +65,7 @@ def shuffled_series_zip(series_files: list[Dataset], tmp_path: Path) -> Path:
         for k, i in enumerate(order)
     }
     members["README.txt"] = b"not a DICOM file"
-    dicomdir = testdata("DICOMDIR")
+    dicomdir = pydicom_file("DICOMDIR")
     if dicomdir is not None:
         members["DICOMDIR"] = dicomdir.read_bytes()
     return make_zip(tmp_path / "upload.zip", members)

@@ -12,7 +12,7 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 
 
-def testdata(name: str) -> Path | None:
+def pydicom_file(name: str) -> Path | None:
     """A file bundled with pydicom, or None when it is not installed (never downloads)."""
     found = get_testdata_file(name, download=False)
     return Path(found) if found else None
