@@ -63,8 +63,7 @@ def write_volume(volume: Volume, path: str | Path, *, description: str = "denois
     derived series with new UIDs); from another format, geometry comes from the volume's affine.
     """
     path = Path(path)
-    fmt = detect_format(path) if not path.is_dir() else DICOM_DIR
-    writer = _WRITERS.get(fmt)
+    writer = _WRITERS.get(detect_format(path))
     if writer is None:
         raise UnsupportedFormatError(
             f"{path.name}: cannot write a volume to a directory; name a .nii, .nii.gz, .dcm, .zip or .npy file"

@@ -10,6 +10,7 @@ import numpy as np
 from pydicom import __version__ as pydicom_version
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filewriter import dcmwrite
+from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
 
@@ -23,13 +24,26 @@ from shared.volume import Volume
 _PACKABLE_BITS = (8, 16, 32)
 
 
+def _derived_type(values: object) -> list[str]:
+    """An ImageType / FrameType value marked DERIVED, SECONDARY, keeping the values after the second."""
+    original = [str(v) for v in values] if isinstance(values, list | tuple | MultiValue) else [str(values)]
+    return ["DERIVED", "SECONDARY", *(original[2:] or ["OTHER"])]
+
+
 def _derive(ds: Dataset, series_uid: str, description: str) -> None:
     """Turn a copy of a source header into a derived instance of a new series (same study, patient)."""
     source_class, source_instance = ds.get("SOPClassUID"), ds.get("SOPInstanceUID")
     ds.SOPInstanceUID = generate_uid()
     ds.SeriesInstanceUID = series_uid
-    image_type = [str(v) for v in ds.get("ImageType", [])]
-    ds.ImageType = ["DERIVED", "SECONDARY", *(image_type[2:] or ["OTHER"])]
+    ds.ImageType = _derived_type(ds.get("ImageType", []))
+    # Enhanced objects repeat the image type per frame (MR Image Frame Type and the like).
+    for groups in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
+        for group in ds.get(groups, []):
+            for element in group:
+                if element.keyword.endswith("FrameTypeSequence") and element.value:
+                    for item in element.value:
+                        if "FrameType" in item:
+                            item.FrameType = _derived_type(item.FrameType)
     original = str(ds.get("SeriesDescription", ""))
     ds.SeriesDescription = f"{original} ({description})" if original else description
     ds.DerivationDescription = f"{description} by fetal-denoise"

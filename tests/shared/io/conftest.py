@@ -88,7 +88,10 @@ def enhanced_mr_path(small_mni_volume: Volume, tmp_path_factory: pytest.TempPath
     measures.SliceThickness = 2.0
     transform = Dataset()
     transform.RescaleSlope, transform.RescaleIntercept, transform.RescaleType = 0.5, 10, "US"
+    frame_type = Dataset()
+    frame_type.FrameType = ["ORIGINAL", "PRIMARY", "VOLUME", "NONE"]
     shared = Dataset()
+    shared.MRImageFrameTypeSequence = Sequence([frame_type])
     shared.PixelMeasuresSequence = Sequence([measures])
     shared.PixelValueTransformationSequence = Sequence([transform])
     ds.SharedFunctionalGroupsSequence = Sequence([shared])

@@ -94,7 +94,9 @@ def test_multiframe_input_gives_one_multiframe_file(enhanced_mr_path: Path, tmp_
     assert ds.SeriesInstanceUID != original.SeriesInstanceUID
     assert ds.SOPInstanceUID != original.SOPInstanceUID
     assert ds.StudyInstanceUID == original.StudyInstanceUID
-    assert list(ds.ImageType)[:2] == ["DERIVED", "SECONDARY"]
+    assert list(ds.ImageType) == ["DERIVED", "SECONDARY", "VOLUME", "NONE"]
+    frame_type = ds.SharedFunctionalGroupsSequence[0].MRImageFrameTypeSequence[0].FrameType
+    assert list(frame_type) == ["DERIVED", "SECONDARY", "VOLUME", "NONE"]
     assert ds.SeriesDescription == "emri-like (denoised)"
     assert np.array_equal(ds.pixel_array, original.pixel_array)
     assert np.array_equal(read_volume(out).data, volume.data)
