@@ -75,9 +75,9 @@ def _vector(value: Any, length: int) -> np.ndarray | None:
 
 def parse_header(label: str, path: Path) -> DicomHeader | None:
     """The header of a DICOM image file; None for a file that is not DICOM or holds no image."""
-    if not is_dicom(path):
-        return None
     try:
+        if not is_dicom(path):
+            return None
         ds = pydicom.dcmread(path, stop_before_pixels=True)
         if "Rows" not in ds or "Columns" not in ds:
             return None

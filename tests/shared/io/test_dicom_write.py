@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+import pytest
 from io_helpers import pydicom_file, zip_datasets
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage
@@ -70,6 +71,15 @@ def test_values_are_rounded_and_clipped_to_the_stored_range(tmp_path: Path):
     assert (ds.BitsAllocated, ds.BitsStored, ds.PixelRepresentation) == (16, 16, 1)  # as MR_small
     assert ds.pixel_array.dtype == np.int16
     assert list(ds.pixel_array[0, :3]) == [-50, 32767, 1234]
+
+
+@pytest.mark.parametrize("name", ["MR_small_RLE.dcm", "MR_small_bigendian.dcm", "MR_small_implicit.dcm"])
+def test_encoded_sources_are_written_uncompressed_little_endian(name: str, tmp_path: Path):
+    """RLE, big-endian or implicit-VR sources give Explicit VR Little Endian output with the same pixels."""
+    out = write_volume(read_volume(pydicom_file(name)), tmp_path / "out.dcm")
+    ds = pydicom.dcmread(out)
+    assert ds.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+    assert np.array_equal(ds.pixel_array, pydicom.dcmread(pydicom_file("MR_small.dcm")).pixel_array)
 
 
 def test_single_slice_dcm_is_written_as_one_derived_file(tmp_path: Path):
