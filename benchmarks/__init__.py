@@ -1,0 +1,1 @@
+"""Quality and speed benchmarks whose output the README quotes."""

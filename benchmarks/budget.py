@@ -1,0 +1,84 @@
+"""How much training each learned method gets: the tiny, quick and paper budgets.
+
+Every learned method (N2V, N2N, N2C) gets the same number of optimiser steps on batches of the same
+size and patch size, so the comparison is about the method, not about who trained longer.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+BudgetName = Literal["tiny", "quick", "paper"]
+
+
+class Budget(BaseModel):
+    """Data size and training budget of one benchmark run, the same for every learned method."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: BudgetName = Field(description="Which preset this is.")
+    downsample: int = Field(ge=1, le=4, description="Keep every n-th voxel of the 1 mm template per axis.")
+    epochs: int = Field(ge=1, le=1000, description="Training epochs of each learned method.")
+    steps_per_epoch: int = Field(ge=1, le=10_000, description="Optimiser steps per epoch.")
+    batch_size: int = Field(ge=1, le=512, description="Patches per optimiser step.")
+    patch_size: int = Field(ge=16, le=512, description="Side of the square training patches (pixels).")
+    lr: float = Field(gt=0, le=1.0, description="Adam learning rate of every learned method.")
+    rampdown: float = Field(
+        ge=0.0,
+        le=1.0,
+        description="N2N/N2C: final share of steps with a cosine lr ramp-down (n2v lowers "
+        "its lr on plateaus itself).",
+    )
+    max_test_slices: int | None = Field(
+        default=None, ge=1, description="Score at most this many test slices (evenly spaced); None: all."
+    )
+
+    @property
+    def steps(self) -> int:
+        """Optimiser steps each learned method takes."""
+        return self.epochs * self.steps_per_epoch
+
+
+BUDGETS: dict[BudgetName, Budget] = {
+    # Seconds on 2 CPU cores: checks that the pipeline runs end to end, not what the methods can do.
+    "tiny": Budget(
+        name="tiny",
+        downsample=3,
+        epochs=1,
+        steps_per_epoch=4,
+        batch_size=4,
+        patch_size=32,
+        lr=1e-3,
+        rampdown=0.0,
+        max_test_slices=3,
+    ),
+    # About 30 minutes for all rows and both sigmas on a 2-core CPU.
+    "quick": Budget(
+        name="quick",
+        downsample=1,
+        epochs=5,
+        steps_per_epoch=100,
+        batch_size=8,
+        patch_size=64,
+        lr=1e-3,
+        rampdown=0.3,
+    ),
+    # The paper's 150 epochs; meant for a GPU.
+    "paper": Budget(
+        name="paper",
+        downsample=1,
+        epochs=150,
+        steps_per_epoch=100,
+        batch_size=16,
+        patch_size=64,
+        lr=4e-4,
+        rampdown=0.3,
+    ),
+}
+
+
+def get_budget(name: BudgetName) -> Budget:
+    """The preset budget called `name`."""
+    return BUDGETS[name]

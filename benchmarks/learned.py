@@ -1,0 +1,144 @@
+"""The learned rows: N2V through services.n2v, N2N through services.n2n, N2C with N2N's network.
+
+Each trains on the benchmark's training slices only and predicts the same noisy test slices. N2N and
+N2C predict with `services.n2n.inference.predict_slices` on the normalised slices directly, the scale
+they were trained on; N2V predicts with the loaded n2v model on the scale of its training volume.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from benchmarks.baselines import Prediction
+from benchmarks.budget import Budget
+from benchmarks.data import BenchmarkData
+from benchmarks.results import MethodKey
+from shared.intensity import IntensityMapping
+
+PREDICT_BATCH = 8
+"""Slices per forward pass at inference."""
+
+
+def _check_no_leak(train: list[tuple[int, int]], data: BenchmarkData, method: str) -> None:
+    """Refuse a training split that holds a benchmark test slice."""
+    leaked = set(train) & set(data.split.test)
+    if leaked:
+        raise RuntimeError(
+            f"{method}: {len(leaked)} test slice(s) are in its training split, e.g. {min(leaked)}"
+        )
+
+
+def run_n2n(
+    data: BenchmarkData,
+    sigma: float,
+    noisy: tuple[np.ndarray, np.ndarray],
+    budget: Budget,
+    work: Path,
+    seed: int,
+    targets: Literal["noisy", "clean"],
+) -> dict[MethodKey, Prediction]:
+    """Train N2N (noisy targets: rows n2n and n2n_eq3) or N2C (clean targets: row n2c); predict the test slices."""
+    from services.n2n.config import N2NConfig
+    from services.n2n.data import from_clean
+    from services.n2n.inference import predict_slices
+
+    config = N2NConfig(
+        epochs=budget.epochs,
+        steps_per_epoch=budget.steps_per_epoch,
+        batch_size=budget.batch_size,
+        crop_size=budget.patch_size,
+        lr=budget.lr,
+        rampdown=budget.rampdown,
+        seed=seed,
+        plane="sagittal",
+    )
+    training = from_clean([data.volume], sigma, config)
+    _check_no_leak(training.split.train + training.split.val, data, "N2N")
+    started = time.perf_counter()
+    if targets == "clean":
+        from benchmarks.n2c import train_n2c
+
+        network = train_n2c(config, training)
+    else:
+        from services.n2n.predict import load_model
+        from services.n2n.train import train
+
+        train(config, training, work)
+        network = load_model(work).network
+    train_seconds = time.perf_counter() - started
+
+    def predict(images: np.ndarray) -> tuple[np.ndarray, float]:
+        """The network's output on (N, H, W) normalised slices, and the seconds it took."""
+        begun = time.perf_counter()
+        out = predict_slices(
+            network,
+            images,
+            batch_size=PREDICT_BATCH,
+            tile=config.tile,
+            overlap=config.tile_overlap,
+            amp=config.amp,
+        )
+        return out, time.perf_counter() - begun
+
+    first, first_s = predict(noisy[0])
+    cost = {"train_steps": budget.steps, "train_seconds": train_seconds}
+    if targets == "clean":
+        return {"n2c": Prediction(first, infer_seconds=first_s, **cost)}
+    second, second_s = predict(noisy[1])
+    return {
+        "n2n": Prediction(first, infer_seconds=first_s, **cost),
+        "n2n_eq3": Prediction((first + second) / 2, infer_seconds=first_s + second_s, **cost),
+    }
+
+
+def run_n2v(
+    data: BenchmarkData,
+    sigma: float,
+    noisy: tuple[np.ndarray, np.ndarray],
+    budget: Budget,
+    work: Path,
+    seed: int,
+) -> Prediction:
+    """Train N2V on one noisy copy of the template and denoise the noisy test slices.
+
+    services.n2v normalises a noisy volume by its own min-max; the test slices are put on the scale of
+    the training volume's mapping (recorded in the manifest), as if the whole noisy volume were denoised.
+    """
+    from services.n2v.config import N2VConfig
+    from services.n2v.noisy import noisy_from_clean
+    from services.n2v.predict import load_model
+    from services.n2v.tf_env import quiet
+    from services.n2v.train import train
+
+    config = N2VConfig(
+        epochs=budget.epochs,
+        steps_per_epoch=budget.steps_per_epoch,
+        batch_size=budget.batch_size,
+        patch_size=budget.patch_size,
+        lr=budget.lr,
+        seed=seed,
+        plane="sagittal",
+    )
+    # Training noise from the training seed: independent of the test copies' noise.
+    noisy_volume = noisy_from_clean([data.volume], sigma, seed)[0]
+    started = time.perf_counter()
+    manifest = train(config, [noisy_volume], work, clean=[data.volume], data_info={"sigma": sigma})
+    train_seconds = time.perf_counter() - started
+    n2v_train = manifest.data["split"]["train"]
+    _check_no_leak([(int(v), int(s)) for v, s in n2v_train], data, "N2V")
+    mapping = IntensityMapping.model_validate(manifest.data["intensity"][0])
+    model = load_model(work).model
+    begun = time.perf_counter()
+    with quiet():
+        out = [model.predict(np.ascontiguousarray(mapping.normalise(image)), "YX") for image in noisy[0]]
+    infer_seconds = time.perf_counter() - begun
+    return Prediction(
+        images=mapping.denormalise(np.stack(out)),
+        train_steps=budget.steps,
+        train_seconds=train_seconds,
+        infer_seconds=infer_seconds,
+    )

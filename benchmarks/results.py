@@ -1,0 +1,66 @@
+"""The schema of a benchmark's JSON output: every figure, the protocol, the split, seeds and versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from benchmarks.budget import Budget
+from shared.slices import DatasetSplit
+
+MethodKey = Literal["noisy", "bm3d", "n2v", "n2n", "n2n_eq3", "n2c"]
+RowStatus = Literal["ok", "not installed", "failed"]
+
+
+class Row(BaseModel):
+    """One method's scores at one sigma (means of per-slice values on the data range 1.0)."""
+
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
+
+    method: MethodKey = Field(description="Machine key of the method.")
+    label: str = Field(description="What the table calls it.")
+    status: RowStatus = Field(description="'ok', 'not installed' (optional baseline missing) or 'failed'.")
+    note: str = Field(default="", description="Caveats: extra information used, why it failed.")
+    psnr: float | None = Field(default=None, description="Mean per-slice PSNR in dB.")
+    rmse: float | None = Field(default=None, ge=0, description="Mean per-slice RMSE on the [0, 1] scale.")
+    ssim: float | None = Field(default=None, le=1.0, description="Mean per-slice SSIM.")
+    psnr_per_slice: list[float] = Field(default_factory=list, description="PSNR of each test slice, dB.")
+    n_test_slices: int = Field(ge=0, description="Test slices scored.")
+    train_steps: int = Field(ge=0, description="Optimiser steps taken (0: nothing learned).")
+    train_seconds: float = Field(ge=0, description="Wall-clock training time, seconds.")
+    infer_seconds_per_slice: float | None = Field(
+        default=None, ge=0, description="Wall-clock inference time per test slice, seconds."
+    )
+
+
+class SigmaResult(BaseModel):
+    """All rows at one noise level."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sigma: float = Field(description="Noise standard deviation on the 0-255 scale of the [0, 1] range.")
+    test_noise_seed: int = Field(description="Seed the two test noisy copies were drawn from.")
+    train_seed: int = Field(description="Seed of every learned method's training (noise, patches, init).")
+    rows: list[Row] = Field(description="One row per method, in table order.")
+    targets: dict[str, Any] = Field(default_factory=dict, description="The issue's targets, checked.")
+
+
+class BenchmarkResult(BaseModel):
+    """Everything one benchmark run measured, and how."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Run name; the output files are <name>.json/.md/.png.")
+    created: datetime = Field(description="UTC time the run finished.")
+    command: str = Field(description="The command line that produced it.")
+    budget: Budget = Field(description="Training budget, the same for every learned method.")
+    protocol: dict[str, Any] = Field(description="Normalisation, noise, metric definitions, aggregation.")
+    data: dict[str, Any] = Field(description="The data set and its shapes.")
+    split: DatasetSplit = Field(description="Which slices went to train, validation and test.")
+    sigmas: list[SigmaResult] = Field(description="Results per noise level.")
+    figure_slice: int = Field(description="Index (within the test slices) of the slice in the figure.")
+    versions: dict[str, str] = Field(description="Python and package versions.")
+    machine: dict[str, Any] = Field(description="CPU, cores, GPU.")
+    total_seconds: float = Field(ge=0, description="Wall-clock time of the whole run.")

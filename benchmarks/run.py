@@ -1,0 +1,173 @@
+"""`fetal-denoise benchmark`: the paper's Tables I and II on the MNI152 template, with baselines and N2C.
+
+Usage: `python -m benchmarks.run [--tiny|--quick|--paper|--speed] [--name NAME]`. Writes
+`<out_dir>/<name>.json` (every figure, split, seeds, versions, machine), `<name>.md` and `<name>.png`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks import learned
+from benchmarks.baselines import BM3D_NOT_INSTALLED, Prediction, bm3d_available, denoise_bm3d
+from benchmarks.budget import Budget, BudgetName, get_budget
+from benchmarks.data import BenchmarkData, load_mni, prepare, test_copies, test_noise_seed
+from benchmarks.environment import machine, versions
+from benchmarks.figure import Panel, save_figure
+from benchmarks.results import BenchmarkResult, MethodKey, Row, SigmaResult
+from benchmarks.scoring import DATA_RANGE, check_targets, missing, score
+from benchmarks.speed import run_speed
+from benchmarks.table import to_markdown
+from shared.atomic import atomic_write_text
+
+TRAIN_SEED = 0
+"""Seed of every learned method's training noise, patch sampling and initialisation."""
+ROW_ORDER: tuple[MethodKey, ...] = ("noisy", "bm3d", "n2v", "n2n", "n2n_eq3", "n2c")
+
+PROTOCOL: dict[str, str] = {
+    "normalisation": "the template is min-max normalised to [0, 1] once; noise is added after, never clipped",
+    "noise": "Additive Gaussian noise; sigma is on the 0-255 scale of the [0, 1] range (sigma=20 means "
+    "a standard deviation of 20/255); fixed seeds.",
+    "metrics": "PSNR = 10 log10(1.0^2 / MSE) dB and RMSE = sqrt(MSE) on the [0, 1] scale (data range 1.0); "
+    "SSIM: scikit-image, 7-pixel window, data range 1.0.",
+    "aggregation": "Each figure is the mean of per-slice 2D values over the test slices.",
+    "inputs": "Every method denoises the same first noisy copy of each test slice; N2N Eq. 3 also sees the "
+    "second copy and averages its two predictions (it uses more information).",
+    "budget": "Every learned method (N2V, N2N, N2C) gets the same optimiser steps, batch and patch size.",
+}
+
+__all__ = ["run_benchmark", "run_speed"]
+
+
+def _learned_rows(
+    data: BenchmarkData, sigma: float, noisy: tuple[Any, Any], budget: Budget, progress: Callable[[str], None]
+) -> dict[MethodKey, Prediction | str]:
+    """Train N2V, N2N and N2C at this sigma and predict the test slices; a failure becomes its message."""
+    out: dict[MethodKey, Prediction | str] = {}
+    with tempfile.TemporaryDirectory(prefix="fetal-denoise-bench-") as tmp:
+        work = Path(tmp)
+        for key, run in (
+            ("n2v", lambda: {"n2v": learned.run_n2v(data, sigma, noisy, budget, work / "n2v", TRAIN_SEED)}),
+            ("n2n", lambda: learned.run_n2n(data, sigma, noisy, budget, work / "n2n", TRAIN_SEED, "noisy")),
+            ("n2c", lambda: learned.run_n2n(data, sigma, noisy, budget, work / "n2c", TRAIN_SEED, "clean")),
+        ):
+            progress(f"sigma={sigma:g}: training {key} ({budget.steps} steps)")
+            try:
+                out.update(run())
+            except Exception as exc:  # a failed method is a row that says so, not a lost run
+                progress(f"sigma={sigma:g}: {key} failed: {exc!r}")
+                out[key] = f"{type(exc).__name__}: {exc}"
+    return out
+
+
+def _sigma_result(
+    data: BenchmarkData, sigma: float, budget: Budget, progress: Callable[[str], None]
+) -> tuple[SigmaResult, dict[str, Panel]]:
+    """Every row at one sigma, and the figure's panels for the chosen slice."""
+    first, second = test_copies(data.test, sigma)
+    preds: dict[MethodKey, Prediction | str] = {"noisy": Prediction(images=first)}
+    if bm3d_available():
+        progress(f"sigma={sigma:g}: BM3D on {len(first)} test slices")
+        preds["bm3d"] = denoise_bm3d(first, sigma)
+    else:
+        preds["bm3d"] = BM3D_NOT_INSTALLED
+    preds.update(_learned_rows(data, sigma, (first, second), budget, progress))
+    rows: list[Row] = []
+    for key in ROW_ORDER:
+        pred = preds.get(key, "failed: not run")
+        if isinstance(pred, Prediction):
+            rows.append(score(key, data.test, pred))
+        else:
+            status = "not installed" if pred == BM3D_NOT_INSTALLED else "failed"
+            rows.append(missing(key, status, "" if status == "not installed" else pred, len(data.test)))
+    figure_index = len(data.test) // 2
+    psnr = {row.method: row.psnr_per_slice[figure_index] for row in rows if row.psnr_per_slice}
+    panels = {"clean": Panel(data.test[figure_index])}
+    for key, pred in preds.items():
+        if isinstance(pred, Prediction):
+            panels[key] = Panel(pred.images[figure_index], psnr.get(key))
+        else:
+            panels[key] = Panel(None, missing="not installed" if pred == BM3D_NOT_INSTALLED else "failed")
+    result = SigmaResult(
+        sigma=sigma,
+        test_noise_seed=test_noise_seed(sigma),
+        train_seed=TRAIN_SEED,
+        rows=rows,
+        targets=check_targets(rows),
+    )
+    return result, panels
+
+
+def run_benchmark(
+    budget: BudgetName,
+    name: str,
+    out_dir: Path = Path("benchmarks/results"),
+    sigmas: Sequence[float] = (5, 20),
+    progress: Callable[[str], None] = print,
+    *,
+    command: str | None = None,
+) -> Path:
+    """Run every row at every sigma on the `budget` preset; write <name>.json/.md/.png; return the JSON path."""
+    start = time.perf_counter()
+    preset = get_budget(budget)
+    data = prepare(load_mni(preset.downsample), preset.max_test_slices)
+    progress(f"data: {data.describe()}")
+    results: list[SigmaResult] = []
+    figure_rows: dict[float, dict[str, Panel]] = {}
+    for sigma in sigmas:
+        result, panels = _sigma_result(data, float(sigma), preset, progress)
+        results.append(result)
+        figure_rows[float(sigma)] = panels
+        for row in result.rows:
+            progress(f"sigma={sigma:g} {row.label}: {row.status} PSNR {row.psnr} SSIM {row.ssim}")
+    out_dir = Path(out_dir)
+    figure = save_figure(figure_rows, out_dir / f"{name}.png")
+    protocol = {**PROTOCOL, "data_range": str(DATA_RANGE)}
+    benchmark = BenchmarkResult(
+        name=name,
+        created=datetime.now(UTC),
+        command=command or shlex.join([Path(sys.executable).name, *sys.argv]),
+        budget=preset,
+        protocol=protocol,
+        data=data.describe(),
+        split=data.split,
+        sigmas=results,
+        figure_slice=len(data.test) // 2,
+        versions=versions(),
+        machine=machine(),
+        total_seconds=round(time.perf_counter() - start, 1),
+    )
+    json_path = atomic_write_text(out_dir / f"{name}.json", benchmark.model_dump_json(indent=1))
+    atomic_write_text(out_dir / f"{name}.md", to_markdown(benchmark, figure.name))
+    progress(f"wrote {json_path}, {name}.md and {figure.name} in {benchmark.total_seconds / 60:.1f} min")
+    return json_path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point: `python -m benchmarks.run --quick`."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    mode = parser.add_mutually_exclusive_group()
+    for flag in ("tiny", "quick", "paper", "speed"):
+        mode.add_argument(f"--{flag}", action="store_true", help=f"the {flag} budget")
+    parser.add_argument("--name", default=None, help="output name (default: the budget's name)")
+    parser.add_argument("--out-dir", type=Path, default=Path("benchmarks/results"))
+    args = parser.parse_args(argv)
+    command = shlex.join(["python", "-m", "benchmarks.run", *(argv if argv is not None else sys.argv[1:])])
+    if args.speed:
+        run_speed()
+        return 0
+    budget: BudgetName = "tiny" if args.tiny else "paper" if args.paper else "quick"
+    run_benchmark(budget, args.name or budget, args.out_dir, command=command)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""The Markdown rendering of a benchmark result: one table per sigma, with the definitions above it."""
+
+from __future__ import annotations
+
+from benchmarks.results import BenchmarkResult, Row
+
+HEADER = "| Method | PSNR (dB) | RMSE | SSIM | Test slices | Train steps | Train s | Infer s/slice |"
+RULE = "|---|---:|---:|---:|---:|---:|---:|---:|"
+
+
+def _num(value: float | None, digits: int) -> str:
+    """A fixed-precision number, or a dash when there is none."""
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def row_line(row: Row) -> str:
+    """One Markdown table line for a row; a row without scores shows its status instead."""
+    label = row.label if not row.note else f"{row.label} ({row.note})"
+    if row.status != "ok":
+        return f"| {label} | {row.status} | - | - | {row.n_test_slices} | - | - | - |"
+    return (
+        f"| {label} | {_num(row.psnr, 2)} | {_num(row.rmse, 4)} | {_num(row.ssim, 4)} | {row.n_test_slices} "
+        f"| {row.train_steps} | {row.train_seconds:.0f} | {_num(row.infer_seconds_per_slice, 3)} |"
+    )
+
+
+def to_markdown(result: BenchmarkResult, figure_name: str | None = None) -> str:
+    """The whole result as Markdown: how it was made, the definitions, and a table per sigma."""
+    budget = result.budget
+    lines = [
+        f"# Benchmark `{result.name}` ({budget.name} budget)",
+        "",
+        f"Command: `{result.command}`  ",
+        f"Machine: {result.machine.get('summary', '')}  ",
+        f"Finished: {result.created:%Y-%m-%d %H:%M} UTC, {result.total_seconds / 60:.1f} min in all.",
+        "",
+        f"Data: {result.data['source']}, {result.data['n_train']} / {result.data['n_val']} / "
+        f"{result.data['n_test']} sagittal slices of {result.data['slice_shape'][0]}x"
+        f"{result.data['slice_shape'][1]} for train / validation / test (split: {result.split.mode}).",
+        "",
+        f"Definitions: {result.protocol['metrics']} {result.protocol['aggregation']} "
+        f"{result.protocol['noise']}",
+        "",
+        f"Training: every learned method takes {budget.steps} optimiser steps ({budget.epochs} epochs x "
+        f"{budget.steps_per_epoch}) of {budget.batch_size} patches of {budget.patch_size}x{budget.patch_size}, "
+        f"Adam lr {budget.lr:g}.",
+    ]
+    for sigma in result.sigmas:
+        lines += ["", f"## sigma = {sigma.sigma:g} (on the 0-255 scale)", "", HEADER, RULE]
+        lines += [row_line(row) for row in sigma.rows]
+        if sigma.targets:
+            lines += ["", "Targets: " + "; ".join(f"{k}: {v}" for k, v in sigma.targets.items())]
+    if figure_name:
+        lines += ["", f"![clean, noisy and denoised test slice]({figure_name})"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,72 @@
+"""End-to-end test of the benchmark on the tiny budget: it runs, every row is there, the output is sound."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from benchmarks.results import BenchmarkResult
+from benchmarks.run import ROW_ORDER, run_benchmark
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """One tiny-budget run at sigma 20, its JSON path and its progress messages."""
+    messages: list[str] = []
+    out_dir = tmp_path_factory.mktemp("bench")
+    path = run_benchmark("tiny", "tiny-test", out_dir, sigmas=(20,), progress=messages.append)
+    return path, messages
+
+
+def test_json_matches_its_schema_and_records_the_protocol(tiny_run: tuple[Path, list[str]]) -> None:
+    """The JSON validates against BenchmarkResult and records split, seeds, versions and data range."""
+    path, _ = tiny_run
+    result = BenchmarkResult.model_validate_json(path.read_text(encoding="utf-8"))
+    assert result.budget.name == "tiny"
+    assert result.protocol["data_range"] == "1.0"
+    assert result.split.test and result.split.train
+    assert {"numpy", "torch", "n2v"} <= result.versions.keys()
+    assert [s.sigma for s in result.sigmas] == [20.0]
+    assert result.sigmas[0].test_noise_seed == 1020
+
+
+def test_every_row_is_present_with_finite_figures(tiny_run: tuple[Path, list[str]]) -> None:
+    """All six rows are there in order; every row that ran has finite PSNR, RMSE and SSIM on all test slices."""
+    path, _ = tiny_run
+    result = BenchmarkResult.model_validate_json(path.read_text(encoding="utf-8"))
+    rows = result.sigmas[0].rows
+    assert [row.method for row in rows] == list(ROW_ORDER)
+    n_test = len(result.split.test)
+    for row in rows:
+        if row.method == "bm3d" and row.status == "not installed":
+            continue
+        assert row.status == "ok", f"{row.method}: {row.note}"
+        assert all(math.isfinite(v) for v in (row.psnr, row.rmse, row.ssim))  # type: ignore[arg-type]
+        assert row.n_test_slices == n_test == len(row.psnr_per_slice)
+    learned = [row for row in rows if row.method in ("n2v", "n2n", "n2n_eq3", "n2c")]
+    assert all(row.train_steps == result.budget.steps for row in learned)
+
+
+def test_noisy_row_matches_the_stated_sigma(tiny_run: tuple[Path, list[str]]) -> None:
+    """The noisy input's RMSE is sigma/255 (within sampling error) and its PSNR follows from it."""
+    path, _ = tiny_run
+    noisy = BenchmarkResult.model_validate_json(path.read_text(encoding="utf-8")).sigmas[0].rows[0]
+    assert noisy.rmse == pytest.approx(20 / 255, rel=0.03)
+    assert noisy.psnr == pytest.approx(-20 * math.log10(20 / 255), abs=0.3)
+
+
+def test_markdown_and_figure_are_written(tiny_run: tuple[Path, list[str]]) -> None:
+    """The Markdown table names every row and links the PNG, which is a real image."""
+    path, messages = tiny_run
+    markdown = path.with_suffix(".md").read_text(encoding="utf-8")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for row in data["sigmas"][0]["rows"]:
+        assert row["label"] in markdown
+    assert "![" in markdown and "tiny-test.png" in markdown
+    assert path.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert any(m.startswith("wrote ") for m in messages)
