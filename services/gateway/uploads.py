@@ -8,6 +8,7 @@ from fastapi import UploadFile
 
 from shared.atomic import atomic_path
 from shared.errors import TooLargeError, UnsupportedFormatError
+from shared.intensity import IntensityMapping
 from shared.io import ReadLimits, detect_format, read_volume
 from shared.jobs.paths import relative_to_data
 from shared.queue.payloads import VolumeInput
@@ -62,6 +63,7 @@ def store_volume(
     dest = folder / f"{role}{stored_suffix(name, fmt)}"
     save_upload(upload, dest, settings.MAX_FILE_BYTES, name)
     volume = read_volume(dest, limits=ReadLimits.from_settings(settings), series_uid=series_uid, name=name)
+    IntensityMapping.fit(volume.data, name)  # a constant volume has no range to normalise: refuse it now
     ref = VolumeInput(path=relative_to_data(Path(settings.DATA_DIR), dest), name=name, series_uid=series_uid)
     return ref, volume
 

@@ -1,0 +1,98 @@
+"""API key, body size limits, health and the OpenAPI docs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from conftest import RecordingQueue
+from fastapi.testclient import TestClient
+
+from shared.settings import Settings
+
+
+def test_api_key_guards_every_route_but_health(client: TestClient, settings: Settings, nifti_path: Path):
+    """With API_KEY set: no or a wrong X-API-Key is 401 everywhere except /health; the right one passes."""
+    settings.API_KEY = "s3cret"
+    for method, url in (
+        ("GET", "/models"),
+        ("GET", "/jobs/abc"),
+        ("DELETE", "/models/x"),
+        ("POST", "/metrics"),
+    ):
+        for headers in ({}, {"X-API-Key": "wrong"}):
+            response = client.request(method, url, headers=headers)
+            assert response.status_code == 401, (method, url, headers)
+            assert response.json()["detail"] == "missing or wrong X-API-Key header"
+    assert client.get("/health").status_code == 200
+    assert client.get("/health").json()["api_key_required"] is True
+    assert client.get("/models", headers={"X-API-Key": "s3cret"}).json() == []
+
+
+def test_declared_oversize_body_is_413_before_reading(
+    client: TestClient, settings: Settings, queue: RecordingQueue, nifti_path: Path
+):
+    """A request announcing more than MAX_UPLOAD_BYTES is refused with 413 and nothing is queued."""
+    settings.MAX_UPLOAD_BYTES = 10_000
+    response = client.post("/denoise", data={"method": "n2v"}, files={"file": ("big.nii.gz", bytes(20_000))})
+    assert response.status_code == 413
+    assert response.json()["detail"] == "request body over the limit of 10000 bytes (MAX_UPLOAD_BYTES)"
+    assert queue.submitted == []
+
+
+def test_streamed_oversize_body_is_413(client: TestClient, settings: Settings, queue: RecordingQueue):
+    """A chunked body with no Content-Length is cut off at the limit: 413, nothing queued."""
+    settings.MAX_UPLOAD_BYTES = 10_000
+    boundary = "XyZ"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="method"\r\n\r\nn2v\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.nii"\r\n\r\n'
+    ).encode()
+
+    def body():
+        yield head
+        for _ in range(10):
+            yield bytes(4096)
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    response = client.post(
+        "/denoise", content=body(), headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+    assert response.status_code == 413
+    assert response.json()["detail"] == "request body over the limit of 10000 bytes (MAX_UPLOAD_BYTES)"
+    assert queue.submitted == []
+
+
+def test_oversize_file_is_413_and_leaves_nothing(
+    client: TestClient,
+    settings: Settings,
+    queue: RecordingQueue,
+    nifti_path: Path,
+    job_folders: Callable[[], list[Path]],
+):
+    """One file over MAX_FILE_BYTES is 413 with the file's name; its partial copy is removed."""
+    settings.MAX_FILE_BYTES = 1000
+    response = client.post(
+        "/denoise", data={"method": "n2v"}, files={"file": ("brain.nii.gz", nifti_path.read_bytes())}
+    )
+    assert response.status_code == 413
+    assert (
+        response.json()["detail"]
+        == "brain.nii.gz: the upload is over the limit of 1000 bytes (MAX_FILE_BYTES)"
+    )
+    assert queue.submitted == [] and job_folders() == []
+
+
+def test_openapi_docs_list_every_resource(client: TestClient):
+    """/docs is served and the schema has one path group per resource."""
+    assert client.get("/docs").status_code == 200
+    paths = set(client.get("/openapi.json").json()["paths"])
+    assert {
+        "/denoise",
+        "/train",
+        "/jobs/{job_id}",
+        "/jobs/{job_id}/result",
+        "/models",
+        "/models/{model_id}",
+    } <= paths
+    assert {"/metrics", "/health"} <= paths

@@ -1,0 +1,103 @@
+"""Every hostile or broken upload gets its 4xx at once: nothing is queued, nothing is left on disk."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+from conftest import RecordingQueue
+from fastapi.testclient import TestClient
+
+from shared.settings import Settings
+from shared.volume import Volume
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    """A zip archive of `members`."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def _nifti(data: np.ndarray) -> bytes:
+    """`data` as the bytes of an uncompressed .nii file."""
+    return nib.Nifti1Image(data, np.eye(4)).to_bytes()
+
+
+@pytest.fixture(scope="module")
+def hostile(small_mni_volume: Volume) -> dict[str, tuple[str, bytes, int, str]]:
+    """Name -> (upload file name, content, expected status, expected detail or its prefix + '...')."""
+    good = _nifti(small_mni_volume.data.transpose(2, 1, 0))
+    nan = small_mni_volume.data.copy()
+    nan[3, 4, 5] = np.nan
+    npy = io.BytesIO()
+    np.save(npy, nan)
+    four_d = np.stack([small_mni_volume.data.transpose(2, 1, 0)] * 2, axis=-1)
+    rng = np.random.default_rng(0)
+    return {
+        "zip slip": (
+            "slip.zip",
+            _zip({"../../etc/evil.dcm": b"DICM"}),
+            422,
+            "slip.zip: unsafe member path '../../etc/evil.dcm' (absolute or containing '..')",
+        ),
+        "zip bomb": (
+            "bomb.zip",
+            _zip({"zeros.dcm": bytes(3_000_000)}),
+            422,
+            "bomb.zip: the archive expands to 3000000 bytes, over the limit of 1000000 bytes",
+        ),
+        "truncated": ("cut.nii", good[: len(good) // 3], 422, "cut.nii: cannot be read as NIfTI..."),
+        "random bytes": ("noise.nii.gz", rng.bytes(4096), 422, "noise.nii.gz: cannot be read as NIfTI..."),
+        "NaN voxels": ("nan.npy", npy.getvalue(), 422, "nan.npy: 1 voxel(s) are NaN or infinite"),
+        "constant": (
+            "flat.nii",
+            _nifti(np.full((8, 8, 8), 7.0, dtype=np.float32)),
+            422,
+            "flat.nii: every voxel has the value 7; a constant volume has nothing to denoise",
+        ),
+        "4D": ("dyn.nii", _nifti(four_d), 422, "dyn.nii: a 4D image with 2 volumes..."),
+        "unsupported extension": ("brain.mgz", good, 415, "brain.mgz: unsupported file format..."),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "zip slip",
+        "zip bomb",
+        "truncated",
+        "random bytes",
+        "NaN voxels",
+        "constant",
+        "4D",
+        "unsupported extension",
+    ],
+)
+def test_hostile_upload_is_refused_before_queuing(
+    case: str,
+    hostile: dict[str, tuple[str, bytes, int, str]],
+    client: TestClient,
+    queue: RecordingQueue,
+    job_folders: Callable[[], list[Path]],
+    settings: Settings,
+):
+    """The upload gets its status and a message naming the file; no job is queued and no folder is left."""
+    settings.MAX_ZIP_UNCOMPRESSED_BYTES = 1_000_000
+    name, content, status, detail = hostile[case]
+    response = client.post("/denoise", data={"method": "n2v"}, files={"file": (name, content)})
+    assert response.status_code == status, response.text
+    got = response.json()["detail"]
+    if detail.endswith("..."):
+        assert got.startswith(detail[:-3])
+    else:
+        assert got == detail
+    assert queue.submitted == []
+    assert job_folders() == []

@@ -1,0 +1,117 @@
+"""GET/DELETE /jobs and /models: status from the steps' states, results, cancellation, the registry."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+from conftest import RecordingQueue
+from fastapi.testclient import TestClient
+
+from services.gateway.jobqueue import TaskState
+from shared.errors import ConstantVolumeError
+from shared.jobs.store import is_cancelled
+from shared.manifest import write_manifest
+from shared.settings import Settings
+
+
+def _submit(client: TestClient, nifti_path: Path, ground_truth: bool = False) -> str:
+    """Queue an n2v fit (optionally with a ground truth) and return its job id."""
+    files = {"file": ("brain.nii.gz", nifti_path.read_bytes())}
+    if ground_truth:
+        files["ground_truth"] = ("clean.nii.gz", nifti_path.read_bytes())
+    response = client.post("/denoise", data={"method": "n2v"}, files=files)
+    assert response.status_code == 202, response.text
+    return response.json()["job_id"]
+
+
+def test_status_follows_the_steps(
+    client: TestClient, queue: RecordingQueue, nifti_path: Path, settings: Settings
+):
+    """queued -> running with live progress -> metrics step -> succeeded with result URL and metrics."""
+    job_id = _submit(client, nifti_path, ground_truth=True)
+    denoise_id, metrics_id = (call.task_id for call in queue.submitted[0])
+    assert client.get(f"/jobs/{job_id}").json()["status"] == "queued"
+
+    queue.states[denoise_id] = TaskState(
+        "PROGRESS",
+        {"step": "denoise", "stage": "training", "fraction": 0.5, "epoch": 10, "epochs": 20, "loss": 0.01},
+    )
+    running = client.get(f"/jobs/{job_id}").json()
+    assert (running["status"], running["step"]) == ("running", "denoise")
+    assert running["progress"]["epoch"] == 10 and running["progress"]["loss"] == 0.01
+    assert client.get(f"/jobs/{job_id}/result").status_code == 409
+
+    queue.states[denoise_id] = TaskState("SUCCESS", {"result": "x"})
+    assert client.get(f"/jobs/{job_id}").json()["step"] == "metrics"
+
+    report = {"data_range": 1.0, "volume": {"psnr": math.inf, "rmse": 0.0, "ssim": 1.0}}
+    queue.states[metrics_id] = TaskState("SUCCESS", report)
+    result_file = Path(settings.DATA_DIR) / "jobs" / job_id / "result.nii.gz"
+    result_file.write_bytes(b"denoised")
+    done = client.get(f"/jobs/{job_id}").json()
+    assert done["status"] == "succeeded"
+    assert done["result"] == f"/jobs/{job_id}/result"
+    assert done["metrics"]["volume"] == {"psnr": None, "rmse": 0.0, "ssim": 1.0}  # infinite PSNR -> null
+    download = client.get(done["result"])
+    assert download.status_code == 200 and download.content == b"denoised"
+    assert download.headers["content-disposition"].endswith('filename="brain_denoised.nii.gz"')
+
+
+def test_failed_step_shows_the_workers_message(client: TestClient, queue: RecordingQueue, nifti_path: Path):
+    """A worker error is 'failed' with the error's own text."""
+    job_id = _submit(client, nifti_path)
+    [call] = queue.submitted[0]
+    queue.states[call.task_id] = TaskState("FAILURE", ConstantVolumeError("brain.nii.gz: every voxel is 0"))
+    view = client.get(f"/jobs/{job_id}").json()
+    assert (view["status"], view["error"]) == ("failed", "brain.nii.gz: every voxel is 0")
+
+
+def test_delete_cancels_and_removes_the_job(
+    client: TestClient,
+    queue: RecordingQueue,
+    nifti_path: Path,
+    settings: Settings,
+    job_folders: Callable[[], list[Path]],
+):
+    """DELETE revokes every step, leaves a tombstone for workers, removes the files; the job is then 404."""
+    job_id = _submit(client, nifti_path, ground_truth=True)
+    assert client.delete(f"/jobs/{job_id}").status_code == 204
+    assert queue.cancelled == [call.task_id for call in queue.submitted[0]]
+    assert is_cancelled(Path(settings.DATA_DIR), job_id)
+    assert job_folders() == []
+    assert client.get(f"/jobs/{job_id}").status_code == 404
+    assert client.delete(f"/jobs/{job_id}").status_code == 404
+
+
+def test_unknown_job_is_404(client: TestClient):
+    """Unknown ids and ids that could name a path are 404 with the same message."""
+    for job_id in ("0" * 32, "..%2F..%2Fetc"):
+        response = client.get(f"/jobs/{job_id}")
+        assert response.status_code == 404
+
+
+def test_models_are_listed_shown_and_deleted(client: TestClient, settings: Settings):
+    """The registry lists manifests (newest first), shows one, deletes one; an unknown id is 404."""
+    for model_id in ("n2n-a", "n2v-b"):
+        folder = Path(settings.DATA_DIR) / "models" / model_id
+        folder.mkdir(parents=True)
+        (folder / "w.bin").write_bytes(model_id.encode())
+        write_manifest(
+            folder,
+            method=model_id[:3],  # type: ignore[arg-type]
+            framework="test 1.0",
+            config={"epochs": 2},
+            data={"shapes": [[48, 64, 64]], "sigma": 20.0},
+            validation={"psnr": 30.5},
+            files=["w.bin"],
+        )
+    listed = client.get("/models").json()
+    assert [m["id"] for m in listed] == ["n2v-b", "n2n-a"]
+    shown = client.get("/models/n2n-a").json()
+    assert shown["method"] == "n2n" and shown["data"]["sigma"] == 20.0 and "w.bin" in shown["files"]
+    assert client.delete("/models/n2n-a").status_code == 204
+    assert [m["id"] for m in client.get("/models").json()] == ["n2v-b"]
+    missing = client.get("/models/n2n-a")
+    assert (missing.status_code, missing.json()["detail"]) == (404, "no model with id 'n2n-a'")
