@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
-from cli import evaluate, noise
+from cli import denoise, evaluate, noise, train
 from shared.errors import FetalDenoiseError
 
 app = typer.Typer(
@@ -43,12 +43,36 @@ def _root(
 
 app.command("noise")(noise.noise_command)
 app.command("evaluate")(evaluate.evaluate_command)
+app.command("train")(train.train_command)
+app.command("denoise")(denoise.denoise_command)
+
+
+MULTI_VALUE_OPTIONS = ("--clean", "--noisy", "--noisy2")
+"""Options that take several files after one flag (`--clean a.nii b.nii`), as researchers write them."""
+
+
+def expand_multi_value_options(argv: list[str]) -> list[str]:
+    """Rewrite `--clean a b` as `--clean a --clean b`, since click options take one value per flag."""
+    expanded: list[str] = []
+    current: str | None = None
+    for arg in argv:
+        if arg.startswith("-"):
+            current = arg if arg in MULTI_VALUE_OPTIONS else None
+            if current is None:
+                expanded.append(arg)
+            continue
+        if current is not None:
+            expanded += [current, arg]
+        else:
+            expanded.append(arg)
+    return expanded
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; a FetalDenoiseError becomes one line on stderr and exit code 2, never a traceback."""
+    args = expand_multi_value_options(sys.argv[1:] if argv is None else argv)
     try:
-        app(args=argv, prog_name="fetal-denoise")
+        app(args=args, prog_name="fetal-denoise")
     except FetalDenoiseError as exc:
         typer.echo(f"fetal-denoise: error: {exc}", err=True)
         sys.exit(2)

@@ -1,0 +1,83 @@
+"""`fetal-denoise denoise`: denoise one volume file into another, in any supported format."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.method_options import Method, build_config
+from cli.progress_bar import progress_bar
+from shared.errors import ConfigError
+from shared.io import detect_format, read_volume, write_volume
+from shared.metrics import evaluate
+from shared.volume import check_same_shape
+
+
+def denoise_command(
+    source: Annotated[Path, typer.Argument(help="Noisy volume (NIfTI, DICOM .zip/.dcm/dir, .npy).")],
+    out: Annotated[Path, typer.Argument(help="Output; DICOM in gives a derived DICOM series out.")],
+    method: Annotated[Method, typer.Option(help="n2n or n2v.")],
+    model: Annotated[Path | None, typer.Option(help="Trained model directory (from `train`).")] = None,
+    second: Annotated[
+        Path | None,
+        typer.Option(help="n2n: a second noisy acquisition; predictions on both are averaged (Eq. 3)."),
+    ] = None,
+    fit: Annotated[bool, typer.Option("--fit", help="n2v: train on SOURCE itself, then denoise it.")] = False,
+    epochs: Annotated[
+        int | None, typer.Option(help="Training epochs when fitting (--fit, or n2n pair).")
+    ] = None,
+    steps_per_epoch: Annotated[int | None, typer.Option(help="Steps per epoch when fitting.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed when fitting.")] = None,
+    config_file: Annotated[
+        Path | None, typer.Option("--config", help="JSON config for fitting; flags override it.")
+    ] = None,
+    ground_truth: Annotated[
+        Path | None, typer.Option(help="Clean reference: print PSNR/RMSE/SSIM of input and output.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Denoise SOURCE into OUT with a trained model, or by fitting on the input (n2v --fit; n2n with --second)."""
+    detect_format(out)  # refuse an unwritable output before any work
+    if method is Method.n2v and (model is None) == (not fit):
+        raise ConfigError("n2v needs exactly one of --model DIR or --fit")
+    if method is Method.n2n and fit:
+        raise ConfigError("--fit is n2v's; n2n trains on the pair when --second is given without --model")
+    fitting = model is None
+    flags = {"epochs": epochs, "steps_per_epoch": steps_per_epoch, "seed": seed}
+    if not fitting and (config_file is not None or any(v is not None for v in flags.values())):
+        raise ConfigError(
+            "--epochs, --steps-per-epoch, --seed and --config only apply when fitting (no --model)"
+        )
+    config = build_config(method, flags, config_file) if fitting else None
+    volume = read_volume(source)
+    second_volume = read_volume(second) if second is not None else None
+    reference = read_volume(ground_truth) if ground_truth is not None else None
+    if reference is not None:
+        check_same_shape(volume, reference, source.name, ground_truth.name)
+    if method is Method.n2n:
+        from services.n2n.workflow import denoise_volume
+    else:
+        from services.n2v.workflow import denoise_volume
+    with (
+        tempfile.TemporaryDirectory(prefix="fetal-denoise-fit-") as work,
+        progress_bar(not quiet) as progress,
+    ):
+        denoised = denoise_volume(
+            volume,
+            model_dir=model,
+            second=second_volume,
+            config=config,
+            work_dir=Path(work) / "model",
+            progress=progress,
+        )
+    written = write_volume(denoised, out)
+    typer.echo(f"wrote {written}")
+    if reference is not None:
+        for label, data in (("input", volume.data), ("output", denoised.data)):
+            scores = evaluate(data, reference.data).volume
+            typer.echo(
+                f"{label:>6}: PSNR {scores.psnr:.2f} dB  RMSE {scores.rmse:.5g}  SSIM {scores.ssim:.4f}"
+            )

@@ -1,0 +1,108 @@
+"""`fetal-denoise train`: train an N2N or N2V model from volume files into a model directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.method_options import Method, build_config
+from cli.progress_bar import progress_bar
+from shared.io import read_volume
+
+VOLUMES_HELP = "repeat the option or list several files after it"
+
+
+def train_command(
+    method: Annotated[Method, typer.Option(help="n2n (pairs) or n2v (single noisy volumes).")],
+    out: Annotated[Path, typer.Option(help="Model directory to write (weights, config, manifest).")],
+    clean: Annotated[
+        list[Path] | None, typer.Option(help=f"Clean volumes, noised with --sigma ({VOLUMES_HELP}).")
+    ] = None,
+    noisy: Annotated[list[Path] | None, typer.Option(help=f"Noisy volumes ({VOLUMES_HELP}).")] = None,
+    noisy2: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help=f"n2n: a second noisy acquisition of each --noisy volume, same order ({VOLUMES_HELP})."
+        ),
+    ] = None,
+    sigma: Annotated[
+        float | None, typer.Option(min=0.0, help="Synthetic noise sigma (0-255 scale) for --clean volumes.")
+    ] = None,
+    rician: Annotated[
+        bool, typer.Option("--rician", help="Synthetic Rician instead of Gaussian noise.")
+    ] = False,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs (default 150, the paper).")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Images or patches per step.")] = None,
+    steps_per_epoch: Annotated[int | None, typer.Option(help="Optimiser steps per epoch.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Adam learning rate.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of weights, split, noise and sampling.")] = None,
+    crop_size: Annotated[
+        int | None, typer.Option(help="n2n: random crop side (multiple of 32; 0 = whole).")
+    ] = None,
+    patch_size: Annotated[int | None, typer.Option(help="n2v: patch side.")] = None,
+    dims: Annotated[int | None, typer.Option(help="n2v: 2 (slices) or 3 (ZYX patches).")] = None,
+    n2v2: Annotated[
+        bool | None, typer.Option("--n2v2", help="n2v: train N2V2 (blur-pool, no top skip).")
+    ] = None,
+    config_file: Annotated[
+        Path | None, typer.Option("--config", help="JSON file with any config fields; flags override it.")
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the checkpoint in --out.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Train a model: n2n from --clean + --sigma or --noisy + --noisy2 pairs; n2v from --noisy (or --clean + --sigma)."""
+    flags = {
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "steps_per_epoch": steps_per_epoch,
+        "lr": lr,
+        "seed": seed,
+        "crop_size": crop_size,
+        "patch_size": patch_size,
+        "dims": dims,
+        "n2v2": n2v2,
+    }
+    config = build_config(method, flags, config_file)
+    sources = _check_sources(clean, noisy, noisy2, sigma)
+    inputs = [read_volume(path) for path in sources]
+    seconds = [read_volume(path) for path in noisy2] if noisy2 else None
+    if method is Method.n2n:
+        from services.n2n.workflow import train_model
+    else:
+        from services.n2v.workflow import train_model
+    with progress_bar(not quiet) as progress:
+        manifest = train_model(
+            config,
+            inputs,
+            out,
+            sigma=sigma,
+            seconds=seconds,
+            noise="rician" if rician else "gaussian",
+            progress=progress,
+            resume=resume,
+        )
+    summary = ", ".join(f"{k} {v:.4g}" for k, v in manifest.validation.items() if isinstance(v, int | float))
+    typer.echo(f"model written to {out} ({method.value}; validation: {summary or 'n/a'})")
+
+
+def _check_sources(
+    clean: list[Path] | None, noisy: list[Path] | None, noisy2: list[Path] | None, sigma: float | None
+) -> list[Path]:
+    """The training inputs, refusing contradictory combinations before any volume is read."""
+    from shared.errors import ConfigError
+
+    if bool(clean) == bool(noisy):
+        raise ConfigError("give training volumes with either --clean (and --sigma) or --noisy")
+    if clean and sigma is None:
+        raise ConfigError("--clean volumes need --sigma, the synthetic noise level (0-255 scale)")
+    if noisy and sigma is not None:
+        raise ConfigError("--sigma applies to --clean volumes; --noisy volumes already carry their noise")
+    if noisy2 and not noisy:
+        raise ConfigError("--noisy2 pairs with --noisy volumes")
+    if noisy and noisy2 and len(noisy) != len(noisy2):
+        raise ConfigError(
+            f"--noisy has {len(noisy)} volume(s) but --noisy2 has {len(noisy2)}; pair them one to one"
+        )
+    return list(clean or noisy or [])
