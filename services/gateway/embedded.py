@@ -88,9 +88,9 @@ class ServiceProcesses:
     """The processes of a running embedded service."""
 
     base_url: str
+    data_dir: Path
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     gateway: subprocess.Popen[bytes] | None = None
-    log_dir: Path | None = None
 
     def worker_children(self, queue: str) -> list[int]:
         """Process ids of a worker's pool children (the processes that run jobs)."""
@@ -178,9 +178,9 @@ def embedded_service(
     settings = prepare_data_dir(full_env)
     local = uses_local_queue(settings)
     port = port or free_port(host)
-    log_dir = Path(full_env["DATA_DIR"]) / "logs"
+    log_dir = Path(full_env["DATA_DIR"]) / "logs"  # one file per process: worker-n2n.log, gateway.log, ...
     log_dir.mkdir(parents=True, exist_ok=True)
-    service = ServiceProcesses(base_url=f"http://{host}:{port}", log_dir=log_dir)
+    service = ServiceProcesses(base_url=f"http://{host}:{port}", data_dir=Path(full_env["DATA_DIR"]))
     try:
         for queue in queues:
             command = worker_command(queue, local=local)

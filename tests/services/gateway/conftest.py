@@ -7,34 +7,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from gateway_fakes import RecordingQueue
 
 from services.gateway.app import create_app
 from services.gateway.deps import get_queue
-from services.gateway.jobqueue import TaskCall, TaskState
 from shared.io import write_volume
 from shared.settings import Settings
 from shared.volume import Volume
-
-
-class RecordingQueue:
-    """A JobQueue that records what would be sent and answers states from a dict (default PENDING)."""
-
-    def __init__(self) -> None:
-        self.submitted: list[list[TaskCall]] = []
-        self.states: dict[str, TaskState] = {}
-        self.cancelled: list[str] = []
-
-    def submit(self, calls: list[TaskCall]) -> None:
-        """Record one job's calls."""
-        self.submitted.append(calls)
-
-    def state(self, task_id: str) -> TaskState:
-        """The state set by the test, else PENDING."""
-        return self.states.get(task_id, TaskState(state="PENDING", info=None))
-
-    def cancel(self, task_ids: list[str]) -> None:
-        """Record the cancellation."""
-        self.cancelled.extend(task_ids)
 
 
 @pytest.fixture

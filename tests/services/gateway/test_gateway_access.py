@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import RecordingQueue
 from fastapi.testclient import TestClient
+from gateway_fakes import RecordingQueue
 
 from shared.settings import Settings
 

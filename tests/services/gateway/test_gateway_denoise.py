@@ -6,8 +6,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import RecordingQueue
 from fastapi.testclient import TestClient
+from gateway_fakes import RecordingQueue
 
 from shared.manifest import write_manifest
 from shared.queue.names import METRICS_EVALUATE, N2N_DENOISE, N2V_DENOISE

@@ -10,8 +10,8 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-from conftest import RecordingQueue
 from fastapi.testclient import TestClient
+from gateway_fakes import RecordingQueue
 
 from shared.settings import Settings
 from shared.volume import Volume

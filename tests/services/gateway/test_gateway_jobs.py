@@ -6,8 +6,8 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import RecordingQueue
 from fastapi.testclient import TestClient
+from gateway_fakes import RecordingQueue
 
 from services.gateway.jobqueue import TaskState
 from shared.errors import ConstantVolumeError

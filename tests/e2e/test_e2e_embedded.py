@@ -1,0 +1,82 @@
+"""End to end with the embedded default: no Redis, the queue in the data directory, workers as processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import httpx
+import nibabel as nib
+import pytest
+from e2e_helpers import upload, wait_for, wait_for_stage
+
+from services.gateway.embedded import embedded_service
+from shared.io import read_volume
+from shared.metrics import evaluate
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+N2N_PAIR = {"epochs": 3, "crop_size": 32, "batch_size": 4, "steps_per_epoch": 5, "seed": 0}
+NO_REDIS = {"BROKER_URL": "", "RESULT_BACKEND": "", "API_KEY": ""}
+
+
+def test_embedded_job_survives_a_worker_crash_and_a_restart(tmp_path: Path, e2e_volumes: dict[str, Path]):
+    """Upload -> N2N on the pair -> the worker is SIGKILLed mid-training -> restart -> the job finishes,
+    with its metrics step, and the result keeps the input's affine."""
+    data_dir = tmp_path / "data"
+    with embedded_service(data_dir, env=NO_REDIS) as service, httpx.Client(base_url=service.base_url) as api:
+        assert api.get("/health").json()["queue"] == "local"
+        response = api.post(
+            "/denoise",
+            data={"method": "n2n", "params": json.dumps(N2N_PAIR)},
+            files=upload(
+                ("file", e2e_volumes["noisy"]),
+                ("file2", e2e_volumes["noisy2"]),
+                ("ground_truth", e2e_volumes["clean"]),
+            ),
+        )
+        assert response.status_code == 202, response.text
+        job_id = response.json()["job_id"]
+        view = wait_for_stage(api, job_id, "training")
+        assert view["status"] == "running", view
+        os.killpg(service.workers["n2n"].pid, signal.SIGKILL)  # the worker and its pool child: a crash
+        service.workers["n2n"].wait()
+
+    with embedded_service(data_dir, env=NO_REDIS) as service, httpx.Client(base_url=service.base_url) as api:
+        view = wait_for(api, job_id)
+        assert view["status"] == "succeeded", view
+        download = api.get(view["result"])
+        assert download.status_code == 200
+        (tmp_path / "result.nii.gz").write_bytes(download.content)
+
+    result = nib.load(tmp_path / "result.nii.gz")
+    assert (result.affine == nib.load(e2e_volumes["noisy"]).affine).all()
+    clean = read_volume(e2e_volumes["clean"]).data
+    expected = evaluate(read_volume(tmp_path / "result.nii.gz").data, clean).volume.psnr
+    assert view["metrics"]["volume"]["psnr"] == pytest.approx(expected, abs=0.01)
+
+
+def test_embedded_queue_keeps_jobs_queued_while_no_worker_runs(tmp_path: Path, e2e_volumes: dict[str, Path]):
+    """A job accepted while no worker runs waits in the data directory and runs after a restart."""
+    data_dir = tmp_path / "data"
+    with (
+        embedded_service(data_dir, env=NO_REDIS, queues=()) as service,
+        httpx.Client(base_url=service.base_url) as api,
+    ):
+        response = api.post(
+            "/metrics",
+            files=upload(("prediction", e2e_volumes["noisy"]), ("ground_truth", e2e_volumes["clean"])),
+        )
+        job_id = response.json()["job_id"]
+        assert api.get(f"/jobs/{job_id}").json()["status"] == "queued"
+
+    with (
+        embedded_service(data_dir, env=NO_REDIS, queues=("metrics",)) as service,
+        httpx.Client(base_url=service.base_url) as api,
+    ):
+        view = wait_for(api, job_id, timeout_s=120)
+    assert view["status"] == "succeeded", view
+    expected = evaluate(read_volume(e2e_volumes["noisy"]).data, read_volume(e2e_volumes["clean"]).data)
+    assert view["metrics"]["volume"]["psnr"] == pytest.approx(expected.volume.psnr, abs=1e-6)
