@@ -1,0 +1,1 @@
+"""The fetal-denoise services: gateway, N2N and N2V workers, metrics worker."""

@@ -1,0 +1,107 @@
+"""The one configuration of a Noise2Noise training: every hyper-parameter, with its range."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from shared.errors import ConfigError
+from shared.slices import Plane
+
+CROP_MULTIPLE = 32
+"""The U-Net pools five times, so crops are whole multiples of 2**5 (no padding inside a crop)."""
+
+
+class N2NConfig(BaseModel):
+    """Hyper-parameters of a Noise2Noise training; defaults follow Lehtinen et al. (2018)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["n2n"] = Field(default="n2n", description="Discriminator: this is a Noise2Noise config.")
+    epochs: int = Field(
+        default=150, ge=1, le=10_000, description="Passes over the training slices (paper: 150)."
+    )
+    batch_size: int = Field(default=4, ge=1, le=512, description="Slices (or crops) per optimisation step.")
+    crop_size: int | None = Field(
+        default=128,
+        ge=CROP_MULTIPLE,
+        le=4096,
+        description="Side of the random square training crops, a multiple of 32; None (or 0) = whole slices.",
+    )
+    lr: float = Field(default=1e-4, gt=0.0, le=1.0, description="Adam learning rate (paper: 1e-4, constant).")
+    beta1: float = Field(default=0.9, ge=0.0, lt=1.0, description="Adam beta1 (paper: 0.9).")
+    beta2: float = Field(default=0.99, ge=0.0, lt=1.0, description="Adam beta2 (paper: 0.99).")
+    eps: float = Field(default=1e-8, gt=0.0, le=1e-2, description="Adam epsilon (paper: 1e-8).")
+    rampdown: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Final share of training with a cosine lr ramp-down; 0 = constant.",
+    )
+    loss: Literal["mse", "l1"] = Field(default="mse", description="Training loss: MSE (paper) or L1.")
+    seed: int = Field(
+        default=0, ge=0, le=2**32 - 1, description="Seed of weights, split, noise, crops and order."
+    )
+    steps_per_epoch: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000,
+        description="Steps per epoch; None = one pass over the training slices.",
+    )
+    resample_noise: bool = Field(
+        default=False,
+        description="Synthetic noise: draw fresh noisy pairs every epoch instead of fixed pairs.",
+    )
+    plane: Plane = Field(
+        default="sagittal", description="Anatomical plane of the 2D slices (paper: sagittal)."
+    )
+    drop_empty: bool = Field(default=True, description="Leave background-only slices out of train/val/test.")
+    amp: bool = Field(default=True, description="bfloat16 mixed precision; used on CUDA only.")
+    tile: int = Field(
+        default=512,
+        ge=64,
+        le=8192,
+        description="Largest slice side processed in one piece at inference; larger slices go in tiles.",
+    )
+    tile_overlap: int = Field(
+        default=64,
+        ge=0,
+        le=1024,
+        description="Pixels shared by neighbouring inference tiles, blended linearly.",
+    )
+
+    @field_validator("crop_size", mode="before")
+    @classmethod
+    def _zero_means_whole(cls, value: object) -> object:
+        """Accept 0 as "whole slices", as the CLI and forms cannot send None."""
+        return None if value == 0 else value
+
+    @field_validator("crop_size")
+    @classmethod
+    def _multiple_of_32(cls, value: int | None) -> int | None:
+        """Refuse crops the U-Net would have to pad."""
+        if value is not None and value % CROP_MULTIPLE:
+            raise ValueError(f"crop_size must be a multiple of {CROP_MULTIPLE}, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _overlap_below_half_tile(self) -> N2NConfig:
+        """Overlap must leave each tile some pixels of its own."""
+        if self.tile_overlap * 2 >= self.tile:
+            raise ValueError(
+                f"tile_overlap must be below half the tile ({self.tile}), got {self.tile_overlap}"
+            )
+        return self
+
+
+def parse_config(values: Mapping[str, Any]) -> N2NConfig:
+    """Validate user-given hyper-parameters; any problem becomes a ConfigError naming the fields."""
+    try:
+        return N2NConfig.model_validate(dict(values))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid N2N config: {problems}") from exc

@@ -1,0 +1,117 @@
+"""The Noise2Noise U-Net of Lehtinen et al. (2018), layer for layer as in NVIDIA's reference code.
+
+Reference: NVlabs/noise2noise `network.py` (`autoencoder`): 3x3 convolutions with bias and "same" padding,
+He-normal weights, LeakyReLU(0.1) after every convolution but the last (linear), no normalisation layers,
+five 2x2 max-pools, nearest-neighbour upsampling and concatenated skips. 1 in / 1 out channel: 988,609
+parameters.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+DOWNSAMPLING = 32
+"""Five 2x2 pools: the network sees sides that are multiples of 2**5; other sizes are padded."""
+
+LEAKY_SLOPE = 0.1
+
+
+def _conv(in_channels: int, out_channels: int, gain: float = math.sqrt(2.0)) -> nn.Conv2d:
+    """A 3x3 'same' convolution initialised like the reference: N(0, gain^2 / fan_in), zero bias."""
+    conv = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=True)
+    fan_in = in_channels * 9
+    nn.init.normal_(conv.weight, mean=0.0, std=gain / math.sqrt(fan_in))
+    nn.init.zeros_(conv.bias)
+    return conv
+
+
+class N2NUNet(nn.Module):
+    """The reference Noise2Noise U-Net; accepts (N, C, H, W) of any H, W >= 1."""
+
+    def __init__(self, in_channels: int = 1, out_channels: int = 1) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.enc_conv0 = _conv(in_channels, 48)
+        self.enc_conv1 = _conv(48, 48)
+        self.enc_conv2 = _conv(48, 48)
+        self.enc_conv3 = _conv(48, 48)
+        self.enc_conv4 = _conv(48, 48)
+        self.enc_conv5 = _conv(48, 48)
+        self.enc_conv6 = _conv(48, 48)
+        self.dec_conv5a = _conv(96, 96)
+        self.dec_conv5b = _conv(96, 96)
+        self.dec_conv4a = _conv(144, 96)
+        self.dec_conv4b = _conv(96, 96)
+        self.dec_conv3a = _conv(144, 96)
+        self.dec_conv3b = _conv(96, 96)
+        self.dec_conv2a = _conv(144, 96)
+        self.dec_conv2b = _conv(96, 96)
+        self.dec_conv1a = _conv(96 + in_channels, 64)
+        self.dec_conv1b = _conv(64, 32)
+        self.dec_conv1 = _conv(32, out_channels, gain=1.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Denoise a batch; pads to a multiple of 32 (reflect) and crops back to the input size."""
+        height, width = x.shape[-2:]
+        return self._forward_padded(pad_to_multiple(x, DOWNSAMPLING))[..., :height, :width]
+
+    def _forward_padded(self, x: torch.Tensor) -> torch.Tensor:
+        """The network proper, on sides that are multiples of 32."""
+        act = _leaky
+        skips = [x]
+        n = act(self.enc_conv0(x))
+        n = F.max_pool2d(act(self.enc_conv1(n)), 2)
+        skips.append(n)
+        n = F.max_pool2d(act(self.enc_conv2(n)), 2)
+        skips.append(n)
+        n = F.max_pool2d(act(self.enc_conv3(n)), 2)
+        skips.append(n)
+        n = F.max_pool2d(act(self.enc_conv4(n)), 2)
+        skips.append(n)
+        n = F.max_pool2d(act(self.enc_conv5(n)), 2)
+        n = act(self.enc_conv6(n))
+        for conv_a, conv_b in (
+            (self.dec_conv5a, self.dec_conv5b),
+            (self.dec_conv4a, self.dec_conv4b),
+            (self.dec_conv3a, self.dec_conv3b),
+            (self.dec_conv2a, self.dec_conv2b),
+        ):
+            n = torch.cat([_upsample(n), skips.pop()], dim=1)
+            n = act(conv_b(act(conv_a(n))))
+        n = torch.cat([_upsample(n), skips.pop()], dim=1)
+        n = act(self.dec_conv1b(act(self.dec_conv1a(n))))
+        # The linear output layer runs in float32 even under autocast, so bfloat16 rounding of the
+        # last layer does not cap the PSNR of the result.
+        with torch.autocast(device_type=n.device.type, enabled=False):
+            return self.dec_conv1(n.float())
+
+
+def _leaky(x: torch.Tensor) -> torch.Tensor:
+    """LeakyReLU(0.1), as in the reference."""
+    return F.leaky_relu(x, LEAKY_SLOPE)
+
+
+def _upsample(x: torch.Tensor) -> torch.Tensor:
+    """Nearest-neighbour upsampling by 2 in both directions."""
+    return F.interpolate(x, scale_factor=2.0, mode="nearest")
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Pad the last two dims up to a multiple, after the image (reflect; replicate if a side is too small)."""
+    height, width = x.shape[-2:]
+    pad_h = -height % multiple
+    pad_w = -width % multiple
+    if pad_h == 0 and pad_w == 0:
+        return x
+    mode = "reflect" if pad_h < height and pad_w < width else "replicate"
+    return F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+
+
+def parameter_count(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
