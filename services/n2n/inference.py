@@ -1,0 +1,74 @@
+"""Running the U-Net over a stack of 2D slices: batched, tiled when large, without autograd."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from services.n2n.device import autocast, memory_format
+from services.n2n.model import N2NUNet
+from services.n2n.tiling import blend_window, tile_starts
+
+
+def predict_slices(
+    model: N2NUNet,
+    slices: np.ndarray,
+    *,
+    batch_size: int,
+    tile: int,
+    overlap: int,
+    amp: bool,
+    on_batch: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """The network's output for (N, H, W) normalised slices, as (N, H, W) float32.
+
+    Slices with a side above `tile` go through in overlapping tiles blended linearly, so memory stays
+    bounded by `batch_size` tiles whatever the slice size. `on_batch(done)` is called after each batch.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    slices = np.asarray(slices, dtype=np.float32)
+    count, height, width = slices.shape
+    device = next(model.parameters()).device
+    out = np.empty_like(slices)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode(), autocast(device, amp):
+            for start in range(0, count, batch_size):
+                chunk = slices[start : start + batch_size]
+                if height <= tile and width <= tile:
+                    out[start : start + len(chunk)] = _run(model, chunk, device)
+                else:
+                    out[start : start + len(chunk)] = _run_tiled(model, chunk, device, tile, overlap)
+                if on_batch is not None:
+                    on_batch(start + len(chunk))
+    finally:
+        model.train(was_training)
+    return out
+
+
+def _run(model: N2NUNet, chunk: np.ndarray, device: torch.device) -> np.ndarray:
+    """One forward pass over a (B, H, W) chunk."""
+    x = torch.from_numpy(np.ascontiguousarray(chunk)).to(device)[:, None]
+    x = x.contiguous(memory_format=memory_format(device))
+    return model(x)[:, 0].float().cpu().numpy()
+
+
+def _run_tiled(
+    model: N2NUNet, chunk: np.ndarray, device: torch.device, tile: int, overlap: int
+) -> np.ndarray:
+    """A (B, H, W) chunk in overlapping tiles, each tile position batched across the chunk."""
+    _, height, width = chunk.shape
+    tile_h, tile_w = min(tile, height), min(tile, width)
+    window = blend_window(tile_h, tile_w, overlap)
+    total = np.zeros(chunk.shape, dtype=np.float32)
+    weight = np.zeros((height, width), dtype=np.float32)
+    for y in tile_starts(height, tile_h, overlap):
+        for x in tile_starts(width, tile_w, overlap):
+            piece = _run(model, chunk[:, y : y + tile_h, x : x + tile_w], device)
+            total[:, y : y + tile_h, x : x + tile_w] += piece * window
+            weight[y : y + tile_h, x : x + tile_w] += window
+    return total / weight

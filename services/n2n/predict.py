@@ -1,0 +1,120 @@
+"""Noise2Noise inference on whole volumes: slice by slice along the model's plane, on the input's scale."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from pydantic import ValidationError
+
+from services.n2n.checkpoint import ARCHITECTURE, CONFIG_FORMAT, CONFIG_NAME, WEIGHTS_NAME, load_weights
+from services.n2n.config import N2NConfig
+from services.n2n.data import check_aligned
+from services.n2n.device import memory_format, pick_device, prepare
+from services.n2n.inference import predict_slices
+from services.n2n.model import N2NUNet
+from shared.errors import InvalidModelError
+from shared.intensity import IntensityMapping
+from shared.manifest import ModelManifest, read_manifest
+from shared.progress import Progress, ProgressCallback, ignore_progress
+from shared.slices import plane_axis, slice_along, stack_slices
+from shared.volume import Volume, check_voxels
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedN2N:
+    """A verified N2N model in memory, ready to denoise many volumes."""
+
+    network: N2NUNet
+    config: N2NConfig
+    manifest: ModelManifest
+    directory: Path
+
+    @property
+    def device(self) -> torch.device:
+        """Where the network's weights live."""
+        return next(self.network.parameters()).device
+
+
+def load_model(model_dir: Path, device: str | None = None) -> LoadedN2N:
+    """Load a model directory after checking its manifest (method n2n, checksum of every file)."""
+    model_dir = Path(model_dir)
+    manifest = read_manifest(model_dir, "n2n")
+    for name in (WEIGHTS_NAME, CONFIG_NAME):
+        if name not in manifest.files:
+            raise InvalidModelError(f"{model_dir}: the manifest does not list {name}")
+    config = _read_config(model_dir / CONFIG_NAME)
+    dev = pick_device(device)
+    prepare(dev)
+    network = N2NUNet()
+    load_weights(model_dir / WEIGHTS_NAME, network)
+    network = network.to(dev, memory_format=memory_format(dev)).eval()
+    return LoadedN2N(network=network, config=config, manifest=manifest, directory=model_dir)
+
+
+def denoise(
+    volume: Volume,
+    model: Path | LoadedN2N,
+    *,
+    second: Volume | None = None,
+    progress: ProgressCallback = ignore_progress,
+    batch_size: int = 8,
+) -> Volume:
+    """The denoised volume, with the input's shape, geometry and intensity scale.
+
+    The input is normalised with its own min-max mapping and the result mapped back. With `second` (another
+    noisy acquisition of the same anatomy) both are normalised with the input's mapping and the two
+    predictions averaged: the paper's Eq. 3, which uses more information than single-copy inference.
+    """
+    loaded = model if isinstance(model, LoadedN2N) else load_model(Path(model))
+    check_voxels(volume.data, "input")
+    copies = [volume]
+    if second is not None:
+        check_voxels(second.data, "second acquisition")
+        check_aligned(volume, second, "input and second acquisition")
+        copies.append(second)
+    mapping = IntensityMapping.fit(volume.data, "input")
+    axis = plane_axis(volume.affine, loaded.config.plane)
+    count = volume.shape[axis]
+    started = time.monotonic()
+    total = np.zeros(volume.shape, dtype=np.float32)
+    for index, copy in enumerate(copies):
+        slices = slice_along(mapping.normalise(copy.data), axis)
+
+        def report(done: int, index: int = index) -> None:
+            progress(
+                Progress(
+                    stage="predicting",
+                    fraction=(index * count + done) / (len(copies) * count),
+                    step=index * count + done,
+                    steps=len(copies) * count,
+                    seconds=time.monotonic() - started,
+                )
+            )
+
+        predicted = predict_slices(
+            loaded.network,
+            slices,
+            batch_size=batch_size,
+            tile=loaded.config.tile,
+            overlap=loaded.config.tile_overlap,
+            amp=loaded.config.amp,
+            on_batch=report,
+        )
+        total += stack_slices(predicted, axis)
+    return volume.with_data(mapping.denormalise(total / len(copies)))
+
+
+def _read_config(path: Path) -> N2NConfig:
+    """The training config stored beside the weights, checked for format and architecture."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if document.get("format") != CONFIG_FORMAT or document["architecture"]["name"] != ARCHITECTURE:
+            raise InvalidModelError(f"{path}: not an N2N model config")
+        return N2NConfig.model_validate(document["config"])
+    except (ValueError, KeyError, TypeError, ValidationError) as exc:
+        raise InvalidModelError(f"{path}: unreadable model config ({exc.__class__.__name__})") from exc

@@ -1,0 +1,222 @@
+"""Noise2Noise training: a linear, resumable loop that keeps the best model by validation loss.
+
+`out_dir` receives `model.safetensors` (the best weights by validation loss), `config.json`,
+`checkpoint.safetensors` (rewritten atomically after every epoch) and, last, `manifest.json`. A fresh
+training clears those files first, so a directory never claims to hold a model it does not. With
+`resume=True` the run continues from the checkpoint and ends at `config.epochs`; the config and the
+training data must be those of the checkpoint, and a missing checkpoint is an error (a caller that wants
+"resume if possible" asks `has_checkpoint(out_dir)` first). On the CPU a resumed run ends with exactly the
+weights of an uninterrupted one: every epoch's batches derive from (seed, epoch) alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from services.n2n.batches import crop_shape, epoch_batches, steps_per_epoch
+from services.n2n.checkpoint import (
+    ARCHITECTURE,
+    CHECKPOINT_NAME,
+    CONFIG_FORMAT,
+    CONFIG_NAME,
+    WEIGHTS_NAME,
+    TrainingState,
+    has_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+    save_weights,
+)
+from services.n2n.config import N2NConfig
+from services.n2n.data import N2NTrainingData
+from services.n2n.device import autocast, memory_format, pick_device, prepare
+from services.n2n.model import N2NUNet, parameter_count
+from services.n2n.validation import LossFn, input_metrics, validate
+from shared.atomic import atomic_write_text
+from shared.errors import ConfigError, JobError
+from shared.manifest import MANIFEST_NAME, ModelManifest, write_manifest
+from shared.progress import Progress, ProgressCallback, ignore_progress
+
+PROGRESS_INTERVAL_S = 0.5
+"""Step events at most this often (reading the loss syncs the GPU); epoch events always."""
+
+LOSSES: dict[str, LossFn] = {"mse": F.mse_loss, "l1": F.l1_loss}
+
+
+def train(
+    config: N2NConfig,
+    data: N2NTrainingData,
+    out_dir: Path,
+    *,
+    progress: ProgressCallback = ignore_progress,
+    resume: bool = False,
+    device: str | None = None,
+) -> ModelManifest:
+    """Train the N2N U-Net on `data` into `out_dir`; return the manifest of the kept (best) model."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    steps = steps_per_epoch(data, config)
+    crop_shape(data, config)  # refuse an impossible crop before any work
+    dev = pick_device(device)
+    prepare(dev)
+    fingerprint = data.fingerprint()
+    torch.manual_seed(config.seed)
+    model = N2NUNet().to(dev, memory_format=memory_format(dev))
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=config.lr, betas=(config.beta1, config.beta2), eps=config.eps
+    )
+    if resume:
+        state = _resume(out_dir, model, optimizer, config, fingerprint)
+    else:
+        _clear(out_dir)
+        state = TrainingState(
+            epoch=0,
+            best_epoch=0,
+            best_val_loss=math.inf,
+            best_metrics={},
+            history=[],
+            config=config.model_dump(mode="json"),
+            data_fingerprint=fingerprint,
+        )
+    loss_fn = LOSSES[config.loss]
+    total_steps = config.epochs * steps
+    started = time.monotonic()
+    for epoch in range(state.epoch, config.epochs):
+        epoch_started = time.monotonic()
+        last_event = 0.0
+        running = torch.zeros((), device=dev)
+        model.train()
+        for step, (inputs, targets) in enumerate(epoch_batches(data, config, epoch)):
+            lr = learning_rate(config, epoch * steps + step, total_steps)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            x = torch.from_numpy(inputs).to(dev).contiguous(memory_format=memory_format(dev))
+            y = torch.from_numpy(targets).to(dev).contiguous(memory_format=memory_format(dev))
+            with autocast(dev, config.amp):
+                prediction = model(x)
+            loss = loss_fn(prediction.float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            running += loss.detach()
+            now = time.monotonic()
+            if now - last_event >= PROGRESS_INTERVAL_S and step + 1 < steps:
+                last_event = now
+                progress(
+                    Progress(
+                        stage="training",
+                        fraction=(epoch * steps + step + 1) / total_steps,
+                        epoch=epoch,
+                        epochs=config.epochs,
+                        step=step + 1,
+                        steps=steps,
+                        loss=float(running) / (step + 1),
+                        seconds=now - started,
+                    )
+                )
+        train_loss = float(running) / steps
+        metrics = validate(model, data.val, config, loss_fn)
+        val_loss = metrics["val_loss"]
+        if not (math.isfinite(train_loss) and val_loss is not None and math.isfinite(val_loss)):
+            raise JobError(
+                f"training diverged at epoch {epoch + 1}: loss {train_loss:g}, validation {val_loss}"
+            )
+        record = {"epoch": epoch + 1, "loss": train_loss, "lr": lr, **metrics}
+        record["seconds"] = time.monotonic() - epoch_started
+        update: dict[str, object] = {"epoch": epoch + 1, "history": [*state.history, record]}
+        if val_loss < state.best_val_loss:
+            save_weights(out_dir / WEIGHTS_NAME, model)
+            update |= {"best_epoch": epoch + 1, "best_val_loss": val_loss, "best_metrics": metrics}
+        state = state.model_copy(update=update)
+        save_checkpoint(out_dir, model, optimizer, state)
+        progress(
+            Progress(
+                stage="training",
+                fraction=(epoch + 1) / config.epochs,
+                epoch=epoch + 1,
+                epochs=config.epochs,
+                step=steps,
+                steps=steps,
+                loss=train_loss,
+                val_loss=val_loss,
+                val_psnr=metrics["val_psnr"],
+                val_rmse=metrics["val_rmse"],
+                seconds=time.monotonic() - started,
+            )
+        )
+    return _finish(out_dir, config, data, state, model)
+
+
+def learning_rate(config: N2NConfig, step: int, total_steps: int) -> float:
+    """Constant lr, then a cosine ramp-down to zero over the last `rampdown` share of the steps."""
+    ramp_start = (1.0 - config.rampdown) * total_steps
+    if config.rampdown <= 0.0 or step < ramp_start:
+        return config.lr
+    t = (step - ramp_start) / (total_steps - ramp_start)
+    return config.lr * 0.5 * (1.0 + math.cos(math.pi * t))
+
+
+def _resume(
+    out_dir: Path, model: N2NUNet, optimizer: torch.optim.Optimizer, config: N2NConfig, fingerprint: str
+) -> TrainingState:
+    """Load the checkpoint, refusing one made with another config or other data."""
+    if not has_checkpoint(out_dir):
+        raise ConfigError(f"cannot resume: no checkpoint in {out_dir}")
+    state = load_checkpoint(out_dir, model, optimizer)
+    current = config.model_dump(mode="json")
+    changed = sorted(k for k in current.keys() | state.config.keys() if current.get(k) != state.config.get(k))
+    if changed:
+        raise ConfigError(
+            f"cannot resume: the checkpoint in {out_dir} was made with a different config "
+            f"(differs in: {', '.join(changed)})"
+        )
+    if state.data_fingerprint != fingerprint:
+        raise ConfigError(f"cannot resume: the checkpoint in {out_dir} was made from different training data")
+    return state
+
+
+def _clear(out_dir: Path) -> None:
+    """Remove what an earlier training left, manifest first, so the directory claims no model."""
+    for name in (MANIFEST_NAME, CHECKPOINT_NAME, WEIGHTS_NAME, CONFIG_NAME):
+        with contextlib.suppress(FileNotFoundError):
+            (out_dir / name).unlink()
+
+
+def model_config_document(config: N2NConfig, parameters: int) -> dict[str, object]:
+    """The content of config.json: the architecture and the training config."""
+    return {
+        "format": CONFIG_FORMAT,
+        "architecture": {"name": ARCHITECTURE, "in_channels": 1, "out_channels": 1, "parameters": parameters},
+        "normalisation": "per-volume min-max to [0, 1], mapped back after inference",
+        "config": config.model_dump(mode="json"),
+    }
+
+
+def _finish(
+    out_dir: Path, config: N2NConfig, data: N2NTrainingData, state: TrainingState, model: N2NUNet
+) -> ModelManifest:
+    """Write config.json and, last, the manifest that makes `out_dir` a model directory."""
+    document = model_config_document(config, parameter_count(model))
+    atomic_write_text(out_dir / CONFIG_NAME, json.dumps(document, indent=2))
+    validation = {
+        "criterion": f"lowest validation loss ({config.loss}) on the noisy validation pairs",
+        "best_epoch": state.best_epoch,
+        **state.best_metrics,
+        **input_metrics(data.val),
+        "history": state.history,
+    }
+    return write_manifest(
+        out_dir,
+        method="n2n",
+        framework=f"torch {torch.__version__}",
+        config=config.model_dump(mode="json"),
+        data=data.summary(),
+        validation=validation,
+        files=[WEIGHTS_NAME, CONFIG_NAME],
+    )
