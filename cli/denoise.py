@@ -31,6 +31,7 @@ def denoise_command(
     ] = None,
     steps_per_epoch: Annotated[int | None, typer.Option(help="Steps per epoch when fitting.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed when fitting.")] = None,
+    patch_size: Annotated[int | None, typer.Option(help="n2v --fit: patch side.")] = None,
     config_file: Annotated[
         Path | None, typer.Option("--config", help="JSON config for fitting; flags override it.")
     ] = None,
@@ -46,10 +47,10 @@ def denoise_command(
     if method is Method.n2n and fit:
         raise ConfigError("--fit is n2v's; n2n trains on the pair when --second is given without --model")
     fitting = model is None
-    flags = {"epochs": epochs, "steps_per_epoch": steps_per_epoch, "seed": seed}
+    flags = {"epochs": epochs, "steps_per_epoch": steps_per_epoch, "seed": seed, "patch_size": patch_size}
     if not fitting and (config_file is not None or any(v is not None for v in flags.values())):
         raise ConfigError(
-            "--epochs, --steps-per-epoch, --seed and --config only apply when fitting (no --model)"
+            "--epochs, --steps-per-epoch, --seed, --patch-size and --config only apply when fitting (no --model)"
         )
     config = build_config(method, flags, config_file) if fitting else None
     volume = read_volume(source)
