@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-BudgetName = Literal["tiny", "quick", "paper"]
+BudgetName = Literal["tiny", "quick", "paper", "custom"]
 
 
 class Budget(BaseModel):
@@ -18,7 +18,7 @@ class Budget(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: BudgetName = Field(description="Which preset this is.")
+    name: BudgetName = Field(description="Which preset this is ('custom': none of them).")
     downsample: int = Field(ge=1, le=4, description="Keep every n-th voxel of the 1 mm template per axis.")
     epochs: int = Field(ge=1, le=1000, description="Training epochs of each learned method.")
     steps_per_epoch: int = Field(ge=1, le=10_000, description="Optimiser steps per epoch.")
@@ -41,7 +41,7 @@ class Budget(BaseModel):
         return self.epochs * self.steps_per_epoch
 
 
-BUDGETS: dict[BudgetName, Budget] = {
+BUDGETS: dict[str, Budget] = {
     # Seconds on 2 CPU cores: checks that the pipeline runs end to end, not what the methods can do.
     "tiny": Budget(
         name="tiny",
@@ -81,4 +81,6 @@ BUDGETS: dict[BudgetName, Budget] = {
 
 def get_budget(name: BudgetName) -> Budget:
     """The preset budget called `name`."""
+    if name not in BUDGETS:
+        raise ValueError(f"no preset budget {name!r}; choose one of {', '.join(BUDGETS)}")
     return BUDGETS[name]

@@ -11,7 +11,7 @@ from benchmarks.budget import Budget
 from shared.slices import DatasetSplit
 
 MethodKey = Literal["noisy", "bm3d", "n2v", "n2n", "n2n_eq3", "n2c"]
-RowStatus = Literal["ok", "not installed", "failed"]
+RowStatus = Literal["ok", "not installed", "not run", "failed"]
 
 
 class Row(BaseModel):
@@ -21,7 +21,9 @@ class Row(BaseModel):
 
     method: MethodKey = Field(description="Machine key of the method.")
     label: str = Field(description="What the table calls it.")
-    status: RowStatus = Field(description="'ok', 'not installed' (optional baseline missing) or 'failed'.")
+    status: RowStatus = Field(
+        description="'ok', 'not installed' (optional baseline missing), 'not run' (left out) or 'failed'."
+    )
     note: str = Field(default="", description="Caveats: extra information used, why it failed.")
     psnr: float | None = Field(default=None, description="Mean per-slice PSNR in dB.")
     rmse: float | None = Field(default=None, ge=0, description="Mean per-slice RMSE on the [0, 1] scale.")

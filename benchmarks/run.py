@@ -11,7 +11,7 @@ import shlex
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,18 +47,31 @@ PROTOCOL: dict[str, str] = {
 __all__ = ["run_benchmark", "run_speed"]
 
 
+Outcome = Prediction | str
+"""A method's test predictions, or the status / error message that replaces its row."""
+NOT_RUN = "not run"
+
+
 def _learned_rows(
-    data: BenchmarkData, sigma: float, noisy: tuple[Any, Any], budget: Budget, progress: Callable[[str], None]
-) -> dict[MethodKey, Prediction | str]:
+    data: BenchmarkData,
+    sigma: float,
+    noisy: tuple[Any, Any],
+    budget: Budget,
+    methods: Collection[MethodKey],
+    progress: Callable[[str], None],
+) -> dict[MethodKey, Outcome]:
     """Train N2V, N2N and N2C at this sigma and predict the test slices; a failure becomes its message."""
-    out: dict[MethodKey, Prediction | str] = {}
+    out: dict[MethodKey, Outcome] = {}
     with tempfile.TemporaryDirectory(prefix="fetal-denoise-bench-") as tmp:
         work = Path(tmp)
-        for key, run in (
+        plan: list[tuple[MethodKey, Callable[[], dict[MethodKey, Prediction]]]] = [
             ("n2v", lambda: {"n2v": learned.run_n2v(data, sigma, noisy, budget, work / "n2v", TRAIN_SEED)}),
             ("n2n", lambda: learned.run_n2n(data, sigma, noisy, budget, work / "n2n", TRAIN_SEED, "noisy")),
             ("n2c", lambda: learned.run_n2n(data, sigma, noisy, budget, work / "n2c", TRAIN_SEED, "clean")),
-        ):
+        ]
+        for key, run in plan:
+            if key not in methods:
+                continue
             progress(f"sigma={sigma:g}: training {key} ({budget.steps} steps)")
             try:
                 out.update(run())
@@ -68,26 +81,37 @@ def _learned_rows(
     return out
 
 
+def _status(outcome: str) -> str:
+    """The row status of a method that produced no predictions."""
+    return outcome if outcome in (BM3D_NOT_INSTALLED, NOT_RUN) else "failed"
+
+
 def _sigma_result(
-    data: BenchmarkData, sigma: float, budget: Budget, progress: Callable[[str], None]
+    data: BenchmarkData,
+    sigma: float,
+    budget: Budget,
+    methods: Collection[MethodKey],
+    progress: Callable[[str], None],
 ) -> tuple[SigmaResult, dict[str, Panel]]:
     """Every row at one sigma, and the figure's panels for the chosen slice."""
     first, second = test_copies(data.test, sigma)
-    preds: dict[MethodKey, Prediction | str] = {"noisy": Prediction(images=first)}
-    if bm3d_available():
+    preds: dict[MethodKey, Outcome] = {"noisy": Prediction(images=first)}
+    if "bm3d" not in methods:
+        preds["bm3d"] = NOT_RUN
+    elif bm3d_available():
         progress(f"sigma={sigma:g}: BM3D on {len(first)} test slices")
         preds["bm3d"] = denoise_bm3d(first, sigma)
     else:
         preds["bm3d"] = BM3D_NOT_INSTALLED
-    preds.update(_learned_rows(data, sigma, (first, second), budget, progress))
+    preds.update(_learned_rows(data, sigma, (first, second), budget, methods, progress))
     rows: list[Row] = []
     for key in ROW_ORDER:
-        pred = preds.get(key, "failed: not run")
+        pred = preds.get(key, NOT_RUN)
         if isinstance(pred, Prediction):
             rows.append(score(key, data.test, pred))
         else:
-            status = "not installed" if pred == BM3D_NOT_INSTALLED else "failed"
-            rows.append(missing(key, status, "" if status == "not installed" else pred, len(data.test)))
+            status = _status(pred)
+            rows.append(missing(key, status, pred if status == "failed" else "", len(data.test)))
     figure_index = len(data.test) // 2
     psnr = {row.method: row.psnr_per_slice[figure_index] for row in rows if row.psnr_per_slice}
     panels = {"clean": Panel(data.test[figure_index])}
@@ -95,7 +119,7 @@ def _sigma_result(
         if isinstance(pred, Prediction):
             panels[key] = Panel(pred.images[figure_index], psnr.get(key))
         else:
-            panels[key] = Panel(None, missing="not installed" if pred == BM3D_NOT_INSTALLED else "failed")
+            panels[key] = Panel(None, missing=_status(pred))
     result = SigmaResult(
         sigma=sigma,
         test_noise_seed=test_noise_seed(sigma),
@@ -107,23 +131,27 @@ def _sigma_result(
 
 
 def run_benchmark(
-    budget: BudgetName,
+    budget: BudgetName | Budget,
     name: str,
     out_dir: Path = Path("benchmarks/results"),
     sigmas: Sequence[float] = (5, 20),
     progress: Callable[[str], None] = print,
     *,
     command: str | None = None,
+    methods: Collection[MethodKey] = ROW_ORDER,
 ) -> Path:
-    """Run every row at every sigma on the `budget` preset; write <name>.json/.md/.png; return the JSON path."""
+    """Run every row at every sigma on the `budget` preset; write <name>.json/.md/.png; return the JSON path.
+
+    `methods` leaves rows out (they say 'not run'), e.g. where TensorFlow or bm3d cannot be installed.
+    """
     start = time.perf_counter()
-    preset = get_budget(budget)
+    preset = budget if isinstance(budget, Budget) else get_budget(budget)
     data = prepare(load_mni(preset.downsample), preset.max_test_slices)
     progress(f"data: {data.describe()}")
     results: list[SigmaResult] = []
     figure_rows: dict[float, dict[str, Panel]] = {}
     for sigma in sigmas:
-        result, panels = _sigma_result(data, float(sigma), preset, progress)
+        result, panels = _sigma_result(data, float(sigma), preset, methods, progress)
         results.append(result)
         figure_rows[float(sigma)] = panels
         for row in result.rows:

@@ -50,7 +50,7 @@ def missing(method: MethodKey, status: str, note: str, n_test: int) -> Row:
     return Row(
         method=method,
         label=LABELS[method],
-        status="not installed" if status == "not installed" else "failed",
+        status=status if status in ("not installed", "not run") else "failed",
         note=note,
         n_test_slices=n_test,
         train_steps=0,
