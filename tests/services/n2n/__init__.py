@@ -1,0 +1,1 @@
+"""Tests of the Noise2Noise worker core (services/n2n)."""

@@ -1,0 +1,97 @@
+"""Training batches and the learning-rate schedule: shapes, determinism per epoch, noise redraws."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from services.n2n.batches import crop_shape, epoch_batches, steps_per_epoch
+from services.n2n.data import N2NTrainingData, SlicePairs
+from services.n2n.train import learning_rate
+from shared.errors import ConfigError
+
+from .conftest import tiny_config
+
+
+def test_batches_have_the_configured_shape(small_data: N2NTrainingData) -> None:
+    """Each step yields (batch, 1, crop, crop) inputs and targets."""
+    config = tiny_config(batch_size=3, crop_size=32, steps_per_epoch=4)
+    batches = list(epoch_batches(small_data, config, epoch=0))
+    assert len(batches) == 4
+    for inputs, targets in batches:
+        assert inputs.shape == targets.shape == (3, 1, 32, 32)
+        assert inputs.dtype == np.float32
+
+
+def test_one_pass_per_epoch_by_default(small_data: N2NTrainingData) -> None:
+    """Without steps_per_epoch, an epoch is one pass over the training slices (the last batch topped up)."""
+    config = tiny_config(batch_size=5, steps_per_epoch=None)
+    assert steps_per_epoch(small_data, config) == -(-len(small_data.train) // 5)
+
+
+def test_an_epoch_is_reproducible_and_epochs_differ(small_data: N2NTrainingData) -> None:
+    """Epoch e's batches depend only on (seed, e): what a resumed training relies on."""
+    config = tiny_config(steps_per_epoch=3)
+    again = list(epoch_batches(small_data, config, epoch=1))
+    for (a, b), (c, d) in zip(epoch_batches(small_data, config, epoch=1), again, strict=True):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+    other = next(epoch_batches(small_data, config, epoch=2))[0]
+    assert not np.array_equal(other, again[0][0])
+
+
+def test_fixed_pairs_versus_resampled_noise(small_data: N2NTrainingData) -> None:
+    """Fixed pairs reuse the stored noisy copies; resample_noise draws fresh noise every epoch."""
+    stored = {
+        tuple(np.round(image[:4, :4].ravel(), 5))
+        for image in small_data.train.first + small_data.train.second
+    }
+    whole = tiny_config(crop_size=None, steps_per_epoch=2)
+    fixed_inputs = next(epoch_batches(small_data, whole, epoch=0))[0]
+    assert all(tuple(np.round(x[0, :4, :4].ravel(), 5)) in stored for x in fixed_inputs)
+    fresh = tiny_config(crop_size=None, steps_per_epoch=2, resample_noise=True)
+    fresh_inputs = next(epoch_batches(small_data, fresh, epoch=0))[0]
+    assert not any(tuple(np.round(x[0, :4, :4].ravel(), 5)) in stored for x in fresh_inputs)
+
+
+def test_crops_are_clamped_to_small_slices(small_data: N2NTrainingData) -> None:
+    """A crop larger than the 48x64 slices is cut down to them."""
+    assert crop_shape(small_data, tiny_config(crop_size=128)) == (48, 64)
+
+
+def test_whole_slices_of_several_shapes_need_a_crop(small_data: N2NTrainingData) -> None:
+    """Whole-slice batches need one slice shape; otherwise the user is told to set crop_size."""
+    mixed = N2NTrainingData(
+        train=SlicePairs(
+            [np.zeros((48, 64), np.float32), np.zeros((40, 64), np.float32)],
+            [np.zeros((48, 64), np.float32), np.zeros((40, 64), np.float32)],
+            None,
+        ),
+        val=small_data.val,
+        split=small_data.split,
+        plane="sagittal",
+        source="pairs",
+        sigma=None,
+        noise=None,
+        volumes=[],
+    )
+    with pytest.raises(ConfigError) as caught:
+        crop_shape(mixed, tiny_config(crop_size=None))
+    assert str(caught.value) == (
+        "whole-slice training needs training slices of one shape, got 2 shapes (40x64, 48x64); set crop_size"
+    )
+    with pytest.raises(ConfigError, match="resample_noise needs clean volumes"):
+        next(epoch_batches(mixed, tiny_config(resample_noise=True), epoch=0))
+
+
+def test_learning_rate_constant_by_default_and_ramped_down_on_request() -> None:
+    """lr stays at its value (the paper); with rampdown it falls along a cosine towards 0 at the end."""
+    constant = tiny_config(lr=1e-3)
+    assert {learning_rate(constant, step, 100) for step in range(100)} == {1e-3}
+    ramped = tiny_config(lr=1e-3, rampdown=0.5)
+    rates = [learning_rate(ramped, step, 100) for step in range(100)]
+    assert rates[:50] == [1e-3] * 50
+    assert all(later < earlier for earlier, later in itertools.pairwise(rates[50:]))
+    assert rates[-1] < 1e-5
