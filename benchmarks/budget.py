@@ -58,7 +58,7 @@ BUDGETS: dict[str, Budget] = {
     "quick": Budget(
         name="quick",
         downsample=1,
-        epochs=5,
+        epochs=4,
         steps_per_epoch=100,
         batch_size=8,
         patch_size=64,

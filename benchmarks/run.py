@@ -187,13 +187,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         mode.add_argument(f"--{flag}", action="store_true", help=f"the {flag} budget")
     parser.add_argument("--name", default=None, help="output name (default: the budget's name)")
     parser.add_argument("--out-dir", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="override the budget's epochs (a custom budget)"
+    )
+    parser.add_argument("--sigmas", default="5,20", help="comma-separated sigmas on the 0-255 scale")
+    parser.add_argument("--methods", default=",".join(ROW_ORDER), help="comma-separated rows to run")
     args = parser.parse_args(argv)
     command = shlex.join(["python", "-m", "benchmarks.run", *(argv if argv is not None else sys.argv[1:])])
     if args.speed:
-        run_speed()
+        run_speed(out_path=args.out_dir / f"{args.name or 'speed'}.json")
         return 0
-    budget: BudgetName = "tiny" if args.tiny else "paper" if args.paper else "quick"
-    run_benchmark(budget, args.name or budget, args.out_dir, command=command)
+    name: BudgetName = "tiny" if args.tiny else "paper" if args.paper else "quick"
+    budget = get_budget(name)
+    if args.epochs is not None:
+        budget = budget.model_copy(update={"name": "custom", "epochs": args.epochs})
+    methods = [m for m in args.methods.split(",") if m]
+    unknown = sorted(set(methods) - set(ROW_ORDER))
+    if unknown:
+        parser.error(f"unknown methods {', '.join(unknown)}; choose from {', '.join(ROW_ORDER)}")
+    sigmas = [float(s) for s in args.sigmas.split(",") if s]
+    run_benchmark(
+        budget,
+        args.name or name,
+        args.out_dir,
+        sigmas,
+        command=command,
+        methods=methods,  # type: ignore[arg-type]
+    )
     return 0
 
 

@@ -1,0 +1,84 @@
+"""Tests of how predictions become rows, targets and Markdown, and of rows that could not run."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from benchmarks import run as bench_run
+from benchmarks.baselines import Prediction
+from benchmarks.budget import get_budget
+from benchmarks.data import load_mni, prepare
+from benchmarks.results import Row
+from benchmarks.scoring import check_targets, missing, score
+from benchmarks.table import row_line
+
+
+def _row(method: str, psnr: float) -> Row:
+    """A scored row with only a PSNR that matters."""
+    return Row(
+        method=method,  # type: ignore[arg-type]
+        label=method,
+        status="ok",
+        psnr=psnr,
+        rmse=0.01,
+        ssim=0.9,
+        n_test_slices=1,
+        train_steps=1,
+        train_seconds=0.0,
+    )
+
+
+def test_score_is_the_mean_of_per_slice_values_on_range_one() -> None:
+    """A constant error of 0.1 on every slice gives RMSE 0.1 and PSNR 20 dB, per slice and on average."""
+    clean = np.random.default_rng(0).uniform(0.0, 1.0, size=(3, 16, 16)).astype(np.float32)
+    row = score("n2n", clean, Prediction(images=clean + 0.1, infer_seconds=0.3))
+    assert row.rmse == pytest.approx(0.1, rel=1e-5)
+    assert row.psnr == pytest.approx(20.0, abs=1e-4)
+    assert row.psnr_per_slice == pytest.approx([20.0] * 3, abs=1e-3)
+    assert row.infer_seconds_per_slice == pytest.approx(0.1)
+
+
+def test_targets_report_gaps_to_n2c_and_the_bm3d_comparison() -> None:
+    """N2N 0.3 dB under N2C meets its 0.5 dB target; N2V 2.5 dB under misses its 2 dB one; BM3D is compared."""
+    rows = [_row("bm3d", 30.0), _row("n2v", 29.5), _row("n2n", 31.7), _row("n2c", 32.0)]
+    targets = check_targets(rows)
+    assert targets["n2n_gap_to_n2c_db"] == pytest.approx(0.3)
+    assert targets["n2n_within_0.5_db_of_n2c"] is True
+    assert targets["n2v_within_2.0_db_of_n2c"] is False
+    assert targets["n2n_above_bm3d"] is True and targets["n2v_above_bm3d"] is False
+
+
+def test_a_failed_row_shows_its_status_and_reason_in_the_table() -> None:
+    """A row without predictions carries no figures, and the table says why."""
+    row = missing("n2v", "failed", "JobError: training diverged", 14)
+    line = row_line(row)
+    assert row.psnr is None and "failed" in line and "training diverged" in line
+
+
+def test_missing_bm3d_is_reported_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the optional bm3d package the BM3D row says 'not installed'; rows left out say 'not run'."""
+    monkeypatch.setattr(bench_run, "bm3d_available", lambda: False)
+    data = prepare(load_mni(3), max_test_slices=2)
+    result, panels = bench_run._sigma_result(
+        data, 20.0, get_budget("tiny"), ("noisy", "bm3d"), lambda _: None
+    )
+    status = {row.method: row.status for row in result.rows}
+    assert status == {
+        "noisy": "ok",
+        "bm3d": "not installed",
+        "n2v": "not run",
+        "n2n": "not run",
+        "n2n_eq3": "not run",
+        "n2c": "not run",
+    }
+    assert panels["bm3d"].image is None and panels["bm3d"].missing == "not installed"
+    assert math.isfinite(result.rows[0].psnr or math.nan)
+
+
+def test_unknown_budget_is_refused() -> None:
+    """Asking for a preset that does not exist names the ones that do."""
+    with pytest.raises(ValueError, match="no preset budget 'custom'; choose one of tiny, quick, paper"):
+        get_budget("custom")
