@@ -150,33 +150,48 @@ def run_benchmark(
     progress(f"data: {data.describe()}")
     results: list[SigmaResult] = []
     figure_rows: dict[float, dict[str, Panel]] = {}
+    out_dir = Path(out_dir)
+    json_path = out_dir / f"{name}.json"
     for sigma in sigmas:
         result, panels = _sigma_result(data, float(sigma), preset, methods, progress)
         results.append(result)
         figure_rows[float(sigma)] = panels
         for row in result.rows:
             progress(f"sigma={sigma:g} {row.label}: {row.status} PSNR {row.psnr} SSIM {row.ssim}")
-    out_dir = Path(out_dir)
-    figure = save_figure(figure_rows, out_dir / f"{name}.png")
-    protocol = {**PROTOCOL, "data_range": str(DATA_RANGE)}
+        # Written after every sigma, so a long run shows its finished noise levels early.
+        _write(out_dir, name, preset, data, results, figure_rows, command, time.perf_counter() - start)
+    progress(f"wrote {json_path}, {name}.md and {name}.png in {(time.perf_counter() - start) / 60:.1f} min")
+    return json_path
+
+
+def _write(
+    out_dir: Path,
+    name: str,
+    budget: Budget,
+    data: BenchmarkData,
+    results: list[SigmaResult],
+    figure_rows: dict[float, dict[str, Panel]],
+    command: str | None,
+    seconds: float,
+) -> None:
+    """Write <name>.json, .md and .png for the sigmas done so far, in ascending sigma order."""
+    figure = save_figure(dict(sorted(figure_rows.items())), out_dir / f"{name}.png")
     benchmark = BenchmarkResult(
         name=name,
         created=datetime.now(UTC),
         command=command or shlex.join([Path(sys.executable).name, *sys.argv]),
-        budget=preset,
-        protocol=protocol,
+        budget=budget,
+        protocol={**PROTOCOL, "data_range": str(DATA_RANGE)},
         data=data.describe(),
         split=data.split,
-        sigmas=results,
+        sigmas=sorted(results, key=lambda r: r.sigma),
         figure_slice=len(data.test) // 2,
         versions=versions(),
         machine=machine(),
-        total_seconds=round(time.perf_counter() - start, 1),
+        total_seconds=round(seconds, 1),
     )
-    json_path = atomic_write_text(out_dir / f"{name}.json", benchmark.model_dump_json(indent=1))
+    atomic_write_text(out_dir / f"{name}.json", benchmark.model_dump_json(indent=1))
     atomic_write_text(out_dir / f"{name}.md", to_markdown(benchmark, figure.name))
-    progress(f"wrote {json_path}, {name}.md and {figure.name} in {benchmark.total_seconds / 60:.1f} min")
-    return json_path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
