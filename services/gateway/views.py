@@ -30,7 +30,7 @@ def progress_of(info: Any) -> Progress | None:
     if not isinstance(info, dict):
         return None
     try:
-        return Progress.model_validate({k: v for k, v in info.items() if k != "step"})
+        return Progress.model_validate({k: v for k, v in info.items() if k != "job_step"})
     except ValidationError:
         return None
 

@@ -111,7 +111,7 @@ class StepContext:
         if stage_changed or event.fraction >= 1.0 or now - self._last_sent >= PROGRESS_INTERVAL_S:
             self._last_sent = now
             self._last_stage = event.stage
-            meta = {"step": self.step, **event.model_dump(mode="json")}
+            meta = {**event.model_dump(mode="json"), "job_step": self.step}
             self.task.update_state(state=PROGRESS_STATE, meta=meta)
 
 

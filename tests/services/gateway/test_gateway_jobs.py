@@ -36,7 +36,14 @@ def test_status_follows_the_steps(
 
     queue.states[denoise_id] = TaskState(
         "PROGRESS",
-        {"step": "denoise", "stage": "training", "fraction": 0.5, "epoch": 10, "epochs": 20, "loss": 0.01},
+        {
+            "job_step": "denoise",
+            "stage": "training",
+            "fraction": 0.5,
+            "epoch": 10,
+            "epochs": 20,
+            "loss": 0.01,
+        },
     )
     running = client.get(f"/jobs/{job_id}").json()
     assert (running["status"], running["step"]) == ("running", "denoise")

@@ -1,0 +1,91 @@
+"""POST /train: the training modes, what is queued, and what is refused before queuing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from gateway_fakes import RecordingQueue
+
+from shared.queue.names import N2N_TRAIN, N2V_TRAIN
+
+
+def _files(*fields: tuple[str, Path]) -> list[tuple[str, tuple[str, bytes]]]:
+    """Repeated multipart file fields."""
+    return [(field, (path.name, path.read_bytes())) for field, path in fields]
+
+
+def test_n2n_from_clean_and_sigma_is_queued_with_a_model_id(
+    client: TestClient, queue: RecordingQueue, nifti_path: Path
+):
+    """Clean volumes + sigma: 202 with the model's future id; the payload carries sigma and the params."""
+    response = client.post(
+        "/train",
+        data={"method": "n2n", "sigma": "25", "params": json.dumps({"epochs": 2})},
+        files=_files(("files", nifti_path), ("files", nifti_path)),
+    )
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["model_id"].startswith("n2n-")
+    [[call]] = queue.submitted
+    assert call.name == N2N_TRAIN
+    assert (call.payload["sigma"], call.payload["params"], len(call.payload["inputs"])) == (
+        25.0,
+        {"epochs": 2},
+        2,
+    )
+    assert call.payload["model_id"] == body["model_id"]
+    view = client.get(body["status_url"]).json()
+    assert (view["kind"], view["status"], view["model_id"]) == ("train", "queued", body["model_id"])
+
+
+def test_n2v_on_noisy_volumes_is_queued(client: TestClient, queue: RecordingQueue, nifti_path: Path):
+    """N2V trains on noisy volumes alone."""
+    response = client.post("/train", data={"method": "n2v"}, files=_files(("files", nifti_path)))
+    assert response.status_code == 202, response.text
+    assert queue.submitted[0][0].name == N2V_TRAIN
+
+
+def test_n2n_needs_exactly_one_source_of_pairs(client: TestClient, queue: RecordingQueue, nifti_path: Path):
+    """n2n with neither sigma nor files2, or with both, is 422 with the same explanation."""
+    detail = (
+        "n2n training needs either sigma (files are clean; noise is added) or files2 "
+        "(a second noisy acquisition of each file), not both"
+    )
+    neither = client.post("/train", data={"method": "n2n"}, files=_files(("files", nifti_path)))
+    both = client.post(
+        "/train",
+        data={"method": "n2n", "sigma": "20"},
+        files=_files(("files", nifti_path), ("files2", nifti_path)),
+    )
+    assert [r.status_code for r in (neither, both)] == [422, 422]
+    assert neither.json()["detail"] == both.json()["detail"] == detail
+    assert queue.submitted == []
+
+
+def test_unpaired_files2_are_422(client: TestClient, queue: RecordingQueue, nifti_path: Path):
+    """files2 must pair with files one to one."""
+    response = client.post(
+        "/train",
+        data={"method": "n2n"},
+        files=_files(("files", nifti_path), ("files", nifti_path), ("files2", nifti_path)),
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"] == "files2 must pair with files one to one: got 2 files and 1 files2"
+    assert queue.submitted == []
+
+
+def test_out_of_range_hyper_parameters_are_422(client: TestClient, queue: RecordingQueue, nifti_path: Path):
+    """Hyper-parameters are checked by the worker's own config before anything is queued."""
+    response = client.post(
+        "/train",
+        data={"method": "n2n", "sigma": "20", "params": json.dumps({"crop_size": 40})},
+        files=_files(("files", nifti_path)),
+    )
+    assert response.status_code == 422
+    assert (
+        response.json()["detail"]
+        == "invalid N2N config: crop_size: Value error, crop_size must be a multiple of 32, got 40"
+    )
+    assert queue.submitted == []

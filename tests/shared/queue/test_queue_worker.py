@@ -1,0 +1,94 @@
+"""The error, progress and cancellation policy every task runs under (shared.queue.worker.run_step)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.errors import ConstantVolumeError, JobCancelledError, JobError
+from shared.jobs.store import job_dir, mark_cancelled
+from shared.progress import Progress
+from shared.queue.app import make_celery
+from shared.queue.names import METRICS_EVALUATE, N2N_TRAIN, N2V_DENOISE
+from shared.queue.worker import PROGRESS_STATE, run_step
+from shared.settings import Settings
+
+
+class RecordingTask:
+    """Stands in for a bound Celery task: records update_state calls."""
+
+    def __init__(self) -> None:
+        self.states: list[tuple[str, dict[str, Any]]] = []
+
+    def update_state(self, state: str, meta: dict[str, Any]) -> None:
+        """Record the published state."""
+        self.states.append((state, meta))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings over a temporary data directory."""
+    return Settings(DATA_DIR=tmp_path, BROKER_URL="")
+
+
+def test_progress_is_published_throttled_but_stage_changes_always_show(settings: Settings):
+    """Many events in a burst publish the stage changes and the end, not every event."""
+    task = RecordingTask()
+    with run_step(task, "job1", "train", settings) as step:
+        for i in range(100):
+            step.progress(Progress(stage="training", fraction=i / 100))
+        step.progress(Progress(stage="training", fraction=1.0))
+    stages = [(meta["stage"], meta["fraction"]) for _, meta in task.states]
+    assert (
+        stages[0] == ("loading", 0.0) and stages[1] == ("training", 0.0) and stages[-1] == ("training", 1.0)
+    )
+    assert len(stages) < 10
+    assert {state for state, _ in task.states} == {PROGRESS_STATE}
+    assert all(meta["job_step"] == "train" for _, meta in task.states)
+
+
+def test_input_errors_pass_through_and_others_become_job_errors(settings: Settings):
+    """A bad volume keeps its own message; an unexpected crash is a JobError naming what happened."""
+    with (
+        pytest.raises(ConstantVolumeError, match="flat"),
+        run_step(RecordingTask(), "job1", "denoise", settings),
+    ):
+        raise ConstantVolumeError("flat")
+    with (
+        pytest.raises(JobError, match="denoise failed: RuntimeError: CUDA out of memory"),
+        run_step(RecordingTask(), "job1", "denoise", settings),
+    ):
+        raise RuntimeError("CUDA out of memory")
+
+
+def test_cancellation_stops_the_step_and_removes_the_job_files(settings: Settings):
+    """After DELETE /jobs (a tombstone), the next progress event stops the step and its files go."""
+    folder = job_dir(Path(settings.DATA_DIR), "job1")
+    folder.mkdir(parents=True)
+    (folder / "input.nii").write_bytes(b"x")
+    with (
+        pytest.raises(JobCancelledError, match="job job1 was cancelled"),
+        run_step(RecordingTask(), "job1", "train", settings) as step,
+    ):
+        mark_cancelled(Path(settings.DATA_DIR), "job1")
+        step.progress(Progress(stage="training", fraction=0.1))
+    assert not folder.exists()
+
+
+def test_tasks_are_routed_to_their_queues_by_name(settings: Settings):
+    """Each task name goes to its method's queue; acks are late and a lost worker's job is requeued."""
+    app = make_celery(settings)
+    route = app.amqp.router.route
+    assert [route({}, name)["queue"].name for name in (N2N_TRAIN, N2V_DENOISE, METRICS_EVALUATE)] == [
+        "n2n",
+        "n2v",
+        "metrics",
+    ]
+    assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
+    assert app.conf.worker_prefetch_multiplier == 1 and app.conf.task_track_started
+    redis_app = make_celery(
+        Settings(DATA_DIR=settings.DATA_DIR, BROKER_URL="redis://h:6379/0", VISIBILITY_TIMEOUT=7200)
+    )
+    assert redis_app.conf.broker_transport_options["visibility_timeout"] == 7200
