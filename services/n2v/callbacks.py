@@ -1,0 +1,123 @@
+"""The Keras callback that ends each epoch: validation metrics, history, checkpoint, progress."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from services.n2v.checkpoint import TrainingState, save_checkpoint
+from services.n2v.data import TrainingData, clean_metrics
+from services.n2v.tf_env import tf
+from shared.progress import Progress, ProgressCallback
+
+
+def _finite_or_none(value: Any) -> float | None:
+    """A float for a Progress field, None when absent."""
+    return None if value is None else float(value)
+
+
+class EpochCallback(tf.keras.callbacks.Callback):
+    """Runs after n2v's own callbacks, so the best weights and the learning rate are already updated.
+
+    On a resumed training it puts back the state that Keras callbacks reset at the start of `fit`
+    (n2v's ModelCheckpoint best loss, ReduceLROnPlateau's counters).
+    """
+
+    def __init__(
+        self,
+        *,
+        out_dir: Path,
+        state: TrainingState,
+        data: TrainingData,
+        val_standardised: np.ndarray,
+        mean: float,
+        std: float,
+        best_weights: Path,
+        steps: int,
+        epochs: int,
+        progress: ProgressCallback,
+        siblings: list[Any],
+    ) -> None:
+        super().__init__()
+        self.out_dir, self.state, self.data = out_dir, state, data
+        self.val_standardised, self.mean, self.std = val_standardised, mean, std
+        self.best_weights, self.steps, self.epochs, self.progress = best_weights, steps, epochs, progress
+        self.siblings = siblings
+        self._started = time.monotonic()
+        self._seconds_before = state.seconds
+
+    def _n2v_callbacks(self) -> tuple[Any, Any]:
+        """n2v's best-weights ModelCheckpoint and its ReduceLROnPlateau (either may be absent)."""
+        best = reduce = None
+        for callback in self.siblings:
+            if isinstance(callback, tf.keras.callbacks.ModelCheckpoint) and callback.save_best_only:
+                best = callback
+            if isinstance(callback, tf.keras.callbacks.ReduceLROnPlateau):
+                reduce = callback
+        return best, reduce
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        """Restore the resumed callback state; start the clock."""
+        self._started = time.monotonic()
+        best, reduce = self._n2v_callbacks()
+        if self.state.epoch > 0:
+            if best is not None:
+                best.best = self.state.best_val_loss
+            if reduce is not None:
+                reduce.wait = int(self.state.reduce_lr["wait"])
+                reduce.best = self.state.reduce_lr["best"]
+                reduce.cooldown_counter = int(self.state.reduce_lr["cooldown_counter"])
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Score, record, checkpoint, report."""
+        logs = logs or {}
+        val_psnr = val_rmse = None
+        if self.data.val_clean is not None:
+            standardised = self.model.predict(self.val_standardised, batch_size=16, verbose=0)[..., :1]
+            val_psnr, val_rmse = clean_metrics(standardised * self.std + self.mean, self.data)
+        seconds = self._seconds_before + time.monotonic() - self._started
+        record = {
+            "epoch": epoch + 1,
+            "loss": _finite_or_none(logs.get("loss")),
+            "val_loss": _finite_or_none(logs.get("val_loss")),
+            "val_psnr": val_psnr,
+            "val_rmse": val_rmse,
+            "lr": float(tf.keras.backend.get_value(self.model.optimizer.learning_rate)),
+            "seconds": round(seconds, 3),
+        }
+        best, reduce = self._n2v_callbacks()
+        self.state = self.state.model_copy(
+            update={
+                "epoch": epoch + 1,
+                "seconds": seconds,
+                "history": [*self.state.history, record],
+                "best_val_loss": float(best.best) if best is not None else math.inf,
+                "reduce_lr": {
+                    "wait": float(reduce.wait),
+                    "best": float(reduce.best),
+                    "cooldown_counter": float(reduce.cooldown_counter),
+                }
+                if reduce is not None
+                else {},
+            }
+        )
+        save_checkpoint(self.out_dir, self.state, self.model, self.best_weights)
+        self.progress(
+            Progress(
+                stage="training",
+                fraction=min(1.0, (epoch + 1) / self.epochs),
+                epoch=epoch + 1,
+                epochs=self.epochs,
+                step=self.steps,
+                steps=self.steps,
+                loss=record["loss"],
+                val_loss=record["val_loss"],
+                val_psnr=val_psnr,
+                val_rmse=val_rmse,
+                seconds=seconds,
+            )
+        )

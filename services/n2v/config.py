@@ -1,0 +1,194 @@
+"""The N2V training config: a checked pydantic model in front of `n2v.models.N2VConfig`.
+
+Defaults follow the paper (2D, 64x64 patches, U-Net depth 2 with kernel 3 and 32 first filters, batch
+norm, MSE loss, stratified blind spots with n2v's `uniform_withCP` manipulator in a radius of 5, 150
+epochs). Importing this module never imports TensorFlow: the gateway validates payloads with it.
+
+Invalid values are refused when the model is built (pydantic's ValidationError, a ValueError, which
+FastAPI already answers with 422 and whose message names the field); `parse_config` turns that into our
+ConfigError for callers that only catch FetalDenoiseError. Problems that depend on the data (a patch
+larger than the slices) are ConfigErrors raised by training.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from shared.errors import ConfigError
+from shared.slices import Plane
+
+if TYPE_CHECKING:
+    from n2v.models import N2VConfig as BackendConfig
+
+Manipulator = Literal[
+    "uniform_withCP",
+    "uniform_withoutCP",
+    "normal_withoutCP",
+    "normal_additive",
+    "normal_fitted",
+    "identity",
+    "mean",
+    "median",
+]
+# n2v 0.3.3 evaluates `structN2Vmask or default` in these, which fails on an array mask.
+_MASK_INCOMPATIBLE = {"uniform_withoutCP", "mean", "median"}
+
+MAX_DEFAULT_STEPS = 400
+"""Cap of the derived steps_per_epoch (n2v's own default number of steps per epoch)."""
+
+
+class N2VConfig(BaseModel):
+    """Hyper-parameters of one Noise2Void training (n2v 0.3.3 on TensorFlow)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["n2v"] = Field(default="n2v", description="Discriminator: this is an N2V config.")
+    epochs: int = Field(default=150, ge=1, le=10_000, description="Training epochs (the paper: 150).")
+    steps_per_epoch: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description=f"Batches per epoch; None: enough to see every training patch once, at most "
+        f"{MAX_DEFAULT_STEPS}.",
+    )
+    batch_size: int = Field(default=16, ge=1, le=1024, description="Patches per batch (n2v's default, 16).")
+    patch_size: int = Field(
+        default=64, ge=8, le=512, description="Side of the square (2D) or cubic (3D) training patches."
+    )
+    dims: Literal[2, 3] = Field(default=2, description="2: slices along `plane`; 3: ZYX patches.")
+    n2v2: bool = Field(
+        default=False,
+        description="N2V2: blur-pool, no top skip connection, and the median manipulator unless one is set.",
+    )
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Seed of initialisation and sampling.")
+    lr: float = Field(default=4e-4, gt=0.0, le=1.0, description="Adam learning rate (n2v's default, 4e-4).")
+    loss: Literal["mse", "mae"] = Field(default="mse", description="Loss on the blind spots (paper: MSE).")
+    unet_kern_size: int = Field(
+        default=3, ge=3, le=7, description="Odd convolution kernel size (n2v tiles 3, 5 or 7)."
+    )
+    unet_n_depth: int = Field(default=2, ge=1, le=5, description="Resolution levels of the U-Net.")
+    unet_n_first: int = Field(default=32, ge=4, le=256, description="Filters of the first U-Net level.")
+    batch_norm: bool = Field(default=True, description="Batch normalisation in the U-Net.")
+    n2v_perc_pix: float = Field(
+        default=0.198, gt=0.0, le=100.0, description="Percent of pixels of a patch made blind spots."
+    )
+    n2v_manipulator: Manipulator = Field(
+        default="uniform_withCP", description="How a blind spot's value is replaced (n2v's names)."
+    )
+    n2v_neighborhood_radius: int = Field(
+        default=5, ge=1, le=32, description="Radius of the neighbourhood the replacement comes from."
+    )
+    struct_n2v_mask: list[list[int]] | None = Field(
+        default=None,
+        description="structN2V: odd-sized 0/1 mask of pixels hidden around each blind spot (YX; "
+        "applied in-plane for 3D).",
+    )
+    plane: Plane = Field(default="sagittal", description="Anatomical plane of the 2D slices.")
+    drop_empty: bool = Field(default=True, description="Leave background-only slices out of training.")
+    augment: bool = Field(default=True, description="Random 90-degree rotations and flips of each patch.")
+    tensorboard: bool = Field(default=False, description="Let n2v write TensorBoard logs to logs/.")
+
+    @model_validator(mode="after")
+    def _check_combinations(self) -> N2VConfig:
+        """Refuse combinations n2v would reject late, or crash on."""
+        div = 2**self.unet_n_depth
+        if self.patch_size % div:
+            raise ValueError(f"patch_size {self.patch_size} must be divisible by 2**unet_n_depth = {div}")
+        if self.n2v2 and self.dims == 3:
+            raise ValueError("n2v2 (blur-pool) is 2D only in n2v 0.3.3; use dims=2 or n2v2=false")
+        if self.unet_kern_size % 2 == 0:
+            raise ValueError(f"unet_kern_size must be odd, got {self.unet_kern_size}")
+        if int(self.patch_size**self.dims / 100.0 * self.n2v_perc_pix) < 1:
+            raise ValueError(
+                f"n2v_perc_pix {self.n2v_perc_pix} gives no blind spot in a {self.patch_size}^{self.dims} "
+                f"patch; use at least {100.0 / self.patch_size**self.dims:.4g}"
+            )
+        if self.struct_n2v_mask is not None:
+            mask = self.struct_n2v_mask
+            if not mask or any(len(row) != len(mask[0]) for row in mask):
+                raise ValueError("struct_n2v_mask must be a non-empty rectangular list of rows")
+            if len(mask) % 2 == 0 or len(mask[0]) % 2 == 0:
+                raise ValueError(
+                    f"struct_n2v_mask must have odd sides (its centre is the blind spot), got "
+                    f"{len(mask)}x{len(mask[0])}"
+                )
+            if any(v not in (0, 1) for row in mask for v in row):
+                raise ValueError("struct_n2v_mask may only hold 0 (visible) and 1 (hidden)")
+            if self.manipulator in _MASK_INCOMPATIBLE:
+                raise ValueError(
+                    f"struct_n2v_mask cannot be used with the {self.manipulator!r} manipulator "
+                    "(n2v 0.3.3 fails on it); set n2v_manipulator to 'uniform_withCP'"
+                )
+        return self
+
+    @property
+    def manipulator(self) -> str:
+        """The manipulator actually used: N2V2 means 'median' unless one was chosen explicitly."""
+        if self.n2v2 and "n2v_manipulator" not in self.model_fields_set:
+            return "median"
+        return self.n2v_manipulator
+
+    def patch_shape(self) -> tuple[int, ...]:
+        """Training patch shape, YX or ZYX."""
+        return (self.patch_size,) * self.dims
+
+    def resolved_steps(self, n_patches: int) -> int:
+        """steps_per_epoch, or enough batches to see each of `n_patches` once, capped."""
+        if self.steps_per_epoch is not None:
+            return self.steps_per_epoch
+        return max(1, min(MAX_DEFAULT_STEPS, math.ceil(n_patches / self.batch_size)))
+
+    def backend_mask(self) -> list[Any] | None:
+        """The structN2V mask in n2v's form: as given for 2D, one centred Z plane for 3D."""
+        if self.struct_n2v_mask is None:
+            return None
+        return [self.struct_n2v_mask] if self.dims == 3 else self.struct_n2v_mask
+
+    def to_n2v_config(self, example_patches: np.ndarray) -> BackendConfig:
+        """n2v's config for training on `example_patches` (SYXC or SZYXC, normalised to [0, 1]).
+
+        n2v standardises with the mean and std of these patches and stores both in its config.json;
+        pass the whole training set so training and prediction standardise identically.
+        """
+        from services.n2v.tf_env import BackendConfig
+
+        if example_patches.ndim != self.dims + 2:
+            raise ConfigError(
+                f"a {self.dims}D config needs {'SZYXC' if self.dims == 3 else 'SYXC'} patches, "
+                f"got an array of shape {example_patches.shape}"
+            )
+        return BackendConfig(
+            example_patches,
+            unet_kern_size=self.unet_kern_size,
+            unet_n_depth=self.unet_n_depth,
+            unet_n_first=self.unet_n_first,
+            batch_norm=self.batch_norm,
+            train_loss=self.loss,
+            train_epochs=self.epochs,
+            train_steps_per_epoch=self.resolved_steps(len(example_patches)),
+            train_learning_rate=self.lr,
+            train_batch_size=self.batch_size,
+            train_tensorboard=self.tensorboard,
+            n2v_perc_pix=self.n2v_perc_pix,
+            n2v_patch_shape=self.patch_shape(),
+            n2v_manipulator=self.manipulator,
+            n2v_neighborhood_radius=self.n2v_neighborhood_radius,
+            structN2Vmask=self.backend_mask(),
+            blurpool=self.n2v2,
+            skip_skipone=self.n2v2,
+        )
+
+
+def parse_config(values: dict[str, Any]) -> N2VConfig:
+    """Build an N2VConfig from user values; every problem becomes one ConfigError naming the fields."""
+    try:
+        return N2VConfig.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid n2v config: {problems}") from exc

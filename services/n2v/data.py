@@ -1,0 +1,227 @@
+"""Training and validation patches for N2V, cut from normalised volumes (numpy only, no TensorFlow).
+
+2D: slices across the config's plane, split train / val / test by `shared.slices.split_slices` (by volume
+with 3+ volumes, else by contiguous slice blocks), each slice cut into square tiles that cover it (the
+last tile of a row sits flush with the edge). 3D: each volume cut into a disjoint grid of cubes, of
+which a seeded tenth (at least one) is held out for validation. Each volume is normalised to [0, 1]
+with its own IntensityMapping, fitted on the noisy volume; a clean volume (the paper's protocol) is only
+ever used for the validation metrics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from services.n2v.config import N2VConfig
+from shared.errors import ConfigError, InvalidVolumeError
+from shared.intensity import IntensityMapping
+from shared.slices import (
+    EMPTY_SLICE_FRACTION,
+    EMPTY_SLICE_LEVEL,
+    foreground_slices,
+    plane_axis,
+    split_slices,
+)
+from shared.volume import Volume, check_same_shape, check_voxels
+
+VAL_FRACTION_3D = 0.1
+"""Share of 3D tiles held out for validation."""
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Patches (channel last) on each noisy volume's [0, 1] scale, plus what validation metrics need."""
+
+    train: np.ndarray
+    val: np.ndarray
+    val_clean: np.ndarray | None
+    """Clean validation tiles on the same scale as `val` (their noisy volume's mapping)."""
+    val_weight: np.ndarray | None
+    """Per validation tile: noisy range / clean range, so errors are measured on the clean's [0, 1]."""
+    summary: dict[str, Any]
+
+    def fingerprint(self) -> str:
+        """sha256 of the patches, so a resumed training can tell it is given the same data."""
+        digest = hashlib.sha256()
+        for array in (self.train, self.val):
+            digest.update(str(array.shape).encode())
+            digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()
+
+
+def tile_starts(length: int, size: int, cover: bool) -> list[int]:
+    """Start offsets of tiles of `size` along `length`: covering it (last one flush) or a disjoint grid."""
+    starts = list(range(0, length - size + 1, size))
+    if cover and starts and starts[-1] + size < length:
+        starts.append(length - size)
+    return starts
+
+
+def cut_tiles(image: np.ndarray, size: int, cover: bool) -> np.ndarray:
+    """All tiles of side `size` of a 2D or 3D image, stacked as (N, size, ...)."""
+    grids = [tile_starts(n, size, cover) for n in image.shape]
+    tiles = [image[tuple(slice(s, s + size) for s in origin)] for origin in itertools.product(*grids)]
+    return np.stack(tiles).astype(np.float32, copy=False)
+
+
+def _check_volumes(noisy: list[Volume], clean: list[Volume] | None) -> None:
+    """Refuse empty inputs, bad voxels, and clean volumes that do not pair with the noisy ones."""
+    if not noisy:
+        raise InvalidVolumeError("no training volumes given")
+    for i, volume in enumerate(noisy):
+        check_voxels(volume.data, f"noisy volume {i}")
+    if clean is None:
+        return
+    if len(clean) != len(noisy):
+        raise InvalidVolumeError(
+            f"{len(clean)} clean volume(s) given for {len(noisy)} noisy volume(s); they must pair up"
+        )
+    for i, (n, c) in enumerate(zip(noisy, clean, strict=True)):
+        check_voxels(c.data, f"clean volume {i}")
+        check_same_shape(n, c, f"noisy volume {i}", f"clean volume {i}")
+
+
+def _too_small(config: N2VConfig, shape: tuple[int, ...], what: str) -> ConfigError:
+    """The error for a patch that does not fit the data."""
+    side = "x".join(str(s) for s in shape)
+    fit = min(shape) // 2**config.unet_n_depth * 2**config.unet_n_depth
+    return ConfigError(
+        f"patch_size {config.patch_size} is larger than the {side} {what}; "
+        f"choose patch_size <= {fit} (a multiple of {2**config.unet_n_depth})"
+    )
+
+
+def prepare(config: N2VConfig, noisy: list[Volume], clean: list[Volume] | None = None) -> TrainingData:
+    """Normalise, slice or tile, and split the volumes into N2V training and validation patches."""
+    _check_volumes(noisy, clean)
+    maps = [IntensityMapping.fit(v.data, name=f"noisy volume {i}") for i, v in enumerate(noisy)]
+    norm = [m.normalise(v.data) for m, v in zip(maps, noisy, strict=True)]
+    clean_norm: list[np.ndarray] | None = None
+    weights: list[float] = []
+    if clean is not None:
+        clean_maps = [IntensityMapping.fit(c.data, name=f"clean volume {i}") for i, c in enumerate(clean)]
+        clean_norm = [m.normalise(c.data) for m, c in zip(maps, clean, strict=True)]
+        weights = [m.scale / cm.scale for m, cm in zip(maps, clean_maps, strict=True)]
+    summary: dict[str, Any] = {
+        "dims": config.dims,
+        "volumes": [v.describe() for v in noisy],
+        "intensity": [m.model_dump() for m in maps],
+        "clean_for_validation": clean is not None,
+        "patch_shape": list(config.patch_shape()),
+    }
+    if config.dims == 2:
+        parts = _prepare_2d(config, noisy, norm, clean_norm, weights, summary)
+    else:
+        parts = _prepare_3d(config, norm, clean_norm, weights, summary)
+    train, val, val_clean, val_weight = parts
+    summary["n_train_patches"] = len(train)
+    summary["n_val_patches"] = len(val)
+    return TrainingData(train[..., None], val[..., None], val_clean, val_weight, summary)
+
+
+Parts = tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]
+
+
+def _prepare_2d(
+    config: N2VConfig,
+    noisy: list[Volume],
+    norm: list[np.ndarray],
+    clean_norm: list[np.ndarray] | None,
+    weights: list[float],
+    summary: dict[str, Any],
+) -> Parts:
+    """Slices across the plane, split by volume or slice block, cut into covering tiles."""
+    axes = [plane_axis(v.affine, config.plane) for v in noisy]
+    kept: list[list[int]] = []
+    for i, (data, axis) in enumerate(zip(norm, axes, strict=True)):
+        in_plane = tuple(n for a, n in enumerate(data.shape) if a != axis)
+        if min(in_plane) < config.patch_size:
+            raise _too_small(config, in_plane, f"{config.plane} slices of noisy volume {i}")
+        indices = foreground_slices(data, axis) if config.drop_empty else list(range(data.shape[axis]))
+        if len(indices) < 3 and len(noisy) < 3:
+            raise InvalidVolumeError(
+                f"noisy volume {i} has only {len(indices)} {config.plane} slice(s) with anatomy; "
+                "at least 3 are needed to hold some out for validation"
+            )
+        kept.append(indices)
+    split = split_slices(kept, axes[0], seed=config.seed)
+    summary.update(plane=config.plane, slice_axes=axes, split=split.model_dump(mode="json"))
+
+    def tiles_of(refs: list[tuple[int, int]], source: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
+        """The tiles of the referenced slices, and how many each slice gave."""
+        parts = [
+            cut_tiles(np.take(source[v], s, axis=axes[v]), config.patch_size, cover=True) for v, s in refs
+        ]
+        if not parts:
+            raise InvalidVolumeError(f"no {config.plane} slices with anatomy left for training or validation")
+        return np.concatenate(parts), [len(p) for p in parts]
+
+    train, _ = tiles_of(split.train, norm)
+    val, counts = tiles_of(split.val, norm)
+    if clean_norm is None:
+        return train, val, None, None
+    val_clean, _ = tiles_of(split.val, clean_norm)
+    return train, val, val_clean[..., None], np.repeat([weights[v] for v, _ in split.val], counts)
+
+
+def _prepare_3d(
+    config: N2VConfig,
+    norm: list[np.ndarray],
+    clean_norm: list[np.ndarray] | None,
+    weights: list[float],
+    summary: dict[str, Any],
+) -> Parts:
+    """A disjoint grid of cubes per volume, a seeded tenth of them held out for validation."""
+    refs: list[tuple[int, tuple[int, ...]]] = []
+    for i, data in enumerate(norm):
+        if min(data.shape) < config.patch_size:
+            raise _too_small(config, data.shape, f"noisy volume {i}")
+        grids = [tile_starts(n, config.patch_size, cover=False) for n in data.shape]
+        refs += [(i, origin) for origin in itertools.product(*grids)]
+
+    def cube(source: list[np.ndarray], ref: tuple[int, tuple[int, ...]]) -> np.ndarray:
+        v, origin = ref
+        return source[v][tuple(slice(o, o + config.patch_size) for o in origin)]
+
+    if config.drop_empty:
+        full = [r for r in refs if (cube(norm, r) > EMPTY_SLICE_LEVEL).mean() >= EMPTY_SLICE_FRACTION]
+        refs = full if len(full) >= 2 else refs
+    if len(refs) < 2:
+        raise ConfigError(
+            f"only {len(refs)} patch of {config.patch_size}^3 fits the volumes; at least 2 are needed "
+            "(one held out for validation): choose a smaller patch_size"
+        )
+    order = np.random.default_rng(config.seed).permutation(len(refs))
+    n_val = max(1, round(len(refs) * VAL_FRACTION_3D))
+    val_refs = [refs[i] for i in sorted(order[:n_val])]
+    train_refs = [refs[i] for i in sorted(order[n_val:])]
+    summary["tiles"] = {
+        "train": [[v, list(o)] for v, o in train_refs],
+        "val": [[v, list(o)] for v, o in val_refs],
+    }
+    train = np.stack([cube(norm, r) for r in train_refs])
+    val = np.stack([cube(norm, r) for r in val_refs])
+    if clean_norm is None:
+        return train, val, None, None
+    val_clean = np.stack([cube(clean_norm, r) for r in val_refs])[..., None]
+    return train, val, val_clean, np.array([weights[v] for v, _ in val_refs])
+
+
+def clean_metrics(prediction: np.ndarray, data: TrainingData) -> tuple[float, float]:
+    """PSNR (dB) and RMSE of validation-tile predictions against the clean tiles.
+
+    On the clean volume's own [0, 1] scale (MAX = 1), with the squared error pooled over all validation
+    tiles (one figure for the whole validation set, not a mean of per-tile values).
+    """
+    if data.val_clean is None or data.val_weight is None:
+        raise ValueError("validation metrics need clean volumes")
+    weight = data.val_weight.reshape((-1,) + (1,) * (prediction.ndim - 1))
+    mse = float(np.mean(((prediction - data.val_clean) * weight).astype(np.float64) ** 2))
+    psnr = math.inf if mse == 0 else 10.0 * math.log10(1.0 / mse)
+    return psnr, math.sqrt(mse)

@@ -1,0 +1,45 @@
+"""TensorFlow stays inside the N2V worker."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+
+_PROBE = """
+import importlib, pkgutil, sys
+import shared
+for info in pkgutil.walk_packages(shared.__path__, "shared."):
+    importlib.import_module(info.name)
+import services.n2v
+import services.n2v.config
+services.n2v.config.N2VConfig(n2v2=True)
+print(sorted(m for m in ("tensorflow", "n2v", "keras", "tf_keras") if m in sys.modules))
+"""
+
+
+def test_importing_shared_and_the_n2v_config_never_imports_tensorflow() -> None:
+    """A process that imports every shared module and the N2V config has no TensorFlow loaded."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE], cwd=REPO, capture_output=True, text=True, timeout=120, check=False
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_n2v_modules_switch_legacy_keras_on_before_tensorflow_and_keep_it_quiet() -> None:
+    """Importing the trainer in a fresh process gives n2v the Keras 2 it needs, and logs nothing."""
+    probe = (
+        "import os, services.n2v.train, tensorflow as tf; "
+        "print(os.environ['TF_USE_LEGACY_KERAS'], type(tf.keras.optimizers.Adam()).__module__.split('.')[0])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120, check=False
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "tf_keras"]
+    assert done.stderr == ""
