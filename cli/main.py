@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
-from cli import denoise, evaluate, noise, train
+from cli import demo, denoise, evaluate, noise, serve, train
 from shared.errors import FetalDenoiseError
 
 app = typer.Typer(
@@ -45,6 +45,8 @@ app.command("noise")(noise.noise_command)
 app.command("evaluate")(evaluate.evaluate_command)
 app.command("train")(train.train_command)
 app.command("denoise")(denoise.denoise_command)
+app.command("serve")(serve.serve_command)
+app.command("demo")(demo.demo_command)
 
 
 MULTI_VALUE_OPTIONS = ("--clean", "--noisy", "--noisy2")
