@@ -10,6 +10,7 @@ the best weights and lower the learning rate on plateaus - is n2v's own.
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,7 @@ def train(
     out_dir = Path(out_dir)
     data = prepare(config, noisy, clean)
     found = _resumable(out_dir, config, data) if resume else None
+    ckpt_dir: Path | None = None
     if found is None:
         clear_training_outputs(out_dir, (MODEL_NAME, MANIFEST_NAME))
         state = TrainingState(
@@ -125,7 +127,8 @@ def train(
 
     tf.keras.utils.set_random_seed(config.seed)  # same initial weights and validation masks on resume
     backend = config.to_n2v_config(data.train)
-    with quiet():
+    with quiet(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="output path for model already exists")  # resuming
         model = N2V(backend, name=MODEL_NAME, basedir=str(out_dir))
         model.prepare_for_training()
     # n2v standardises in float32 with the strings it stores; do exactly the same.
@@ -143,7 +146,7 @@ def train(
             value_manipulation=manipulator,
         )
     best_weights = Path(model.logdir) / "weights_best.h5"
-    if state.epoch > 0:
+    if ckpt_dir is not None:
         restore_checkpoint(ckpt_dir, model.keras_model, best_weights)
     np.random.seed([config.seed, state.epoch])  # a fresh, reproducible sampling stream per (re)start
 
