@@ -10,7 +10,9 @@ MNI152 template with noise of sigma 20 on the 0-255 scale) with the same registe
 
 Runs alternate (in process, service, in process, ...) so both see the same machine load, after a warm-up
 of each on a small block (imports torch in this process and in the worker's pool child); medians are
-reported. The goal: overhead under 10 % or under 0.5 s. The model's quality
+reported. On a shared machine the load drifts between runs, so each service run is also split in the same
+run: the seconds the worker spent in the core (read + load + denoise + write, from the task's result) and
+the rest, which is the service's own overhead (upload, validation, queue, polling, download). The goal: overhead under 10 % or under 0.5 s. The model's quality
 does not matter here (it is trained for a few steps only), only the time of the work around it.
 """
 
@@ -31,6 +33,7 @@ from shared.intensity import IntensityMapping
 from shared.io import read_volume, write_volume
 from shared.jobs.registry import register_model
 from shared.noise import add_noise
+from shared.settings import Settings
 from shared.volume import Volume
 
 SHAPE_ZYX = (256, 256, 136)
@@ -81,8 +84,8 @@ def in_process(path: Path, model_dir: Path, out: Path) -> float:
     return time.perf_counter() - started
 
 
-def through_service(api: httpx.Client, path: Path, model_id: str, out: Path) -> float:
-    """Seconds from POST /denoise to the downloaded result, polling every POLL_S."""
+def through_service(api: httpx.Client, path: Path, model_id: str, out: Path) -> tuple[float, str]:
+    """Seconds from POST /denoise to the downloaded result (polling every POLL_S), and the job id."""
     started = time.perf_counter()
     response = api.post(
         "/denoise",
@@ -96,7 +99,16 @@ def through_service(api: httpx.Client, path: Path, model_id: str, out: Path) -> 
     if view["status"] != "succeeded":
         raise RuntimeError(f"the benchmark job failed: {view['error']}")
     out.write_bytes(api.get(view["result"]).content)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, view["job_id"]
+
+
+def worker_seconds(settings: Settings, job_id: str) -> float:
+    """Seconds the worker spent in the job's denoise step (from the task's result)."""
+    from celery.result import AsyncResult
+
+    from shared.queue.app import make_celery
+
+    return float(AsyncResult(f"{job_id}-denoise", app=make_celery(settings)).result["seconds"])
 
 
 def main() -> None:
@@ -128,6 +140,8 @@ def main() -> None:
     env |= {"API_KEY": "", "OMP_NUM_THREADS": "2"}
     local: list[float] = []
     service_s: list[float] = []
+    core_s: list[float] = []
+    settings = Settings(DATA_DIR=data_dir, **{k: v for k, v in env.items() if k in Settings.model_fields})
     service: ServiceProcesses
     with (
         embedded_service(data_dir, env=env, queues=("n2n",)) as service,
@@ -138,7 +152,9 @@ def main() -> None:
         through_service(api, warm_path, model_id, folder / "warm-service.nii.gz")
         for _ in range(args.repeats):
             local.append(in_process(path, model_dir, folder / "local.nii.gz"))
-            service_s.append(through_service(api, path, model_id, folder / "service.nii.gz"))
+            seconds, job_id = through_service(api, path, model_id, folder / "service.nii.gz")
+            service_s.append(seconds)
+            core_s.append(worker_seconds(settings, job_id))
     if args.queue == "redis":
         import redis
 
@@ -151,6 +167,11 @@ def main() -> None:
     )
     base, full = statistics.median(local), statistics.median(service_s)
     overhead = full - base
+    split = [total - core for total, core in zip(service_s, core_s, strict=True)]
+    own = statistics.median(split)
+    own_pct = statistics.median(
+        100 * (total - core) / core for total, core in zip(service_s, core_s, strict=True)
+    )
     print(
         f"volume {path.name}: {'x'.join(map(str, SHAPE_ZYX))} (Z, Y, X), {path.stat().st_size / 2**20:.1f} MiB"
     )
@@ -159,9 +180,12 @@ def main() -> None:
     print(
         f"service POST -> poll -> download:  {full:.2f} s  (runs: {', '.join(f'{t:.2f}' for t in service_s)})"
     )
-    print(f"overhead: {overhead:+.2f} s ({100 * overhead / base:+.1f} %); identical outputs: {same}")
-    ok = overhead < 0.5 or overhead < 0.10 * base
-    print(f"goal (under 10 % or under 0.5 s): {'met' if ok else 'NOT met'}")
+    print(f"  of which the worker's core call: {', '.join(f'{t:.2f}' for t in core_s)} s")
+    print(f"overhead, service vs in-process medians: {overhead:+.2f} s ({100 * overhead / base:+.1f} %)")
+    print(f"overhead, same-run split (service - worker core): {own:.2f} s ({own_pct:.1f} %)")
+    print(f"identical outputs: {same}")
+    ok = own < 0.5 or own_pct < 10.0
+    print(f"goal (under 10 % or under 0.5 s, same-run split): {'met' if ok else 'NOT met'}")
 
 
 if __name__ == "__main__":

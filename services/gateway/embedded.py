@@ -4,8 +4,9 @@ With no BROKER_URL the queue and the result store are files in the data director
 no Redis, no Docker, and queued jobs survive a restart. With BROKER_URL (redis://...) the same processes
 use Redis. The tasks and the code path are the same either way; only the transport differs.
 
-    run_embedded("127.0.0.1", 8000, Path("data"))           # blocking; Ctrl-C stops everything
-    with embedded_service(Path("data")) as base_url: ...     # tests and demos: yields http://127.0.0.1:PORT
+    run_embedded("127.0.0.1", 8000, Path("data"))         # blocking; Ctrl-C stops everything
+    with embedded_url(Path("data")) as base_url: ...       # tests and demos: yields http://127.0.0.1:PORT
+    with embedded_service(Path("data")) as service: ...    # the same, with the processes (pids, logs)
 """
 
 from __future__ import annotations
@@ -190,6 +191,15 @@ def embedded_service(
         yield service
     finally:
         stop_processes([*service.workers.values(), *([service.gateway] if service.gateway else [])])
+
+
+@contextlib.contextmanager
+def embedded_url(
+    data_dir: Path, *, host: str = "127.0.0.1", port: int | None = None, env: Mapping[str, str] | None = None
+) -> Iterator[str]:
+    """Start the whole service in the background (see `embedded_service`) and yield its base URL."""
+    with embedded_service(data_dir, host=host, port=port, env=env) as service:
+        yield service.base_url
 
 
 def run_embedded(host: str = "127.0.0.1", port: int = 8000, data_dir: Path = Path("data")) -> None:

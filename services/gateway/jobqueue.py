@@ -9,7 +9,9 @@ from typing import Any, Protocol
 from celery import Celery, chain
 from celery.result import AsyncResult
 
+from shared.errors import JobError
 from shared.queue.app import make_celery, uses_local_queue
+from shared.queue.worker import TRANSIENT_ERRORS
 from shared.settings import Settings
 
 
@@ -67,9 +69,12 @@ class CeleryJobQueue:
             chain(*signatures).apply_async()
 
     def state(self, task_id: str) -> TaskState:
-        """Read the state from the result store."""
+        """Read the state from the result store (unreachable: JobError, answered 503)."""
         result = AsyncResult(task_id, app=self.celery)
-        return TaskState(state=result.state, info=result.info)
+        try:
+            return TaskState(state=result.state, info=result.info)
+        except (*TRANSIENT_ERRORS, OSError) as exc:
+            raise JobError(f"the result store is unreachable: {type(exc).__name__}: {exc}") from exc
 
     def cancel(self, task_ids: list[str]) -> None:
         """Revoke (terminating a running one) and forget the results; the local queue relies on tombstones."""

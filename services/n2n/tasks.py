@@ -44,7 +44,12 @@ def denoise_task(self: Any, payload: dict[str, Any]) -> dict[str, Any]:
             resume=job.model_id is None and _resumable(work),
         )
         step.write(denoised, job.result)
-        return {"result": job.result, "model_id": job.model_id, "averaged": second is not None}
+        return {
+            "result": job.result,
+            "model_id": job.model_id,
+            "averaged": second is not None,
+            "seconds": step.elapsed(),
+        }
 
 
 @app.task(name=N2N_TRAIN, **TASK_OPTIONS)
@@ -67,4 +72,4 @@ def train_task(self: Any, payload: dict[str, Any]) -> dict[str, Any]:
         )
         step.check_cancelled()
         register_model(step.data_dir, job.model_id, work)
-        return {"model_id": job.model_id, "validation": manifest.validation}
+        return {"model_id": job.model_id, "validation": manifest.validation, "seconds": step.elapsed()}

@@ -33,7 +33,7 @@ def denoise_task(self: Any, payload: dict[str, Any]) -> dict[str, Any]:
             progress=step.progress,
         )
         step.write(denoised, job.result)
-        return {"result": job.result, "model_id": job.model_id}
+        return {"result": job.result, "model_id": job.model_id, "seconds": step.elapsed()}
 
 
 @app.task(name=N2V_TRAIN, **TASK_OPTIONS)
@@ -57,4 +57,4 @@ def train_task(self: Any, payload: dict[str, Any]) -> dict[str, Any]:
         )
         step.check_cancelled()
         register_model(step.data_dir, job.model_id, work)
-        return {"model_id": job.model_id, "validation": manifest.validation}
+        return {"model_id": job.model_id, "validation": manifest.validation, "seconds": step.elapsed()}

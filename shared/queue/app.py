@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from shared.queue.names import QUEUES, ROUTES
 from shared.settings import Settings, get_settings
@@ -82,8 +82,9 @@ def make_celery(settings: Settings | None = None) -> Celery:
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
-        task_queues=[Queue(name, routing_key=name) for name in QUEUES],
+        task_queues=[Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES],
         task_default_queue=QUEUES[0],
+        task_default_exchange=QUEUES[0],
         task_create_missing_queues=False,
         task_routes={name: {"queue": queue, "routing_key": queue} for name, queue in ROUTES.items()},
         # A job survives its worker: acknowledged only when done, requeued if the process dies.

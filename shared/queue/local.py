@@ -40,6 +40,7 @@ class Channel(filesystem.Channel):
     def _get(self, queue: str) -> Any:
         """Claim the oldest message of `queue` by renaming it; a rename that loses the race moves on."""
         folder = Path(self.data_folder_in)
+        claimed_folder(folder).mkdir(exist_ok=True)
         for name in sorted(os.listdir(folder)):
             if name.startswith(".") or name.partition(".")[2] != f"{queue}.msg":
                 continue

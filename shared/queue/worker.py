@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import kombu.exceptions
+import redis.exceptions
 from celery.signals import worker_init
 from pydantic import BaseModel, ValidationError
 
@@ -27,7 +29,13 @@ from shared.queue.payloads import VolumeInput
 from shared.settings import Settings, get_settings
 from shared.volume import Volume
 
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (ConnectionError, TimeoutError)
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    ConnectionError,
+    TimeoutError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    kombu.exceptions.OperationalError,
+)
 """Faults worth retrying: the broker, the result store or a network mount blinked."""
 
 TASK_OPTIONS: dict[str, Any] = {
@@ -74,6 +82,11 @@ class StepContext:
         self.data_dir = Path(settings.DATA_DIR)
         self._last_sent = -math.inf
         self._last_stage: str | None = None
+        self._started = time.monotonic()
+
+    def elapsed(self) -> float:
+        """Seconds since the step started (reported in task results, e.g. for the overhead benchmark)."""
+        return round(time.monotonic() - self._started, 3)
 
     @property
     def job_dir(self) -> Path:
