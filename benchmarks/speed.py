@@ -1,203 +1,113 @@
-"""`--speed`: inference time for a 256x256x136 volume (the paper's geometry) and training steps/s.
+"""`--speed`: inference time for a 256x256x136 volume (the paper's geometry), training steps/s, peak memory.
 
-For each method, the service's own `denoise()` on the whole volume is timed next to the bare network
-call on the same slices (N2N: the raw PyTorch forward pass; N2V: n2v's `predict`), so the overhead of
-normalisation, slicing and tiling is visible. Training steps/s come from a short run of each service's
-own `train()` (N2N: between in-epoch progress events, so without validation; N2V: its second epoch,
-validation included, as n2v reports per epoch only) and, for N2N, from the bare optimiser step. Runs on CUDA
-for N2N when torch sees a GPU, else on the CPU; N2V uses whatever TensorFlow sees.
+The measurements are the services' own speed benchmarks, reused as they are:
+- N2N, `benchmarks.n2n_speed.run` per device (CPU, and CUDA when torch sees it): the service's
+  `denoise()` on the whole volume next to the raw PyTorch forward pass, and `train()` steps/s;
+- N2V, `benchmarks.n2v_speed.measure`: the service's `denoise()` next to n2v's bare `predict`, and
+  `train()` steps/s next to the bare Keras step.
+Each runs in a fresh Python process, so its peak resident memory (and, for CUDA, peak GPU memory) is its
+own and PyTorch and TensorFlow never share a process here.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import resource
+import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from shared.atomic import atomic_write_text
-from shared.volume import Volume
 
-PAPER_SHAPE_ZYX = (256, 256, 136)
-"""256x256 sagittal slices, 136 of them: the sagittal axis is X (array axis 2) with an identity affine."""
+METHODS = ("n2n", "n2v")
 
 
 def _peak_rss_mib() -> float:
-    """Peak resident memory of this process so far, MiB (Linux reports KiB, macOS bytes)."""
+    """Peak resident memory of this process, MiB (Linux reports KiB, macOS bytes)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
 
 
-def _speed_volume(shape: tuple[int, int, int], seed: int = 0) -> Volume:
-    """A volume of the given shape with a smooth head-like blob plus noise; content does not affect speed."""
-    z, y, x = np.meshgrid(*(np.linspace(-1, 1, n, dtype=np.float32) for n in shape), indexing="ij")
-    head = (z**2 + y**2 + x**2 < 0.8).astype(np.float32) * (0.6 + 0.3 * np.cos(6 * z) * np.sin(5 * y))
-    noisy = head + np.random.default_rng(seed).normal(0, 20 / 255, shape).astype(np.float32)
-    return Volume(data=noisy, affine=np.eye(4))
-
-
-def _cuda() -> bool:
-    """Whether torch (if installed) sees a CUDA device."""
-    try:
-        import torch
-    except ImportError:
-        return False
-    return torch.cuda.is_available()
-
-
-def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    """fn()'s result and its wall-clock seconds."""
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
-
-
-def _rate(events: list[tuple[int, float]]) -> float | None:
-    """Steps per second between the first and last in-epoch progress events (None: too few events)."""
-    inside = [(step, t) for step, t in events[:-1] if step]  # the last event is the epoch's, after validation
-    if len(inside) < 2 or inside[-1][1] <= inside[0][1]:
-        return None
-    return round((inside[-1][0] - inside[0][0]) / (inside[-1][1] - inside[0][1]), 3)
-
-
-def speed_n2n(volume: Volume, steps: int, batch_size: int, patch_size: int, work: Path) -> dict[str, Any]:
-    """N2N: service train() steps/s, bare step rate, service denoise() and raw forward seconds, peak memory."""
+def measure_n2n() -> dict[str, Any]:
+    """benchmarks.n2n_speed on the CPU and, when present, CUDA; with peak GPU memory per device."""
     import torch
 
-    from services.n2n.config import N2NConfig
-    from services.n2n.data import from_clean
-    from services.n2n.device import autocast, memory_format, pick_device
-    from services.n2n.model import N2NUNet
-    from services.n2n.predict import denoise, load_model
-    from services.n2n.train import train
+    from benchmarks import n2n_speed
 
-    device = pick_device(None)
-    config = N2NConfig(epochs=1, steps_per_epoch=steps, batch_size=batch_size, crop_size=patch_size, lr=1e-4)
-    data = from_clean([volume], 20, config)
-    events: list[tuple[int, float]] = []
-    _, train_s = _timed(
-        lambda: train(
-            config, data, work, progress=lambda p: events.append((p.step or 0, time.perf_counter()))
-        )
-    )
-    model = load_model(work)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-    denoise(volume, model)  # warm-up: cuDNN autotuning, allocator
-    _, denoise_s = _timed(lambda: denoise(volume, model))
-    slices = torch.from_numpy(np.ascontiguousarray(np.moveaxis(volume.data, 2, 0)))[:, None]
-    network = model.network
-
-    def forward(count: int) -> None:
-        # The service's precision and memory layout, so the difference is the service's own overhead.
-        with torch.inference_mode(), autocast(device, config.amp):
-            for start in range(0, count, 8):
-                network(slices[start : start + 8].to(device).contiguous(memory_format=memory_format(device)))
+    volume, source = n2n_speed.bench_volume()
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    runs = []
+    for device in devices:
         if device.type == "cuda":
-            torch.cuda.synchronize()
-
-    forward(8)
-    _, forward_s = _timed(lambda: forward(len(slices)))
-    bare = N2NUNet().to(device)
-    optimizer = torch.optim.Adam(bare.parameters(), lr=1e-4)
-    x = torch.randn(batch_size, 1, patch_size, patch_size, device=device)
-
-    def step() -> None:
-        loss = torch.nn.functional.mse_loss(bare(x), x)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-
-    step()
-    _, bare_s = _timed(lambda: [step() for _ in range(steps)])
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    gpu_peak = round(torch.cuda.max_memory_allocated() / 2**20, 1) if device.type == "cuda" else None
-    return {
-        "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(0),
-        "denoise_volume_s": round(denoise_s, 3),
-        "raw_forward_volume_s": round(forward_s, 3),
-        "train_s_service": round(train_s, 3),
-        "train_steps_per_s_service": _rate(events),
-        "train_steps_per_s_bare": round(steps / bare_s, 3),
-        "peak_gpu_mib": gpu_peak,
-        "peak_rss_mib_so_far": _peak_rss_mib(),
-    }
+            torch.cuda.reset_peak_memory_stats()
+        with tempfile.TemporaryDirectory(prefix="fetal-denoise-speed-") as tmp:
+            result = n2n_speed.run(device, volume, Path(tmp))
+        if device.type == "cuda":
+            result["peak_gpu_mib"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+        runs.append(result)
+    return {"volume": f"{volume.shape} ({source})", "runs": runs, "peak_rss_mib": _peak_rss_mib()}
 
 
-def speed_n2v(volume: Volume, steps: int, batch_size: int, patch_size: int, work: Path) -> dict[str, Any]:
-    """N2V: service train() steps/s, service denoise() and bare n2v predict seconds, peak memory."""
-    from services.n2v.config import N2VConfig
-    from services.n2v.predict import denoise, load_model
-    from services.n2v.tf_env import N2V, quiet, tf
-    from services.n2v.train import MODEL_NAME, train
+def measure_n2v(steps: int = 30, repeats: int = 2) -> dict[str, Any]:
+    """benchmarks.n2v_speed.measure, with the peak resident memory of the process."""
+    from benchmarks import n2v_speed
 
-    config = N2VConfig(epochs=2, steps_per_epoch=steps, batch_size=batch_size, patch_size=patch_size)
-    ends: list[float] = []
-    _, train_s = _timed(
-        lambda: train(config, [volume], work, progress=lambda _: ends.append(time.perf_counter()))
-    )
-    model = load_model(work)
-    denoise(volume, model)  # warm-up: graph tracing
-    _, denoise_s = _timed(lambda: denoise(volume, model))
-    with quiet():
-        bare = N2V(config=None, name=MODEL_NAME, basedir=str(work))
-    slices = np.moveaxis(volume.data, 2, 0)
+    with tempfile.TemporaryDirectory(prefix="fetal-denoise-speed-") as tmp:
+        figures = n2v_speed.measure(steps, repeats, Path(tmp) / "model")
+    return {**figures, "peak_rss_mib": _peak_rss_mib()}
 
-    def predict() -> None:
-        with quiet():
-            for image in slices:
-                bare.predict(image, axes="YX")
 
-    _, predict_s = _timed(predict)
-    gpus = tf.config.list_physical_devices("GPU")
-    return {
-        "device": "GPU" if gpus else "CPU",
-        "denoise_volume_s": round(denoise_s, 3),
-        "bare_n2v_predict_volume_s": round(predict_s, 3),
-        "train_s_service": round(train_s, 3),
-        "train_steps_per_s_service_incl_validation": round(steps / (ends[-1] - ends[-2]), 3)
-        if len(ends) >= 2
-        else None,
-        "peak_rss_mib_so_far": _peak_rss_mib(),
-    }
+def _in_subprocess(method: str) -> dict[str, Any]:
+    """Run one method's measurement in a fresh interpreter; its figures, or the error it ended with."""
+    with tempfile.TemporaryDirectory(prefix="fetal-denoise-speed-") as tmp:
+        out = Path(tmp) / f"{method}.json"
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "benchmarks.speed", method, "--json", str(out)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        except OSError as exc:
+            return {"error": f"could not start the measurement: {exc}"}
+        if done.returncode != 0 or not out.is_file():
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            return {"error": f"exit code {done.returncode}: {tail[0]}"}
+        return json.loads(out.read_text(encoding="utf-8"))
 
 
 def run_speed(
-    shape: tuple[int, int, int] = PAPER_SHAPE_ZYX,
-    steps: int | None = None,
-    batch_size: int = 16,
-    patch_size: int = 64,
     progress: Callable[[str], None] = print,
     out_path: Path | None = None,
+    methods: Sequence[str] = METHODS,
 ) -> dict[str, Any]:
-    """Measure N2N then N2V on a volume of `shape`; print and return the figures (and write them as JSON)."""
+    """Measure N2N then N2V, each in its own process; print and return the figures (and write them as JSON)."""
     from benchmarks.environment import machine, versions
 
-    if steps is None:
-        steps = 200 if _cuda() else 20
-    volume = _speed_volume(shape)
-    figures: dict[str, Any] = {
-        "volume_shape_zyx": list(shape),
-        "slices": shape[2],
-        "training": f"{steps} steps of {batch_size} patches of {patch_size}x{patch_size}",
-        "machine": machine(),
-        "versions": versions(),
-    }
-    with tempfile.TemporaryDirectory(prefix="fetal-denoise-speed-") as tmp:
-        for name, measure in (("n2n", speed_n2n), ("n2v", speed_n2v)):
-            progress(f"speed: {name} on a {'x'.join(map(str, shape))} volume")
-            try:
-                figures[name] = measure(volume, steps, batch_size, patch_size, Path(tmp) / name)
-            except Exception as exc:  # one framework missing must not hide the other's figures
-                figures[name] = {"error": f"{type(exc).__name__}: {exc}"}
-            progress(f"speed: {name}: {figures[name]}")
+    figures: dict[str, Any] = {"machine": machine(), "versions": versions()}
+    for method in methods:
+        progress(f"speed: measuring {method} (a 256x256x136 volume; minutes on a CPU)")
+        figures[method] = _in_subprocess(method)
+        progress(f"speed: {method}: {json.dumps(figures[method], indent=1)}")
     if out_path is not None:
         atomic_write_text(out_path, json.dumps(figures, indent=1))
     return figures
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Subprocess entry point: `python -m benchmarks.speed n2n|n2v --json PATH`."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.speed", description=__doc__.splitlines()[0])
+    parser.add_argument("method", choices=METHODS)
+    parser.add_argument("--json", type=Path, required=True)
+    args = parser.parse_args(argv)
+    figures = measure_n2n() if args.method == "n2n" else measure_n2v()
+    atomic_write_text(args.json, json.dumps(figures, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
