@@ -163,7 +163,7 @@ def test_killed_worker_process_job_is_redelivered_and_finishes(
     redis_api: httpx.Client, redis_service: ServiceProcesses, e2e_volumes: dict[str, Path]
 ):
     """SIGKILL of the process running an N2N job mid-training: the job is redelivered and succeeds."""
-    params = {**N2N_TRAIN, "epochs": 6, "steps_per_epoch": 10}
+    params = {**N2N_TRAIN, "epochs": 3, "steps_per_epoch": 4}
     response = redis_api.post(
         "/denoise",
         data={"method": "n2n", "params": json.dumps(params)},
