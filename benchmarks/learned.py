@@ -122,6 +122,7 @@ def run_n2v(
         lr=budget.lr,
         seed=seed,
         plane="sagittal",
+        **({} if budget.n2v_perc_pix is None else {"n2v_perc_pix": budget.n2v_perc_pix}),
     )
     # Training noise from the training seed: independent of the test copies' noise.
     noisy_volume = noisy_from_clean([data.volume], sigma, seed)[0]
