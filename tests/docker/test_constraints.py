@@ -22,12 +22,21 @@ def constraint_pins() -> dict[str, str]:
     return {canonical(name): version for name, version in pins}
 
 
+LOCAL_ONLY_EXTRAS = {"bench"}
+"""Extras no image installs: bm3d (the `bench` extra) has a non-commercial licence."""
+
+
 def pyproject_pins() -> dict[str, str]:
-    """name -> version of every exact pin in pyproject.toml's dependencies and extras."""
+    """name -> version of every exact pin in pyproject.toml's dependencies and the extras images use."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     requirements = [
         *project["dependencies"],
-        *(r for extra in project["optional-dependencies"].values() for r in extra),
+        *(
+            r
+            for name, extra in project["optional-dependencies"].items()
+            if name not in LOCAL_ONLY_EXTRAS
+            for r in extra
+        ),
     ]
     pins = {}
     for requirement in requirements:
