@@ -42,7 +42,7 @@ def demo_command(
     typer.echo(
         f"inputs: {clean_path} (MNI152 T1, 197x233x189) and {noisy_path} (sigma {sigma:g}, seed {seed})"
     )
-    params = {"epochs": epochs, "steps_per_epoch": steps_per_epoch, "patch_size": 64, "seed": seed}
+    params = {"epochs": epochs, "steps_per_epoch": steps_per_epoch, "seed": seed}  # + the fit defaults
     with (
         embedded_service(out / "service") as service,
         httpx.Client(base_url=service.base_url, timeout=60) as client,

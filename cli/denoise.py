@@ -52,7 +52,7 @@ def denoise_command(
         raise ConfigError(
             "--epochs, --steps-per-epoch, --seed, --patch-size and --config only apply when fitting (no --model)"
         )
-    config = build_config(method, flags, config_file) if fitting else None
+    config = build_config(method, flags, config_file, fit=True) if fitting else None
     volume = read_volume(source)
     second_volume = read_volume(second) if second is not None else None
     reference = read_volume(ground_truth) if ground_truth is not None else None

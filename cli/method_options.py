@@ -33,16 +33,26 @@ def _config_api(method: Method) -> tuple[type, Callable[[dict[str, Any]], Any]]:
     return n2v_config.N2VConfig, n2v_config.parse_config
 
 
-def build_config(method: Method, flags: dict[str, Any], config_file: Path | None = None) -> Any:
-    """The method's config from an optional JSON file overlaid with the flags that were given."""
+def build_config(
+    method: Method, flags: dict[str, Any], config_file: Path | None = None, fit: bool = False
+) -> Any:
+    """The method's config from an optional JSON file overlaid with the flags that were given.
+
+    `fit=True` (n2v fitted on the volume to denoise) starts from the bounded fit budget, not 150 epochs.
+    """
     values: dict[str, Any] = {}
+    if fit and method is Method.n2v:
+        from services.n2v.config import FIT_DEFAULTS
+
+        values.update(FIT_DEFAULTS)
     if config_file is not None:
         try:
-            values = json.loads(config_file.read_text(encoding="utf-8"))
+            loaded = json.loads(config_file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise ConfigError(f"{config_file}: not a readable JSON config ({exc})") from exc
-        if not isinstance(values, dict):
+        if not isinstance(loaded, dict):
             raise ConfigError(f"{config_file}: a config must be a JSON object")
+        values.update(loaded)
     values.update({name: value for name, value in flags.items() if value is not None})
     config_class, parse_config = _config_api(method)
     unknown = sorted(set(values) - set(config_class.model_fields))

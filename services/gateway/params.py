@@ -9,15 +9,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from services.n2n.config import parse_config as parse_n2n_config
-from services.n2v.config import MAX_DEFAULT_STEPS
+from services.n2v.config import FIT_DEFAULTS, MAX_DEFAULT_STEPS
 from services.n2v.config import parse_config as parse_n2v_config
 from shared.errors import ConfigError
 from shared.settings import Settings
 
 Method = Literal["n2n", "n2v"]
-
-N2V_FIT_DEFAULTS: dict[str, Any] = {"epochs": 20, "steps_per_epoch": 50}
-"""Budget of an N2V fit on the uploaded volume when `params` does not set one (1,000 steps)."""
 
 
 def validate_params(method: Method, params: dict[str, Any]) -> dict[str, Any]:
@@ -31,7 +28,7 @@ def validate_params(method: Method, params: dict[str, Any]) -> dict[str, Any]:
 
 def validate_fit_params(params: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """Params of an N2V fit: defaults for the budget, then the server's cap on epochs x steps."""
-    merged = {**N2V_FIT_DEFAULTS, **params}
+    merged = {**FIT_DEFAULTS, **params}
     config = parse_n2v_config(merged)
     steps = config.steps_per_epoch or MAX_DEFAULT_STEPS
     budget = config.epochs * steps
