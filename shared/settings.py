@@ -33,16 +33,21 @@ class Settings(BaseSettings):
         description="Celery result store; empty: the broker's Redis, or DATA_DIR/queue/results without one.",
     )
     BROKER_KEY_PREFIX: str = Field(
-        default="", description="Prefix of every Redis key the queue and result store use (isolates deployments)."
+        default="",
+        description="Prefix of every Redis key the queue and result store use (isolates deployments).",
     )
     VISIBILITY_TIMEOUT: int = Field(
         default=12 * 3600,
         ge=1,
         description="Seconds before Redis redelivers an unacknowledged job; must exceed the longest training.",
     )
-    API_KEY: str = Field(default="", description="When set, every route but /health needs this X-API-Key header.")
+    API_KEY: str = Field(
+        default="", description="When set, every route but /health needs this X-API-Key header."
+    )
     MAX_UPLOAD_BYTES: int = Field(
-        default=6 * GIB, ge=1, description="Largest request body the gateway accepts (all files of a request)."
+        default=6 * GIB,
+        ge=1,
+        description="Largest request body the gateway accepts (all files of a request).",
     )
     MAX_FIT_STEPS: int = Field(
         default=20_000,
