@@ -343,7 +343,7 @@ def test_workers_consume_every_queue_and_register_its_tasks() -> None:
         routed = {task for task, q in queue_names.ROUTES.items() if q == queue}
         assert registered_task_names(cmd[2]) == routed, f"{name}: -A {cmd[2]}"
         if name in GPU_WORKERS:
-            assert cmd[cmd.index("--pool") + 1] == "solo" and cmd[cmd.index("--concurrency") + 1] == "1"
+            assert cmd[cmd.index("--pool") + 1] == "prefork" and cmd[cmd.index("--concurrency") + 1] == "1"
     assert served == {queue: name for name, queue in WORKERS.items()}
     assert sorted(served) == sorted(queue_names.QUEUES)
 
