@@ -10,10 +10,11 @@ from typing import Any
 
 from services.n2v import workflow
 from services.n2v.config import parse_config
-from shared.jobs.registry import get_model, model_dir, register_model
+from shared.jobs.registry import model_dir
 from shared.queue.app import app
 from shared.queue.names import N2V_DENOISE, N2V_TRAIN
-from shared.queue.payloads import DenoisePayload, TrainPayload
+from shared.queue.payloads import DenoisePayload
+from shared.queue.training import run_training_job
 from shared.queue.worker import TASK_OPTIONS, parse_payload, run_step
 
 __all__ = ["app", "denoise_task", "train_task"]
@@ -39,22 +40,11 @@ def denoise_task(self: Any, payload: dict[str, Any]) -> dict[str, Any]:
 @app.task(name=N2V_TRAIN, **TASK_OPTIONS)
 def train_task(self: Any, payload: dict[str, Any]) -> dict[str, Any]:
     """Train on noisy volumes (or on clean ones + sigma, with validation PSNR), then register the model."""
-    job = parse_payload(TrainPayload, payload)
-    with run_step(self, job.job_id, "train") as step:
-        if model_dir(step.data_dir, job.model_id).is_dir():  # a redelivery after the model was registered
-            registered = get_model(step.data_dir, job.model_id)
-            return {"model_id": job.model_id, "validation": registered.manifest.validation}
-        work = step.job_dir / "model"
-        manifest = workflow.train_model(
-            parse_config(job.params),
-            [step.read(volume) for volume in job.inputs],
-            work,
-            sigma=job.sigma,
-            seconds=[step.read(volume) for volume in job.seconds],
-            progress=step.progress,
-            # Continues the checkpoint a killed worker left (same config and data), else starts afresh.
-            resume=True,
-        )
-        step.check_cancelled()
-        register_model(step.data_dir, job.model_id, work)
-        return {"model_id": job.model_id, "validation": manifest.validation, "seconds": step.elapsed()}
+    return run_training_job(
+        self,
+        payload,
+        train_model=workflow.train_model,
+        parse_config=parse_config,
+        # n2v's train() continues a checkpoint of the same config and data, else starts afresh.
+        can_resume=lambda _work: True,
+    )
