@@ -13,17 +13,14 @@ import nibabel.orientations as nio
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.foreground import FRACTION, foreground_fractions, foreground_level
+
 Plane = Literal["sagittal", "coronal", "axial"]
 _PLANE_AXIS_CODES: dict[str, set[str]] = {
     "sagittal": {"L", "R"},
     "coronal": {"A", "P"},
     "axial": {"S", "I"},
 }
-
-EMPTY_SLICE_LEVEL = 0.05
-"""A voxel counts as foreground above this normalised intensity."""
-EMPTY_SLICE_FRACTION = 0.02
-"""A slice with less foreground than this fraction of its voxels is background and may be dropped."""
 
 
 def plane_axis(affine: np.ndarray, plane: Plane) -> int:
@@ -46,10 +43,9 @@ def stack_slices(slices: np.ndarray, axis: int) -> np.ndarray:
 
 
 def foreground_slices(normalised: np.ndarray, axis: int) -> list[int]:
-    """Indices of the slices across `axis` that hold anatomy rather than background."""
-    slices = slice_along(normalised, axis)
-    fraction = (slices > EMPTY_SLICE_LEVEL).mean(axis=(1, 2))
-    return [int(i) for i in np.flatnonzero(fraction >= EMPTY_SLICE_FRACTION)]
+    """Indices of the slices across `axis` that hold anatomy rather than background (noise-robust)."""
+    fraction = foreground_fractions(slice_along(normalised, axis), foreground_level(normalised))
+    return [int(i) for i in np.flatnonzero(fraction >= FRACTION)]
 
 
 class DatasetSplit(BaseModel):

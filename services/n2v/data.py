@@ -20,14 +20,9 @@ import numpy as np
 
 from services.n2v.config import N2VConfig
 from shared.errors import ConfigError, InvalidVolumeError
+from shared.foreground import foreground_level, holds_anatomy
 from shared.intensity import IntensityMapping
-from shared.slices import (
-    EMPTY_SLICE_FRACTION,
-    EMPTY_SLICE_LEVEL,
-    foreground_slices,
-    plane_axis,
-    split_slices,
-)
+from shared.slices import foreground_slices, plane_axis, split_slices
 from shared.volume import Volume, check_same_shape, check_voxels
 
 VAL_FRACTION_3D = 0.1
@@ -190,7 +185,8 @@ def _prepare_3d(
         return source[v][tuple(slice(o, o + config.patch_size) for o in origin)]
 
     if config.drop_empty:
-        full = [r for r in refs if (cube(norm, r) > EMPTY_SLICE_LEVEL).mean() >= EMPTY_SLICE_FRACTION]
+        levels = [foreground_level(volume) for volume in norm]
+        full = [r for r in refs if holds_anatomy(cube(norm, r), levels[r[0]])]
         refs = full if len(full) >= 2 else refs
     if len(refs) < 2:
         raise ConfigError(

@@ -55,6 +55,15 @@ def test_drop_empty_leaves_background_slices_out(mni_volume: Volume) -> None:
     assert n_kept < n_every
 
 
+def test_drop_empty_works_on_the_noisy_volumes_n2v_trains_on(mni_volume: Volume) -> None:
+    """N2V only sees noisy volumes: at sigma 20 the empty end slices are still left out."""
+    noisy = noisy_from_clean([mni_volume], 20.0, seed=0)
+    data = prepare(N2VConfig(plane="sagittal", patch_size=128), noisy)
+    used = {s for _, s in data.summary["split"]["train"] + data.summary["split"]["val"]}
+    assert 0 not in used and mni_volume.shape[2] - 1 not in used
+    assert len(data.summary["split"]["test"]) + len(used) < 150  # of 197 slices, ~141 hold anatomy
+
+
 def test_a_patch_larger_than_the_slices_is_refused_with_the_largest_that_fits(
     small_mni_volume: Volume,
 ) -> None:
