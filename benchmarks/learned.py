@@ -1,4 +1,4 @@
-"""The learned rows: N2V through services.n2v, N2N through services.n2n, N2C with N2N's network.
+"""The learned rows: N2V through services.n2v, N2N and N2C (its clean-target mode) through services.n2n.
 
 Each trains on the benchmark's training slices only and predicts the same noisy test slices. N2N and
 N2C predict with `services.n2n.inference.predict_slices` on the normalised slices directly, the scale
@@ -45,6 +45,8 @@ def run_n2n(
     from services.n2n.config import N2NConfig
     from services.n2n.data import from_clean
     from services.n2n.inference import predict_slices
+    from services.n2n.predict import load_model
+    from services.n2n.train import train
 
     config = N2NConfig(
         epochs=budget.epochs,
@@ -55,20 +57,13 @@ def run_n2n(
         rampdown=budget.rampdown,
         seed=seed,
         plane="sagittal",
+        targets=targets,
     )
     training = from_clean([data.volume], sigma, config)
     _check_no_leak(training.split.train + training.split.val, data, "N2N")
     started = time.perf_counter()
-    if targets == "clean":
-        from benchmarks.n2c import train_n2c
-
-        network = train_n2c(config, training)
-    else:
-        from services.n2n.predict import load_model
-        from services.n2n.train import train
-
-        train(config, training, work)
-        network = load_model(work).network
+    train(config, training, work)
+    network = load_model(work).network
     train_seconds = time.perf_counter() - started
 
     def predict(images: np.ndarray) -> tuple[np.ndarray, float]:

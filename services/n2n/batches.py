@@ -1,5 +1,7 @@
 """The training batches of one epoch: random crops of random pairs, in a random direction.
 
+With `targets="clean"` (Noise2Clean) the target of each crop is the clean slice instead of the other copy.
+
 Every random choice of epoch e comes from a generator seeded with (seed, stream, e), so an epoch's
 batches are a pure function of the config, the data and e: a training resumed at epoch e sees exactly
 the batches an uninterrupted one would have seen.
@@ -51,11 +53,23 @@ def _resampling(data: N2NTrainingData, config: N2NConfig) -> tuple[list[np.ndarr
     return data.train.clean, data.sigma, data.noise
 
 
+def clean_targets(data: N2NTrainingData, config: N2NConfig) -> list[np.ndarray] | None:
+    """The clean training slices when they are the targets (Noise2Clean), else None."""
+    if config.targets != "clean":
+        return None
+    if data.train.clean is None:
+        raise ConfigError(
+            "targets='clean' (Noise2Clean) needs clean volumes with synthetic noise; real noisy pairs have none"
+        )
+    return data.train.clean
+
+
 def epoch_batches(
     data: N2NTrainingData, config: N2NConfig, epoch: int
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield (input, target) batches of shape (B, 1, h, w) float32 for epoch `epoch` (0-based)."""
     resample = _resampling(data, config)
+    clean_slices = clean_targets(data, config)
     n = len(data.train)
     steps = steps_per_epoch(data, config)
     crop_h, crop_w = crop_shape(data, config)
@@ -75,9 +89,12 @@ def epoch_batches(
                 a, b = noisy_pair(clean[index][window], sigma, noise_rng, kind)
             else:
                 a, b = data.train.first[index][window], data.train.second[index][window]
-            # Noise2Noise is symmetric: each pair teaches both directions.
+            # Noise2Noise is symmetric: each pair teaches both directions. Noise2Clean draws the same
+            # coin to pick which noisy copy is the input, so both see the same crops and inputs.
             if rng.random() < 0.5:
                 a, b = b, a
+            if clean_slices is not None:
+                b = clean_slices[index][window]
             inputs.append(a)
             targets.append(b)
         yield np.stack(inputs)[:, None], np.stack(targets)[:, None]

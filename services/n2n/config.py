@@ -50,6 +50,11 @@ class N2NConfig(BaseModel):
         le=1_000_000,
         description="Steps per epoch; None = one pass over the training slices.",
     )
+    targets: Literal["noisy", "clean"] = Field(
+        default="noisy",
+        description="noisy: Noise2Noise (the other noisy copy is the target); clean: Noise2Clean, the "
+        "supervised upper bound, for synthetic noise on clean volumes only.",
+    )
     resample_noise: bool = Field(
         default=False,
         description="Synthetic noise: draw fresh noisy pairs every epoch instead of fixed pairs.",

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from services.n2n.batches import crop_shape, epoch_batches, steps_per_epoch
+from services.n2n.batches import clean_targets, crop_shape, epoch_batches, steps_per_epoch
 from services.n2n.checkpoint import (
     ARCHITECTURE,
     CHECKPOINT_NAME,
@@ -37,11 +37,12 @@ from services.n2n.config import N2NConfig
 from services.n2n.data import N2NTrainingData
 from services.n2n.device import autocast, memory_format, pick_device, prepare
 from services.n2n.model import N2NUNet, parameter_count
-from services.n2n.validation import LossFn, input_metrics, validate
+from services.n2n.validation import LossFn, input_metrics, validate, validation_pairs
 from shared.atomic import atomic_write_text
 from shared.errors import ConfigError, JobError
 from shared.manifest import MANIFEST_NAME, ModelManifest, write_manifest
 from shared.progress import Progress, ProgressCallback, ignore_progress
+from shared.schedule import cosine_rampdown
 
 PROGRESS_INTERVAL_S = 0.5
 """Step events at most this often (reading the loss syncs the GPU); epoch events always."""
@@ -63,6 +64,8 @@ def train(
     out_dir.mkdir(parents=True, exist_ok=True)
     steps = steps_per_epoch(data, config)
     crop_shape(data, config)  # refuse an impossible crop before any work
+    clean_targets(data, config)  # and Noise2Clean without clean slices
+    val = validation_pairs(data.val, config)
     dev = pick_device(device)
     prepare(dev)
     fingerprint = data.fingerprint()
@@ -121,7 +124,7 @@ def train(
                     )
                 )
         train_loss = float(running) / steps
-        metrics = validate(model, data.val, config, loss_fn)
+        metrics = validate(model, val, config, loss_fn)
         val_loss = metrics["val_loss"]
         if not (math.isfinite(train_loss) and val_loss is not None and math.isfinite(val_loss)):
             raise JobError(
@@ -155,11 +158,7 @@ def train(
 
 def learning_rate(config: N2NConfig, step: int, total_steps: int) -> float:
     """Constant lr, then a cosine ramp-down to zero over the last `rampdown` share of the steps."""
-    ramp_start = (1.0 - config.rampdown) * total_steps
-    if config.rampdown <= 0.0 or step < ramp_start:
-        return config.lr
-    t = (step - ramp_start) / (total_steps - ramp_start)
-    return config.lr * 0.5 * (1.0 + math.cos(math.pi * t))
+    return cosine_rampdown(config.lr, config.rampdown, step, total_steps)
 
 
 def _resume(
@@ -205,7 +204,8 @@ def _finish(
     document = model_config_document(config, parameter_count(model))
     atomic_write_text(out_dir / CONFIG_NAME, json.dumps(document, indent=2))
     validation = {
-        "criterion": f"lowest validation loss ({config.loss}) on the noisy validation pairs",
+        "criterion": f"lowest validation loss ({config.loss}) on the validation pairs, "
+        f"{'noisy -> noisy' if config.targets == 'noisy' else 'noisy -> clean'}",
         "best_epoch": state.best_epoch,
         **state.best_metrics,
         **input_metrics(data.val),

@@ -12,6 +12,7 @@ from services.n2n.config import N2NConfig
 from services.n2n.data import SlicePairs
 from services.n2n.inference import predict_slices
 from services.n2n.model import N2NUNet
+from shared.errors import ConfigError
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -45,6 +46,15 @@ def validate(model: N2NUNet, val: SlicePairs, config: N2NConfig, loss_fn: LossFn
     if val.clean is not None:
         metrics["val_psnr"], metrics["val_rmse"] = psnr_rmse(squared_error / pixels)
     return metrics
+
+
+def validation_pairs(val: SlicePairs, config: N2NConfig) -> SlicePairs:
+    """The validation pairs the loss is taken on: noisy -> noisy, or noisy -> clean for Noise2Clean."""
+    if config.targets == "noisy":
+        return val
+    if val.clean is None:
+        raise ConfigError("targets='clean' (Noise2Clean) needs clean validation slices")
+    return SlicePairs(first=val.first, second=val.clean, clean=val.clean)
 
 
 def input_metrics(val: SlicePairs) -> dict[str, float | None]:

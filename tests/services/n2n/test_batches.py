@@ -95,3 +95,39 @@ def test_learning_rate_constant_by_default_and_ramped_down_on_request() -> None:
     assert rates[:50] == [1e-3] * 50
     assert all(later < earlier for earlier, later in itertools.pairwise(rates[50:]))
     assert rates[-1] < 1e-5
+
+
+def test_clean_targets_share_n2n_inputs_and_crops(small_data: N2NTrainingData) -> None:
+    """Noise2Clean sees exactly N2N's inputs; each target is the clean crop under its input."""
+    noisy = tiny_config(steps_per_epoch=3, targets="noisy")
+    clean = tiny_config(steps_per_epoch=3, targets="clean")
+    assert small_data.train.clean is not None
+    crops = {
+        tuple(np.round(image[y : y + 32, x : x + 32].ravel(), 6)): image
+        for image in small_data.train.clean
+        for y in range(image.shape[0] - 31)
+        for x in range(image.shape[1] - 31)
+    }
+    for (n2n_in, _), (n2c_in, n2c_target) in zip(
+        epoch_batches(small_data, noisy, epoch=0), epoch_batches(small_data, clean, epoch=0), strict=True
+    ):
+        np.testing.assert_array_equal(n2n_in, n2c_in)
+        for x, y in zip(n2c_in[:, 0], n2c_target[:, 0], strict=True):
+            assert tuple(np.round(y.ravel(), 6)) in crops  # a clean crop ...
+            assert 0.1 < float(np.std(x - y)) < 0.3  # ... under sigma-50 (0.196) noise: the same window
+
+
+def test_clean_targets_need_clean_slices(small_data: N2NTrainingData) -> None:
+    """Real noisy pairs have no clean slices: Noise2Clean is refused with the reason."""
+    pairs = N2NTrainingData(
+        train=SlicePairs(small_data.train.first, small_data.train.second, None),
+        val=small_data.val,
+        split=small_data.split,
+        plane="sagittal",
+        source="pairs",
+        sigma=None,
+        noise=None,
+        volumes=[],
+    )
+    with pytest.raises(ConfigError, match=r"targets='clean' \(Noise2Clean\) needs clean volumes"):
+        next(epoch_batches(pairs, tiny_config(targets="clean"), epoch=0))

@@ -152,3 +152,36 @@ def test_training_killed_with_sigkill_resumes_to_the_same_model(
         ours, theirs = load_file(killed_dir / name), load_file(reference_dir / name)
         assert ours.keys() == theirs.keys()
         assert all(torch.equal(ours[key], theirs[key]) for key in ours), name
+
+
+@pytest.mark.slow
+def test_noise2clean_trains_against_clean_targets(small_data: N2NTrainingData, tmp_path: Path) -> None:
+    """targets='clean' validates on noisy -> clean (its loss is the squared error to the clean slices)."""
+    manifest = train(tiny_config(targets="clean", epochs=2, steps_per_epoch=5), small_data, tmp_path)
+    validation = manifest.validation
+    assert "noisy -> clean" in validation["criterion"]
+    # MSE against clean slices is RMSE squared; against a noisy copy it would carry the noise variance too.
+    assert validation["val_loss"] == pytest.approx(validation["val_rmse"] ** 2, rel=1e-4)
+    assert manifest.config["targets"] == "clean"
+
+
+def test_noise2clean_without_clean_slices_is_refused_before_clearing(
+    small_data: N2NTrainingData, tmp_path: Path
+) -> None:
+    """Real pairs + targets='clean' fail at once and leave the output directory as it was."""
+    from services.n2n.data import SlicePairs
+
+    pairs = N2NTrainingData(
+        train=SlicePairs(small_data.train.first, small_data.train.second, None),
+        val=SlicePairs(small_data.val.first, small_data.val.second, None),
+        split=small_data.split,
+        plane="sagittal",
+        source="pairs",
+        sigma=None,
+        noise=None,
+        volumes=[],
+    )
+    (tmp_path / "manifest.json").write_text("{}")
+    with pytest.raises(ConfigError, match="Noise2Clean"):
+        train(tiny_config(targets="clean"), pairs, tmp_path)
+    assert (tmp_path / "manifest.json").read_text() == "{}"
