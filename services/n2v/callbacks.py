@@ -1,4 +1,4 @@
-"""The Keras callback that ends each epoch: validation metrics, history, checkpoint, progress."""
+"""Our Keras callbacks: the one that ends each epoch (metrics, history, checkpoint, progress) and the lr ramp-down."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from services.n2v.checkpoint import TrainingState, save_checkpoint
 from services.n2v.data import TrainingData, clean_metrics
 from services.n2v.tf_env import tf
 from shared.progress import Progress, ProgressCallback
+from shared.schedule import cosine_rampdown
 
 
 def _finite_or_none(value: Any) -> float | None:
@@ -121,3 +122,27 @@ class EpochCallback(tf.keras.callbacks.Callback):
                 seconds=seconds,
             )
         )
+
+
+class RampdownCallback(tf.keras.callbacks.Callback):
+    """Sets the learning rate before every step: constant, then a cosine to 0 (shared.schedule).
+
+    The step counts from the start of the whole training (epoch x steps + batch), so a resumed
+    training continues the schedule where the interrupted one stopped.
+    """
+
+    def __init__(self, *, lr: float, rampdown: float, steps: int, epochs: int) -> None:
+        super().__init__()
+        self.lr, self.rampdown, self.steps, self.epochs = lr, rampdown, steps, epochs
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Remember the epoch, for the global step."""
+        self._epoch = epoch
+
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        """Set this step's rate."""
+        rate = cosine_rampdown(
+            self.lr, self.rampdown, self._epoch * self.steps + batch, self.epochs * self.steps
+        )
+        tf.keras.backend.set_value(self.model.optimizer.learning_rate, rate)

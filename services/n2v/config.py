@@ -70,6 +70,13 @@ class N2VConfig(BaseModel):
     )
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Seed of initialisation and sampling.")
     lr: float = Field(default=4e-4, gt=0.0, le=1.0, description="Adam learning rate (n2v's default, 4e-4).")
+    rampdown: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Final share of training with a cosine lr ramp-down to 0 (as N2N's); it replaces "
+        "n2v's halving of the lr on validation plateaus. 0 = n2v's plateau schedule.",
+    )
     loss: Literal["mse", "mae"] = Field(default="mse", description="Loss on the blind spots (paper: MSE).")
     unet_kern_size: int = Field(
         default=3, ge=3, le=7, description="Odd convolution kernel size (n2v tiles 3, 5 or 7)."
@@ -175,6 +182,8 @@ class N2VConfig(BaseModel):
             train_epochs=self.epochs,
             train_steps_per_epoch=self.resolved_steps(len(example_patches)),
             train_learning_rate=self.lr,
+            # The ramp-down sets the rate every step; n2v's plateau halving would fight it.
+            **({"train_reduce_lr": None} if self.rampdown > 0 else {}),
             train_batch_size=self.batch_size,
             train_tensorboard=self.tensorboard,
             n2v_perc_pix=self.n2v_perc_pix,

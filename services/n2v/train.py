@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from services.n2v.callbacks import EpochCallback
+from services.n2v.callbacks import EpochCallback, RampdownCallback
 from services.n2v.checkpoint import (
     TrainingState,
     clear_training_outputs,
@@ -177,13 +177,18 @@ def train(
         progress=progress,
         siblings=model.callbacks,
     )
+    schedule = (
+        [RampdownCallback(lr=config.lr, rampdown=config.rampdown, steps=steps, epochs=config.epochs)]
+        if config.rampdown > 0
+        else []
+    )
     model.keras_model.fit(
         iter(batches),
         validation_data=(val_x, val_y),
         epochs=config.epochs,
         initial_epoch=min(state.epoch, config.epochs),
         steps_per_epoch=steps,
-        callbacks=[*model.callbacks, recorder],
+        callbacks=[*schedule, *model.callbacks, recorder],
         verbose=0,
     )
     state = recorder.state

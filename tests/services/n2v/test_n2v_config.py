@@ -107,3 +107,10 @@ def test_to_n2v_config_refuses_patches_of_the_wrong_dimensionality() -> None:
         ConfigError, match=r"a 3D config needs SZYXC patches, got an array of shape \(4, 8, 8, 1\)"
     ):
         N2VConfig(dims=3, patch_size=32).to_n2v_config(np.zeros((4, 8, 8, 1), np.float32))
+
+
+def test_a_rampdown_replaces_n2vs_plateau_halving() -> None:
+    """With rampdown the lr follows our cosine; n2v's ReduceLROnPlateau is not also set up."""
+    patches = np.random.default_rng(0).random((20, 32, 32, 1), dtype=np.float32)
+    assert N2VConfig(patch_size=32).to_n2v_config(patches).train_reduce_lr == {"factor": 0.5, "patience": 10}
+    assert N2VConfig(patch_size=32, rampdown=0.3).to_n2v_config(patches).train_reduce_lr is None

@@ -196,3 +196,15 @@ def test_a_model_of_another_method_is_refused(trained: Trained, tmp_path: Path) 
 
     with pytest.raises(InvalidModelError, match="this is a n2n model, not a n2v model"):
         load_model(copy)
+
+
+def test_the_lr_ramps_down_along_the_cosine_step_by_step(small_mni_volume: Volume, tmp_path: Path) -> None:
+    """rampdown=1: the rate of the last step of epoch 1 (step 3 of 6) is 0.75 lr; of epoch 2, 0.067 lr."""
+    config = N2VConfig(**{**QUICK, "epochs": 2, "steps_per_epoch": 3, "rampdown": 1.0})
+    (noisy,) = noisy_from_clean([small_mni_volume], sigma=20, seed=0)
+    manifest = train(config, [noisy], tmp_path / "model")
+    rates = [record["lr"] for record in manifest.validation["history"]]
+    lr = QUICK["lr"]
+    assert rates == pytest.approx(
+        [lr * 0.5 * (1 + np.cos(np.pi * 2 / 6)), lr * 0.5 * (1 + np.cos(np.pi * 5 / 6))]
+    )
