@@ -115,6 +115,8 @@ def run_n2v(
         batch_size=budget.batch_size,
         patch_size=budget.patch_size,
         lr=budget.lr,
+        rampdown=budget.rampdown,
+        batch_norm=budget.n2v_batch_norm,
         seed=seed,
         plane="sagittal",
         **({} if budget.n2v_perc_pix is None else {"n2v_perc_pix": budget.n2v_perc_pix}),

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from benchmarks import learned
 from benchmarks.baselines import BM3D_NOT_INSTALLED, Prediction, bm3d_available, denoise_bm3d
 from benchmarks.budget import Budget, BudgetName, get_budget
@@ -194,6 +196,18 @@ def _write(
     atomic_write_text(out_dir / f"{name}.md", to_markdown(benchmark, figure.name))
 
 
+def _overrides(parser: argparse.ArgumentParser, pairs: Sequence[str]) -> dict[str, str]:
+    """The budget fields named by --set FIELD=VALUE (values are validated with the Budget)."""
+    fields = sorted(set(Budget.model_fields) - {"name"})
+    overrides: dict[str, str] = {}
+    for pair in pairs:
+        field, sep, value = pair.partition("=")
+        if not sep or field not in fields:
+            parser.error(f"--set wants FIELD=VALUE with FIELD one of {', '.join(fields)}; got {pair!r}")
+        overrides[field] = value
+    return overrides
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point: `python -m benchmarks.run --quick`."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
@@ -205,6 +219,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--epochs", type=int, default=None, help="override the budget's epochs (a custom budget)"
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override one field of the budget (a custom budget), e.g. n2v_batch_norm=true; repeatable",
+    )
     parser.add_argument("--sigmas", default="5,20", help="comma-separated sigmas on the 0-255 scale")
     parser.add_argument("--methods", default=",".join(ROW_ORDER), help="comma-separated rows to run")
     args = parser.parse_args(argv)
@@ -214,8 +235,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     name: BudgetName = "tiny" if args.tiny else "paper" if args.paper else "quick"
     budget = get_budget(name)
+    overrides = _overrides(parser, args.set)
     if args.epochs is not None:
-        budget = budget.model_copy(update={"name": "custom", "epochs": args.epochs})
+        overrides["epochs"] = args.epochs
+    if overrides:
+        try:
+            budget = Budget.model_validate({**budget.model_dump(), **overrides, "name": "custom"})
+        except ValidationError as exc:
+            parser.error(f"invalid --set: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
     methods = [m for m in args.methods.split(",") if m]
     unknown = sorted(set(methods) - set(ROW_ORDER))
     if unknown:

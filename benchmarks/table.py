@@ -43,9 +43,9 @@ def to_markdown(result: BenchmarkResult, figure_name: str | None = None) -> str:
         "",
         f"Training: every learned method takes {budget.steps} optimiser steps ({budget.epochs} epochs x "
         f"{budget.steps_per_epoch}) of {budget.batch_size} patches of {budget.patch_size}x{budget.patch_size}, "
-        f"Adam lr {budget.lr:g}; N2N/N2C lr ramp-down over the last {budget.rampdown:.0%} of steps; N2V blind "
+        f"Adam lr {budget.lr:g}, ramped down (cosine) over the last {budget.rampdown:.0%} of steps; N2V blind "
         f"spots: {'the service default' if budget.n2v_perc_pix is None else f'{budget.n2v_perc_pix:g}%'} of "
-        "each patch.",
+        f"each patch; N2V batch norm: {'on' if budget.n2v_batch_norm else 'off'}.",
     ]
     for sigma in result.sigmas:
         lines += ["", f"## sigma = {sigma.sigma:g} (on the 0-255 scale)", "", HEADER, RULE]
