@@ -12,6 +12,7 @@ import io
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 
 from shared.errors import JobError
@@ -24,19 +25,51 @@ if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # C++ INFO and WARNING lines; errors still show
 
-import absl.logging
-import tensorflow as tf
 
-absl.logging.set_verbosity(absl.logging.ERROR)
-tf.get_logger().setLevel(logging.ERROR)
-# Keras progress bars (one per predict call) would otherwise flood a worker's log.
-tf.keras.utils.disable_interactive_logging()
+@contextlib.contextmanager
+def _native_stderr_to_log() -> Iterator[None]:
+    """Catch what TensorFlow's C++ side writes to file descriptor 2 while it loads, and log it instead.
 
-from csbdeep.data import PadAndCropResizer  # noqa: E402
-from n2v.internals.N2V_DataWrapper import N2V_DataWrapper  # noqa: E402
-from n2v.models import N2V  # noqa: E402
-from n2v.models import N2VConfig as BackendConfig  # noqa: E402
-from n2v.utils import n2v_utils  # noqa: E402
+    TensorFlow 2.21 logs through absl before absl is initialised, so TF_CPP_MIN_LOG_LEVEL no longer
+    silences its banners ("oneDNN custom operations are on", twice per process on some CPUs). Those
+    INFO lines go to the debug log; anything else it says while loading (a missing CUDA library, say)
+    is logged as a warning, so nothing an operator needs is lost.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            said = sink.read().decode(errors="replace")
+    for line in said.splitlines():
+        banner = line.startswith(_ABSL_PREINIT) or (line[:1] == "I" and line[1:5].isdigit())
+        if line.strip():
+            _log.log(logging.DEBUG if banner else logging.WARNING, "tensorflow: %s", line)
+
+
+_ABSL_PREINIT = "WARNING: All log messages before absl::InitializeLog() is called"
+_log = logging.getLogger(__name__)
+
+with _native_stderr_to_log():
+    import absl.logging
+    import tensorflow as tf
+
+    absl.logging.set_verbosity(absl.logging.ERROR)
+    tf.get_logger().setLevel(logging.ERROR)
+    # Keras progress bars (one per predict call) would otherwise flood a worker's log.
+    tf.keras.utils.disable_interactive_logging()
+
+    from csbdeep.data import PadAndCropResizer
+    from n2v.internals.N2V_DataWrapper import N2V_DataWrapper
+    from n2v.models import N2V
+    from n2v.models import N2VConfig as BackendConfig
+    from n2v.utils import n2v_utils
 
 __all__ = [
     "N2V",
@@ -48,8 +81,6 @@ __all__ = [
     "tf",
     "versions",
 ]
-
-_log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -43,3 +47,18 @@ def test_the_n2v_modules_switch_legacy_keras_on_before_tensorflow_and_keep_it_qu
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "tf_keras"]
     assert done.stderr == ""
+
+
+def test_native_loading_messages_go_to_the_log_by_severity(caplog: pytest.LogCaptureFixture) -> None:
+    """What TensorFlow's C++ side prints while loading: INFO banners to debug, the rest as warnings."""
+    from services.n2v.tf_env import _native_stderr_to_log
+
+    caplog.set_level(logging.DEBUG, logger="services.n2v.tf_env")
+    with _native_stderr_to_log():
+        os.write(2, b"I0000 00:00:1 port.cc:153] oneDNN custom operations are on.\n")
+        os.write(2, b"W0000 00:00:1 dso_loader.cc:64] Could not load dynamic library 'libcudart.so.12'\n")
+    levels = {record.getMessage().split("] ")[-1]: record.levelno for record in caplog.records}
+    assert levels == {
+        "oneDNN custom operations are on.": logging.DEBUG,
+        "Could not load dynamic library 'libcudart.so.12'": logging.WARNING,
+    }
