@@ -40,6 +40,9 @@ class Budget(BaseModel):
         default=True,
         description="N2V: batch normalisation in n2v's U-Net (the paper's setting); see N2V_BATCH_NORM_SHORT.",
     )
+    n2v_unet_depth: int = Field(
+        default=2, ge=1, le=4, description="N2V: resolution levels of n2v's U-Net (n2v's default, 2)."
+    )
     max_test_slices: int | None = Field(
         default=None, ge=1, description="Score at most this many test slices (evenly spaced); None: all."
     )

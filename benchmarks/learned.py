@@ -117,6 +117,7 @@ def run_n2v(
         lr=budget.lr,
         rampdown=budget.rampdown,
         batch_norm=budget.n2v_batch_norm,
+        unet_n_depth=budget.n2v_unet_depth,
         seed=seed,
         plane="sagittal",
         **({} if budget.n2v_perc_pix is None else {"n2v_perc_pix": budget.n2v_perc_pix}),

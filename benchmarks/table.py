@@ -45,7 +45,8 @@ def to_markdown(result: BenchmarkResult, figure_name: str | None = None) -> str:
         f"{budget.steps_per_epoch}) of {budget.batch_size} patches of {budget.patch_size}x{budget.patch_size}, "
         f"Adam lr {budget.lr:g}, ramped down (cosine) over the last {budget.rampdown:.0%} of steps; N2V blind "
         f"spots: {'the service default' if budget.n2v_perc_pix is None else f'{budget.n2v_perc_pix:g}%'} of "
-        f"each patch; N2V batch norm: {'on' if budget.n2v_batch_norm else 'off'}.",
+        f"each patch; N2V batch norm: {'on' if budget.n2v_batch_norm else 'off'}; N2V U-Net depth: "
+        f"{budget.n2v_unet_depth}.",
     ]
     for sigma in result.sigmas:
         lines += ["", f"## sigma = {sigma.sigma:g} (on the 0-255 scale)", "", HEADER, RULE]
