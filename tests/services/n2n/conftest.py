@@ -8,13 +8,28 @@ import numpy as np
 import pytest
 
 from services.n2n.config import N2NConfig
-from services.n2n.data import N2NTrainingData, from_clean
+from services.n2n.data import N2NTrainingData, SlicePairs, from_clean
 from services.n2n.train import train
 from shared.manifest import ModelManifest
 from shared.volume import Volume
 
 SIGMA = 50.0
 """Noise of the tests, on the 0-255 scale: strong, so a short training shows a clear gain."""
+
+
+def as_real_pairs(data: N2NTrainingData, train: SlicePairs | None = None) -> N2NTrainingData:
+    """`data` as if made from real noisy pairs: no clean slices, no sigma (optionally other training slices)."""
+    train = train or SlicePairs(data.train.first, data.train.second, None)
+    return N2NTrainingData(
+        train=train,
+        val=SlicePairs(data.val.first, data.val.second, None),
+        split=data.split,
+        plane="sagittal",
+        source="pairs",
+        sigma=None,
+        noise=None,
+        volumes=[],
+    )
 
 
 def tiny_config(**changes: object) -> N2NConfig:

@@ -12,7 +12,7 @@ from services.n2n.data import N2NTrainingData, SlicePairs
 from services.n2n.train import learning_rate
 from shared.errors import ConfigError
 
-from .conftest import tiny_config
+from .conftest import as_real_pairs, tiny_config
 
 
 def test_batches_have_the_configured_shape(small_data: N2NTrainingData) -> None:
@@ -63,19 +63,13 @@ def test_crops_are_clamped_to_small_slices(small_data: N2NTrainingData) -> None:
 
 def test_whole_slices_of_several_shapes_need_a_crop(small_data: N2NTrainingData) -> None:
     """Whole-slice batches need one slice shape; otherwise the user is told to set crop_size."""
-    mixed = N2NTrainingData(
-        train=SlicePairs(
+    mixed = as_real_pairs(
+        small_data,
+        SlicePairs(
             [np.zeros((48, 64), np.float32), np.zeros((40, 64), np.float32)],
             [np.zeros((48, 64), np.float32), np.zeros((40, 64), np.float32)],
             None,
         ),
-        val=small_data.val,
-        split=small_data.split,
-        plane="sagittal",
-        source="pairs",
-        sigma=None,
-        noise=None,
-        volumes=[],
     )
     with pytest.raises(ConfigError) as caught:
         crop_shape(mixed, tiny_config(crop_size=None))
@@ -119,15 +113,6 @@ def test_clean_targets_share_n2n_inputs_and_crops(small_data: N2NTrainingData) -
 
 def test_clean_targets_need_clean_slices(small_data: N2NTrainingData) -> None:
     """Real noisy pairs have no clean slices: Noise2Clean is refused with the reason."""
-    pairs = N2NTrainingData(
-        train=SlicePairs(small_data.train.first, small_data.train.second, None),
-        val=small_data.val,
-        split=small_data.split,
-        plane="sagittal",
-        source="pairs",
-        sigma=None,
-        noise=None,
-        volumes=[],
-    )
+    pairs = as_real_pairs(small_data)
     with pytest.raises(ConfigError, match=r"targets='clean' \(Noise2Clean\) needs clean volumes"):
         next(epoch_batches(pairs, tiny_config(targets="clean"), epoch=0))

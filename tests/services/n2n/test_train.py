@@ -22,7 +22,7 @@ from shared.manifest import ModelManifest, read_manifest
 from shared.progress import Progress
 from shared.volume import Volume
 
-from .conftest import SIGMA, TRAINED_CONFIG, tiny_config
+from .conftest import SIGMA, TRAINED_CONFIG, as_real_pairs, tiny_config
 
 ROOT = Path(__file__).resolve().parents[3]
 WORKER = Path(__file__).with_name("train_worker.py")
@@ -169,18 +169,7 @@ def test_noise2clean_without_clean_slices_is_refused_before_clearing(
     small_data: N2NTrainingData, tmp_path: Path
 ) -> None:
     """Real pairs + targets='clean' fail at once and leave the output directory as it was."""
-    from services.n2n.data import SlicePairs
-
-    pairs = N2NTrainingData(
-        train=SlicePairs(small_data.train.first, small_data.train.second, None),
-        val=SlicePairs(small_data.val.first, small_data.val.second, None),
-        split=small_data.split,
-        plane="sagittal",
-        source="pairs",
-        sigma=None,
-        noise=None,
-        volumes=[],
-    )
+    pairs = as_real_pairs(small_data)
     (tmp_path / "manifest.json").write_text("{}")
     with pytest.raises(ConfigError, match="Noise2Clean"):
         train(tiny_config(targets="clean"), pairs, tmp_path)
