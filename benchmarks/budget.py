@@ -54,9 +54,9 @@ class Budget(BaseModel):
 
 
 N2V_PERC_PIX = 1.5
-"""Blind spots per patch, percent: the N2V paper's 64 of 64x64 and n2v's own default. The services' 0.198
-(8 pixels, n2v's example notebooks) gives N2V about 8x fewer supervised pixels per step; at a budget of a
-few hundred steps it barely learns (see the README of benchmarks/results)."""
+"""Blind spots per patch, percent: the N2V paper's 64 of 64x64 and n2v's own default. n2v's example
+notebooks use 0.198% (8 pixels), about 8x fewer supervised pixels per step: too few for a budget of a
+few hundred steps. The fit-on-the-volume defaults (services.n2v.config.FIT_DEFAULTS) use 1.5% too."""
 
 N2V_BATCH_NORM_SHORT = False
 """Batch norm for N2V in the short budgets. In a training of a few hundred steps the running statistics

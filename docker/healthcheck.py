@@ -3,8 +3,8 @@
     python docker/healthcheck.py http URL   the gateway: URL answers 2xx within the timeout
     python docker/healthcheck.py worker     a Celery worker: its broker (BROKER_URL) answers a Redis PING
 
-Why not `celery inspect ping` for workers: a GPU worker busy training a long job may not answer a broadcast in time
-remote-control messages while a task runs, so every long training would mark the container unhealthy.
+Why not `celery inspect ping` for workers: a GPU worker busy with a long training may not answer the
+remote-control broadcast in time, so every long training would mark the container unhealthy.
 The worker process itself is the container's main process: when it dies the container stops and its
 restart policy applies, so the broker is what is left to check.
 """

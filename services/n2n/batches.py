@@ -53,7 +53,7 @@ def _resampling(data: N2NTrainingData, config: N2NConfig) -> tuple[list[np.ndarr
     return data.train.clean, data.sigma, data.noise
 
 
-def clean_targets(data: N2NTrainingData, config: N2NConfig) -> list[np.ndarray] | None:
+def _clean_targets(data: N2NTrainingData, config: N2NConfig) -> list[np.ndarray] | None:
     """The clean training slices when they are the targets (Noise2Clean), else None."""
     if config.targets != "clean":
         return None
@@ -69,7 +69,7 @@ def epoch_batches(
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield (input, target) batches of shape (B, 1, h, w) float32 for epoch `epoch` (0-based)."""
     resample = _resampling(data, config)
-    clean_slices = clean_targets(data, config)
+    clean_slices = _clean_targets(data, config)
     n = len(data.train)
     steps = steps_per_epoch(data, config)
     crop_h, crop_w = crop_shape(data, config)

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from services.n2n.batches import clean_targets, crop_shape, epoch_batches, steps_per_epoch
+from services.n2n.batches import crop_shape, epoch_batches, steps_per_epoch
 from services.n2n.checkpoint import (
     ARCHITECTURE,
     CHECKPOINT_NAME,
@@ -64,8 +64,7 @@ def train(
     out_dir.mkdir(parents=True, exist_ok=True)
     steps = steps_per_epoch(data, config)
     crop_shape(data, config)  # refuse an impossible crop before any work
-    clean_targets(data, config)  # and Noise2Clean without clean slices
-    val = validation_pairs(data.val, config)
+    val = validation_pairs(data.val, config)  # and refuse Noise2Clean without clean slices
     dev = pick_device(device)
     prepare(dev)
     fingerprint = data.fingerprint()

@@ -53,7 +53,9 @@ def validation_pairs(val: SlicePairs, config: N2NConfig) -> SlicePairs:
     if config.targets == "noisy":
         return val
     if val.clean is None:
-        raise ConfigError("targets='clean' (Noise2Clean) needs clean validation slices")
+        raise ConfigError(
+            "targets='clean' (Noise2Clean) needs clean volumes with synthetic noise; real noisy pairs have none"
+        )
     return SlicePairs(first=val.first, second=val.clean, clean=val.clean)
 
 

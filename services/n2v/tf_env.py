@@ -26,6 +26,10 @@ os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # C++ INFO and WARNING lines; errors still show
 
 
+_ABSL_PREINIT = "WARNING: All log messages before absl::InitializeLog() is called"
+_log = logging.getLogger(__name__)
+
+
 @contextlib.contextmanager
 def _native_stderr_to_log() -> Iterator[None]:
     """Catch what TensorFlow's C++ side writes to file descriptor 2 while it loads, and log it instead.
@@ -47,14 +51,10 @@ def _native_stderr_to_log() -> Iterator[None]:
             os.close(saved)
             sink.seek(0)
             said = sink.read().decode(errors="replace")
-    for line in said.splitlines():
+    for line in filter(str.strip, said.splitlines()):
         banner = line.startswith(_ABSL_PREINIT) or (line[:1] == "I" and line[1:5].isdigit())
-        if line.strip():
-            _log.log(logging.DEBUG if banner else logging.WARNING, "tensorflow: %s", line)
+        _log.log(logging.DEBUG if banner else logging.WARNING, "tensorflow: %s", line)
 
-
-_ABSL_PREINIT = "WARNING: All log messages before absl::InitializeLog() is called"
-_log = logging.getLogger(__name__)
 
 with _native_stderr_to_log():
     import absl.logging
