@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from shared.intensity import IntensityMapping
-from shared.noise import test_triplet
+from shared.noise import seeded_pair
 from shared.slices import DatasetSplit, foreground_slices, gather, plane_axis, split_slices
 from shared.volume import Volume
 
@@ -92,8 +92,7 @@ def prepare(volume: Volume, max_test_slices: int | None = None, seed: int = SPLI
 
 def test_copies(clean: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
     """Two independent noisy copies of the clean test slices, from the fixed seed of this sigma."""
-    _, first, second = test_triplet(clean, sigma, seed=test_noise_seed(sigma))
-    return first, second
+    return seeded_pair(clean, sigma, seed=test_noise_seed(sigma))
 
 
 def test_noise_seed(sigma: float) -> int:

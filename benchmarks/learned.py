@@ -42,11 +42,11 @@ def run_n2n(
     targets: Literal["noisy", "clean"],
 ) -> dict[MethodKey, Prediction]:
     """Train N2N (noisy targets: rows n2n and n2n_eq3) or N2C (clean targets: row n2c); predict the test slices."""
-    from services.n2n.config import N2NConfig
     from services.n2n.data import from_clean
     from services.n2n.inference import predict_slices
     from services.n2n.predict import load_model
     from services.n2n.train import train
+    from shared.methods.n2n import N2NConfig
 
     config = N2NConfig(
         epochs=budget.epochs,
@@ -80,13 +80,12 @@ def run_n2n(
         return out, time.perf_counter() - begun
 
     first, first_s = predict(noisy[0])
-    cost = {"train_steps": budget.steps, "train_seconds": train_seconds}
     if targets == "clean":
-        return {"n2c": Prediction(first, infer_seconds=first_s, **cost)}
+        return {"n2c": Prediction(first, budget.steps, train_seconds, first_s)}
     second, second_s = predict(noisy[1])
     return {
-        "n2n": Prediction(first, infer_seconds=first_s, **cost),
-        "n2n_eq3": Prediction((first + second) / 2, infer_seconds=first_s + second_s, **cost),
+        "n2n": Prediction(first, budget.steps, train_seconds, first_s),
+        "n2n_eq3": Prediction((first + second) / 2, budget.steps, train_seconds, first_s + second_s),
     }
 
 
@@ -103,11 +102,11 @@ def run_n2v(
     services.n2v normalises a noisy volume by its own min-max; the test slices are put on the scale of
     the training volume's mapping (recorded in the manifest), as if the whole noisy volume were denoised.
     """
-    from services.n2v.config import N2VConfig
     from services.n2v.noisy import noisy_from_clean
     from services.n2v.predict import load_model
     from services.n2v.tf_env import quiet
     from services.n2v.train import train
+    from shared.methods.n2v import N2VConfig
 
     config = N2VConfig(
         epochs=budget.epochs,

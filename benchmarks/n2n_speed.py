@@ -16,6 +16,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +25,13 @@ import torch
 import torch.nn.functional as F
 
 from services.n2n.checkpoint import save_weights
-from services.n2n.config import N2NConfig
 from services.n2n.data import from_clean
-from services.n2n.device import autocast, memory_format
+from services.n2n.device import autocast, memory_format, place
 from services.n2n.model import N2NUNet
 from services.n2n.predict import LoadedN2N, denoise, load_model
 from services.n2n.train import model_config_document, train
 from shared.manifest import write_manifest
+from shared.methods.n2n import N2NConfig
 from shared.progress import Progress
 from shared.volume import Volume
 
@@ -88,9 +89,7 @@ def peak_conv_flops(device: torch.device, layout: torch.memory_format, amp: bool
             x = torch.randn(batch, c_in, side, side, device=device).contiguous(memory_format=layout)
             w = torch.randn(c_out, c_in, 3, 3, device=device).contiguous(memory_format=layout)
             b = torch.randn(c_out, device=device)
-            seconds = _best_seconds(
-                lambda x=x, w=w, b=b: F.conv2d(x, w, b, padding=1), device, 5 if cuda else 3
-            )
+            seconds = _best_seconds(partial(F.conv2d, x, w, b, padding=1), device, 5 if cuda else 3)
             results[f"{c_in}->{c_out} @{side}"] = 2 * batch * c_in * c_out * 9 * side * side / seconds
     name, best = max(results.items(), key=lambda item: item[1])
     return {"peak_flops": best, "peak_case": name, "all": results}
@@ -136,7 +135,7 @@ def temporary_model(directory: Path, device: torch.device) -> LoadedN2N:
 
 def raw_forward_rate(device: torch.device, layout: torch.memory_format, batch: int, amp: bool) -> float:
     """Slices/s of the bare network on 256x256 slices (no normalisation, no copies to and from numpy)."""
-    model = N2NUNet().to(device, memory_format=layout).eval()
+    model = place(N2NUNet(), device, layout).eval()
     x = torch.rand(batch, 1, 256, 256, device=device).contiguous(memory_format=layout)
     with torch.inference_mode(), autocast(device, amp):
         seconds = _best_seconds(lambda: model(x), device, 5 if device.type == "cuda" else 2)
@@ -183,10 +182,10 @@ def run(device: torch.device, volume: Volume, work: Path) -> dict[str, Any]:
     slab = Volume(data=volume.data[:, :, :16], affine=volume.affine)
     for batch in (8, 32) if cuda else (8,):
         seconds = _best_seconds(
-            lambda b=batch: denoise(volume, loaded, batch_size=b),
+            partial(denoise, volume, loaded, batch_size=batch),
             device,
             3 if cuda else 1,
-            warmup=lambda b=batch: denoise(slab, loaded, batch_size=b),
+            warmup=partial(denoise, slab, loaded, batch_size=batch),
         )
         rate = count / seconds
         result[f"denoise_batch{batch}"] = {

@@ -66,13 +66,13 @@ def _best(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, floa
 
 def measure(steps: int, repeats: int, work: Path) -> dict[str, Any]:
     """Train briefly, then time denoise() against bare n2v predict; return the figures."""
-    from services.n2v.config import N2VConfig
     from services.n2v.noisy import noisy_from_clean
     from services.n2v.predict import denoise, load_model
     from services.n2v.sampler import AugmentingWrapper, make_manipulator
     from services.n2v.tf_env import quiet, tf, versions
     from services.n2v.train import train
     from shared.intensity import IntensityMapping
+    from shared.methods.n2v import N2VConfig
     from shared.slices import plane_axis, slice_along
 
     (noisy,) = noisy_from_clean([paper_volume()], sigma=20, seed=0)

@@ -254,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.out_dir,
         sigmas,
         command=command,
-        methods=methods,  # type: ignore[arg-type]
+        methods=methods,
     )
     return 0
 

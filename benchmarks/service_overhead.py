@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from services.gateway.embedded import ServiceProcesses, embedded_service
+from services.embedded.runtime import ServiceProcesses, embedded_service
 from shared.intensity import IntensityMapping
 from shared.io import read_volume, write_volume
 from shared.jobs.registry import register_model
@@ -63,8 +63,8 @@ def small_block(volume: Volume) -> Volume:
 
 def train_tiny_model(block: Volume, data_dir: Path) -> str:
     """Register an N2N model trained for a few steps (timing only needs the architecture)."""
-    from services.n2n import workflow
-    from services.n2n.config import N2NConfig
+    from services.n2n.workflow import workflow
+    from shared.methods.n2n import N2NConfig
 
     config = N2NConfig(epochs=1, steps_per_epoch=2, batch_size=2, crop_size=32)
     work = data_dir / "jobs" / "benchmark-model"
@@ -108,7 +108,7 @@ def worker_seconds(settings: Settings, job_id: str) -> float:
 
     from shared.queue.app import make_celery
 
-    return float(AsyncResult(f"{job_id}-denoise", app=make_celery(settings)).result["seconds"])
+    return float(AsyncResult(f"{job_id}-denoise", app=make_celery(settings)).result["elapsed_seconds"])
 
 
 def main() -> None:
@@ -141,7 +141,9 @@ def main() -> None:
     local: list[float] = []
     service_s: list[float] = []
     core_s: list[float] = []
-    settings = Settings(DATA_DIR=data_dir, **{k: v for k, v in env.items() if k in Settings.model_fields})
+    settings = Settings.model_validate(
+        {**{k: v for k, v in env.items() if k in Settings.model_fields}, "DATA_DIR": data_dir}
+    )
     service: ServiceProcesses
     with (
         embedded_service(data_dir, env=env, queues=("n2n",)) as service,

@@ -17,6 +17,8 @@ import numpy as np
 import typer
 
 from shared.errors import JobError
+from shared.io import read_volume, write_volume
+from shared.methods import fit_config
 
 POLL_SECONDS = 1.0
 
@@ -27,22 +29,28 @@ def demo_command(
     ),
     sigma: Annotated[float, typer.Option(help="Noise sigma on the 0-255 scale.")] = 20.0,
     seed: Annotated[int, typer.Option(help="Noise seed.")] = 0,
-    epochs: Annotated[int, typer.Option(help="N2V fit epochs.")] = 10,
-    steps_per_epoch: Annotated[int, typer.Option(help="N2V fit steps per epoch.")] = 40,
+    epochs: Annotated[
+        int | None, typer.Option(help="N2V fit epochs (default: the service's fit budget).")
+    ] = None,
+    steps_per_epoch: Annotated[
+        int | None, typer.Option(help="N2V fit steps per epoch (default: the service's fit budget).")
+    ] = None,
     timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 1800.0,
 ) -> None:
     """Denoise a real MRI volume through the embedded service and report how much it improved."""
     import httpx
     from tqdm import tqdm
 
-    from services.gateway.embedded import embedded_service
+    from services.embedded.runtime import embedded_service
 
     out.mkdir(parents=True, exist_ok=True)
     clean_path, noisy_path = _write_inputs(out, sigma, seed)
     typer.echo(
         f"inputs: {clean_path} (MNI152 T1, 197x233x189) and {noisy_path} (sigma {sigma:g}, seed {seed})"
     )
-    params = {"epochs": epochs, "steps_per_epoch": steps_per_epoch, "seed": seed}  # + the fit defaults
+    chosen = {"epochs": epochs, "steps_per_epoch": steps_per_epoch}
+    params = {"seed": seed, **{k: v for k, v in chosen.items() if v is not None}}  # over the fit defaults
+    budget = fit_config("n2v", params)
     with (
         embedded_service(out / "service") as service,
         httpx.Client(base_url=service.base_url, timeout=60) as client,
@@ -57,7 +65,8 @@ def demo_command(
         accepted.raise_for_status()
         job_id = accepted.json()["job_id"]
         typer.echo(
-            f"POST /denoise -> job {job_id} (n2v fitted on the noisy volume, {epochs}x{steps_per_epoch} steps)"
+            f"POST /denoise -> job {job_id} (n2v fitted on the noisy volume, "
+            f"{budget.epochs}x{budget.steps_per_epoch} steps)"
         )
         with tqdm(total=100, unit="%", desc="queued") as bar:
             job = _wait(client, job_id, timeout, bar)
@@ -76,22 +85,20 @@ def demo_command(
 
 
 def _write_inputs(out: Path, sigma: float, seed: int) -> tuple[Path, Path]:
-    """The MNI152 template as NIfTI, and its seeded noisy copy (noise relative to its [0, 1] range)."""
-    import nibabel as nib
+    """The MNI152 template as it ships in nilearn, and its seeded noisy copy (noise relative to its range)."""
     from nilearn.datasets import load_mni152_template
 
     from shared.intensity import IntensityMapping
     from shared.noise import add_noise
 
-    image = load_mni152_template(resolution=1)
-    clean = np.asarray(image.get_fdata(), dtype=np.float32)
-    mapping = IntensityMapping.fit(clean)
-    noisy = mapping.denormalise(add_noise(mapping.normalise(clean), sigma, np.random.default_rng(seed)))
     clean_path, noisy_path = out / "clean.nii.gz", out / "noisy.nii.gz"
-    for path, data in ((clean_path, clean), (noisy_path, noisy)):
-        header = image.header.copy()
-        header.set_data_dtype(np.float32)
-        nib.save(nib.Nifti1Image(data, image.affine, header), path)
+    load_mni152_template(resolution=1).to_filename(clean_path)
+    clean = read_volume(clean_path)
+    mapping = IntensityMapping.fit(clean.data)
+    noisy = add_noise(mapping.normalise(clean.data), sigma, np.random.default_rng(seed))
+    write_volume(
+        clean.with_data(mapping.denormalise(noisy)), noisy_path, description=f"noise sigma {sigma:g}"
+    )
     return clean_path, noisy_path
 
 
@@ -147,15 +154,14 @@ def _figure(clean: Path, noisy: Path, denoised: Path, png: Path, sigma: float) -
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import nibabel as nib
 
-    images = [np.asarray(nib.load(p).dataobj, dtype=np.float32) for p in (noisy, denoised, clean)]
-    middle = images[2].shape[0] // 2
+    images = [read_volume(p).data for p in (noisy, denoised, clean)]  # (Z, Y, X): sagittal slices across X
+    middle = images[2].shape[2] // 2
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.6))
     for ax, image, title in zip(
         axes, images, (f"noisy (sigma {sigma:g})", "N2V denoised", "clean"), strict=True
     ):
-        ax.imshow(np.rot90(image[middle]), cmap="gray", vmin=0.0, vmax=1.0)
+        ax.imshow(np.rot90(image[:, :, middle].T), cmap="gray", vmin=0.0, vmax=1.0)
         ax.set_title(title)
         ax.axis("off")
     fig.tight_layout()

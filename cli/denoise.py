@@ -8,10 +8,12 @@ from typing import Annotated
 
 import typer
 
-from cli.method_options import Method, build_config
+from cli.method_options import build_config
 from cli.progress_bar import progress_bar
 from shared.errors import ConfigError
 from shared.io import detect_format, read_volume, write_volume
+from shared.methods import MethodName
+from shared.methods.workflow import load_workflow
 from shared.metrics import evaluate
 from shared.volume import check_same_shape
 
@@ -19,7 +21,7 @@ from shared.volume import check_same_shape
 def denoise_command(
     source: Annotated[Path, typer.Argument(help="Noisy volume (NIfTI, DICOM .zip/.dcm/dir, .npy).")],
     out: Annotated[Path, typer.Argument(help="Output; DICOM in gives a derived DICOM series out.")],
-    method: Annotated[Method, typer.Option(help="n2n or n2v.")],
+    method: Annotated[MethodName, typer.Option(help="n2n or n2v.")],
     model: Annotated[Path | None, typer.Option(help="Trained model directory (from `train`).")] = None,
     second: Annotated[
         Path | None,
@@ -42,9 +44,9 @@ def denoise_command(
 ) -> None:
     """Denoise SOURCE into OUT with a trained model, or by fitting on the input (n2v --fit; n2n with --second)."""
     detect_format(out)  # refuse an unwritable output before any work
-    if method is Method.n2v and (model is None) == (not fit):
+    if method == "n2v" and (model is None) == (not fit):
         raise ConfigError("n2v needs exactly one of --model DIR or --fit")
-    if method is Method.n2n and fit:
+    if method == "n2n" and fit:
         raise ConfigError("--fit is n2v's; n2n trains on the pair when --second is given without --model")
     fitting = model is None
     flags = {"epochs": epochs, "steps_per_epoch": steps_per_epoch, "seed": seed, "patch_size": patch_size}
@@ -55,18 +57,16 @@ def denoise_command(
     config = build_config(method, flags, config_file, fit=True) if fitting else None
     volume = read_volume(source)
     second_volume = read_volume(second) if second is not None else None
-    reference = read_volume(ground_truth) if ground_truth is not None else None
-    if reference is not None:
+    reference = None
+    if ground_truth is not None:
+        reference = read_volume(ground_truth)
         check_same_shape(volume, reference, source.name, ground_truth.name)
-    if method is Method.n2n:
-        from services.n2n.workflow import denoise_volume
-    else:
-        from services.n2v.workflow import denoise_volume
+    workflow = load_workflow(method)
     with (
         tempfile.TemporaryDirectory(prefix="fetal-denoise-fit-") as work,
         progress_bar(not quiet) as progress,
     ):
-        denoised = denoise_volume(
+        denoised = workflow.denoise_volume(
             volume,
             model_dir=model,
             second=second_volume,

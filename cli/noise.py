@@ -10,14 +10,14 @@ import typer
 
 from shared.intensity import IntensityMapping
 from shared.io import detect_format, read_volume, write_volume
-from shared.noise import add_noise
+from shared.noise import add_noise, check_sigma
 
 
 def noise_command(
     source: Annotated[Path, typer.Argument(help="Clean input volume (NIfTI, DICOM .zip/.dcm/dir, .npy).")],
     out: Annotated[Path, typer.Argument(help="Noisy output; its extension picks the format.")],
     sigma: Annotated[
-        float, typer.Option(min=0.0, help="Noise sigma on a 0-255 scale of the volume's range.")
+        float, typer.Option(help="Noise sigma on a 0-255 scale of the volume's range: > 0 and <= 255.")
     ] = 20.0,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same noise.")] = 0,
     rician: Annotated[
@@ -25,6 +25,7 @@ def noise_command(
     ] = False,
 ) -> None:
     """Add Gaussian (or Rician) noise of SIGMA/255 of the input's intensity range, not clipped."""
+    check_sigma(sigma)
     detect_format(out)  # refuse an unwritable output before any work
     volume = read_volume(source)
     mapping = IntensityMapping.fit(volume.data, name=source.name)

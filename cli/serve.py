@@ -16,7 +16,7 @@ def serve_command(
     ] = Path("data"),
 ) -> None:
     """Serve the HTTP API with local workers: a queue in DATA_DIR, or Redis when BROKER_URL is set."""
-    from services.gateway.embedded import run_embedded
+    from services.embedded.runtime import run_embedded
 
     typer.echo(f"fetal-denoise serving on http://{host}:{port} (API docs at /docs); Ctrl-C stops it")
     run_embedded(host=host, port=port, data_dir=data_dir)

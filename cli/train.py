@@ -7,15 +7,19 @@ from typing import Annotated
 
 import typer
 
-from cli.method_options import Method, build_config
+from cli.method_options import build_config
 from cli.progress_bar import progress_bar
+from shared.errors import ConfigError
 from shared.io import read_volume
+from shared.methods import MethodName
+from shared.methods.workflow import load_workflow
+from shared.noise import check_sigma
 
 VOLUMES_HELP = "repeat the option or list several files after it"
 
 
 def train_command(
-    method: Annotated[Method, typer.Option(help="n2n (pairs) or n2v (single noisy volumes).")],
+    method: Annotated[MethodName, typer.Option(help="n2n (pairs) or n2v (single noisy volumes).")],
     out: Annotated[Path, typer.Option(help="Model directory to write (weights, config, manifest).")],
     clean: Annotated[
         list[Path] | None, typer.Option(help=f"Clean volumes, noised with --sigma ({VOLUMES_HELP}).")
@@ -28,7 +32,8 @@ def train_command(
         ),
     ] = None,
     sigma: Annotated[
-        float | None, typer.Option(min=0.0, help="Synthetic noise sigma (0-255 scale) for --clean volumes.")
+        float | None,
+        typer.Option(help="Synthetic noise sigma (0-255 scale, > 0 and <= 255) for --clean volumes."),
     ] = None,
     rician: Annotated[
         bool, typer.Option("--rician", help="Synthetic Rician instead of Gaussian noise.")
@@ -67,38 +72,35 @@ def train_command(
     config = build_config(method, flags, config_file)
     sources = _check_sources(clean, noisy, noisy2, sigma)
     inputs = [read_volume(path) for path in sources]
-    seconds = [read_volume(path) for path in noisy2] if noisy2 else None
-    if method is Method.n2n:
-        from services.n2n.workflow import train_model
-    else:
-        from services.n2v.workflow import train_model
+    second_acquisitions = [read_volume(path) for path in noisy2] if noisy2 else None
+    workflow = load_workflow(method)
     with progress_bar(not quiet) as progress:
-        manifest = train_model(
+        manifest = workflow.train_model(
             config,
             inputs,
             out,
             sigma=sigma,
-            seconds=seconds,
+            second_acquisitions=second_acquisitions,
             noise="rician" if rician else "gaussian",
             progress=progress,
             resume=resume,
         )
     summary = ", ".join(f"{k} {v:.4g}" for k, v in manifest.validation.items() if isinstance(v, int | float))
-    typer.echo(f"model written to {out} ({method.value}; validation: {summary or 'n/a'})")
+    typer.echo(f"model written to {out} ({method}; validation: {summary or 'n/a'})")
 
 
 def _check_sources(
     clean: list[Path] | None, noisy: list[Path] | None, noisy2: list[Path] | None, sigma: float | None
 ) -> list[Path]:
     """The training inputs, refusing contradictory combinations before any volume is read."""
-    from shared.errors import ConfigError
-
     if bool(clean) == bool(noisy):
         raise ConfigError("give training volumes with either --clean (and --sigma) or --noisy")
     if clean and sigma is None:
         raise ConfigError("--clean volumes need --sigma, the synthetic noise level (0-255 scale)")
     if noisy and sigma is not None:
         raise ConfigError("--sigma applies to --clean volumes; --noisy volumes already carry their noise")
+    if sigma is not None:
+        check_sigma(sigma)
     if noisy2 and not noisy:
         raise ConfigError("--noisy2 pairs with --noisy volumes")
     if noisy and noisy2 and len(noisy) != len(noisy2):

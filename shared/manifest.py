@@ -11,15 +11,15 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.atomic import atomic_write_text
 from shared.errors import InvalidModelError, ModelNotFoundError
+from shared.methods import MethodName
 
 MANIFEST_NAME = "manifest.json"
-Method = Literal["n2n", "n2v"]
 
 
 class ModelManifest(BaseModel):
@@ -27,7 +27,7 @@ class ModelManifest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
 
-    method: Method = Field(description="Which self-supervised method trained it.")
+    method: MethodName = Field(description="Which self-supervised method trained it.")
     framework: str = Field(description="Framework and version, e.g. 'torch 2.13.0'.")
     created: datetime = Field(description="UTC time the training finished.")
     config: dict[str, Any] = Field(description="The full training config, as JSON.")
@@ -50,7 +50,7 @@ def sha256_of(path: Path) -> str:
 def write_manifest(
     model_dir: Path,
     *,
-    method: Method,
+    method: MethodName,
     framework: str,
     config: dict[str, Any],
     data: dict[str, Any],
@@ -72,7 +72,7 @@ def write_manifest(
 
 
 def read_manifest(
-    model_dir: Path, expected_method: Method | None = None, verify: bool = True
+    model_dir: Path, expected_method: MethodName | None = None, verify: bool = True
 ) -> ModelManifest:
     """Load and check a model directory's manifest (method, and the checksum of every listed file)."""
     model_dir = Path(model_dir)

@@ -39,6 +39,15 @@ class MetricsReport(BaseModel):
     per_slice: list[MetricSet] = Field(description="One 2D entry per slice across slice_axis.")
 
 
+def psnr_from_mse(mse: float, data_range: float = 1.0) -> float:
+    """PSNR in dB from a mean squared error already pooled over some pixels (inf when it is 0).
+
+    The same formula as `compare` (scikit-image's), for errors summed in pieces, e.g. over validation
+    batches, where the arrays are never all in memory at once.
+    """
+    return math.inf if mse == 0 else 10.0 * math.log10(data_range**2 / mse)
+
+
 def _win_size(shape: tuple[int, ...]) -> int:
     """scikit-image's 7-pixel SSIM window, shrunk (odd) for images smaller than that."""
     smallest = min(shape)

@@ -6,21 +6,41 @@ deviation 20/255 to intensities in [0, 1]. Noise is never clipped, so its statis
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import Field
+
+from shared.errors import ConfigError
 
 NoiseKind = Literal["gaussian", "rician"]
 
 SIGMA_SCALE = 255.0
-"""The paper states sigma on a 0-255 scale of the normalised [0, 1] range."""
+"""The paper states sigma on a 0-255 scale of the normalised [0, 1] range; it is also sigma's upper bound."""
+
+Sigma = Annotated[
+    float,
+    Field(
+        gt=0.0,
+        le=SIGMA_SCALE,
+        description="Noise standard deviation on the 0-255 scale of the normalised [0, 1] range.",
+    ),
+]
+"""A synthetic noise level: the one definition every payload, route, command and core function checks."""
+
+
+def check_sigma(sigma: float) -> float:
+    """`sigma` if it is a valid noise level (0 < sigma <= 255), else a ConfigError saying the rule."""
+    if not 0.0 < sigma <= SIGMA_SCALE:
+        raise ConfigError(
+            f"sigma must be > 0 and <= {SIGMA_SCALE:g} (0-255 scale of the normalised range), got {sigma:g}"
+        )
+    return float(sigma)
 
 
 def sigma_to_unit(sigma: float) -> float:
     """Standard deviation on the [0, 1] scale for a sigma on the 0-255 scale."""
-    if sigma < 0:
-        raise ValueError(f"sigma must be >= 0, got {sigma}")
-    return sigma / SIGMA_SCALE
+    return check_sigma(sigma) / SIGMA_SCALE
 
 
 def add_noise(
@@ -49,13 +69,8 @@ def noisy_pair(
     return add_noise(clean, sigma, rng, kind), add_noise(clean, sigma, rng, kind)
 
 
-def test_triplet(
+def seeded_pair(
     clean: np.ndarray, sigma: float, seed: int, kind: NoiseKind = "gaussian"
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The paper's test set entry: (clean, noisy copy 1, noisy copy 2), reproducible from `seed`."""
-    first, second = noisy_pair(clean, sigma, np.random.default_rng(seed), kind)
-    return np.asarray(clean, dtype=np.float32), first, second
-
-
-# pytest would try to collect a module-level function named test_*; this one is not a test.
-test_triplet.__test__ = False  # type: ignore[attr-defined]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two independent noisy copies of `clean`, reproducible from `seed`: the paper's test inputs."""
+    return noisy_pair(clean, sigma, np.random.default_rng(seed), kind)

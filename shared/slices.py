@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-import nibabel.orientations as nio
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.foreground import FRACTION, foreground_fractions, foreground_level
+from shared.io.orientation import axis_codes
 
 Plane = Literal["sagittal", "coronal", "axial"]
 _PLANE_AXIS_CODES: dict[str, set[str]] = {
@@ -25,7 +25,7 @@ _PLANE_AXIS_CODES: dict[str, set[str]] = {
 
 def plane_axis(affine: np.ndarray, plane: Plane) -> int:
     """Array axis (of a (Z, Y, X) volume) across which slices lie in the given anatomical plane."""
-    codes = nio.aff2axcodes(np.asarray(affine))
+    codes = axis_codes(affine)
     for voxel_axis, code in enumerate(codes):
         if code in _PLANE_AXIS_CODES[plane]:
             return 2 - voxel_axis  # voxel axes are (x, y, z); array axes are (z, y, x)

@@ -8,6 +8,7 @@ PATH, else by a structural check done here. YAML is read with PyYAML, or ruamel.
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import os
 import re
@@ -310,25 +311,9 @@ def test_redis_persists_and_flower_is_opt_in() -> None:
 
 
 def registered_task_names(module: str) -> set[str]:
-    """Task names that `module` registers with `@app.task(name=NAME)`, NAME from shared.queue.names."""
-    path = ROOT / Path(*module.split(".")).with_suffix(".py")
-    assert path.is_file(), f"no module {module}"
-    tree = ast.parse(path.read_text())
-    names = set()
-    for node in ast.walk(tree):
-        for deco in getattr(node, "decorator_list", []):
-            if (
-                isinstance(deco, ast.Call)
-                and isinstance(deco.func, ast.Attribute)
-                and deco.func.attr == "task"
-            ):
-                for kw in (k for k in deco.keywords if k.arg == "name"):
-                    names.add(
-                        getattr(queue_names, kw.value.id)
-                        if isinstance(kw.value, ast.Name)
-                        else kw.value.value
-                    )
-    return names
+    """Task names of ours that importing `module` (as `celery -A module` does) registers on its Celery app."""
+    app = importlib.import_module(module).app
+    return {name for name in app.tasks if name in queue_names.ROUTES}
 
 
 def test_workers_consume_every_queue_and_register_its_tasks() -> None:

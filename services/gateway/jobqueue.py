@@ -11,7 +11,7 @@ from celery.result import AsyncResult
 
 from shared.errors import JobError
 from shared.queue.app import make_celery, uses_local_queue
-from shared.queue.worker import TRANSIENT_ERRORS
+from shared.queue.transient import RESULT_STORE_ERRORS
 from shared.settings import Settings
 
 
@@ -73,7 +73,7 @@ class CeleryJobQueue:
         result = AsyncResult(task_id, app=self.celery)
         try:
             return TaskState(state=result.state, info=result.info)
-        except (*TRANSIENT_ERRORS, OSError) as exc:
+        except RESULT_STORE_ERRORS as exc:
             raise JobError(f"the result store is unreachable: {type(exc).__name__}: {exc}") from exc
 
     def cancel(self, task_ids: list[str]) -> None:

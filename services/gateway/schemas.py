@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.methods import MethodName
 from shared.progress import Progress
 
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
@@ -31,7 +32,7 @@ class JobView(BaseModel):
 
     job_id: str = Field(description="The job's id.")
     kind: Literal["denoise", "train", "metrics"] = Field(description="What the job does.")
-    method: Literal["n2n", "n2v"] | None = Field(default=None, description="Denoising method, if any.")
+    method: MethodName | None = Field(default=None, description="Denoising method, if any.")
     status: JobStatus = Field(description="queued, running, succeeded or failed.")
     step: str | None = Field(
         default=None, description="The step running or queued now (denoise, train, metrics)."
@@ -61,7 +62,7 @@ class ModelView(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(description="Registry id.")
-    method: Literal["n2n", "n2v"] = Field(description="Which method trained it.")
+    method: MethodName = Field(description="Which method trained it.")
     framework: str = Field(description="Framework and version.")
     created: datetime = Field(description="UTC time training finished.")
     config: dict[str, Any] = Field(description="The full training config.")

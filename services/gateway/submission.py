@@ -64,4 +64,4 @@ def queue_job(data_dir: Path, queue: JobQueue, record: JobRecord, payloads: list
 
 def make_step(job_id: str, name: str, task: str) -> JobStep:
     """A step record with its task id."""
-    return JobStep(name=name, task=task, task_id=step_id(job_id, name))  # type: ignore[arg-type]
+    return JobStep(name=name, task=task, task_id=step_id(job_id, name))

@@ -7,16 +7,16 @@ from pathlib import Path, PurePosixPath
 from fastapi import UploadFile
 
 from shared.atomic import atomic_path
-from shared.errors import TooLargeError, UnsupportedFormatError
+from shared.errors import TooLargeError
 from shared.intensity import IntensityMapping
-from shared.io import ReadLimits, detect_format, read_volume
+from shared.io import ReadLimits, read_volume
+from shared.io.formats import canonical_suffix, format_of_name
 from shared.jobs.paths import relative_to_data
 from shared.queue.payloads import VolumeInput
 from shared.settings import Settings
 from shared.volume import Volume
 
 CHUNK_BYTES = 1 << 20
-_SUFFIXES = {"nifti": (".nii.gz", ".nii"), "dicom-zip": (".zip",), "dicom": (".dcm",), "npy": (".npy",)}
 
 
 def client_name(upload: UploadFile, role: str) -> str:
@@ -26,19 +26,11 @@ def client_name(upload: UploadFile, role: str) -> str:
 
 
 def upload_format(name: str) -> str:
-    """The format a file name announces; an unsupported one is refused before a byte is stored."""
-    fmt = detect_format(Path(name))
-    if fmt not in _SUFFIXES:
-        raise UnsupportedFormatError(
-            f"{name}: unsupported upload format {fmt!r}; upload a DICOM series as a .zip"
-        )
-    return fmt
+    """The format a file name announces; an unsupported one is refused before a byte is stored.
 
-
-def stored_suffix(name: str, fmt: str) -> str:
-    """The canonical suffix of a file of format `fmt` named `name` (keeps .nii vs .nii.gz)."""
-    lowered = name.lower()
-    return next((s for s in _SUFFIXES[fmt] if lowered.endswith(s)), _SUFFIXES[fmt][0])
+    Judged by the name alone: the client's name never touches the file system.
+    """
+    return format_of_name(name)
 
 
 def save_upload(upload: UploadFile, dest: Path, limit: int, name: str) -> int:
@@ -60,7 +52,7 @@ def store_volume(
     """Store an upload as `folder/<role><suffix>` and read it back as a volume (any problem: a 4xx error)."""
     name = client_name(upload, role)
     fmt = upload_format(name)
-    dest = folder / f"{role}{stored_suffix(name, fmt)}"
+    dest = folder / f"{role}{canonical_suffix(name, fmt)}"
     save_upload(upload, dest, settings.MAX_FILE_BYTES, name)
     volume = read_volume(dest, limits=ReadLimits.from_settings(settings), series_uid=series_uid, name=name)
     IntensityMapping.fit(volume.data, name)  # a constant volume has no range to normalise: refuse it now
@@ -70,4 +62,4 @@ def store_volume(
 
 def result_name(input_name: str, fmt: str) -> str:
     """The result's file name: the input's format (a DICOM series comes back as a derived series in a .zip)."""
-    return f"result{stored_suffix(input_name, fmt)}"
+    return f"result{canonical_suffix(input_name, fmt)}"

@@ -57,7 +57,7 @@ def job_view(record: JobRecord, queue: JobQueue) -> JobView:
         else:  # PENDING: waiting in its queue (a later step is queued once the one before succeeds)
             view.status = "queued" if index == 0 else "running"
             stage = "queued" if index == 0 else _STAGE_OF_STEP[step.name]
-            view.progress = Progress(stage=stage, fraction=0.0)  # type: ignore[arg-type]
+            view.progress = Progress(stage=stage, fraction=0.0)
         return view
     view.progress = Progress(stage="done", fraction=1.0)
     if record.result is not None:

@@ -10,8 +10,8 @@ from shared.progress import Progress
 from shared.queue.app import app
 from shared.queue.names import METRICS_EVALUATE
 from shared.queue.payloads import MetricsPayload
-from shared.queue.worker import TASK_OPTIONS, parse_payload, run_step
 from shared.volume import check_same_shape
+from shared.worker.step import TASK_OPTIONS, parse_payload, run_step
 
 __all__ = ["app", "evaluate_task"]
 

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from services.n2n.config import N2NConfig
 from services.n2n.data import N2NTrainingData
 from shared.errors import ConfigError
+from shared.methods.n2n import N2NConfig
 from shared.noise import NoiseKind, noisy_pair
 
 BATCH_STREAM = 3

@@ -1,8 +1,8 @@
 """Model files on disk: weights, the resumable per-epoch checkpoint, and the training state.
 
 Nothing here is ever unpickled. Tensors (weights, Adam moments, the torch RNG state) are stored as
-safetensors; everything else (epoch, best metric, history, config, Adam's hyper-parameters) is JSON in
-the safetensors header's metadata. The checkpoint is one file replaced atomically, so a training killed
+safetensors; everything else (the shared TrainingState: epoch, history, config; and Adam's hyper-parameters) is
+JSON in the safetensors header's metadata. The checkpoint is one file replaced atomically, so a training killed
 at any instant leaves either the previous epoch's checkpoint or this one, never a mix.
 """
 
@@ -10,38 +10,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from safetensors import SafetensorError
 from safetensors.torch import safe_open, save_file
 from torch import nn
 
 from shared.atomic import atomic_path
 from shared.errors import InvalidModelError
+from shared.training.state import TrainingState
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 CHECKPOINT_NAME = "checkpoint.safetensors"
-CHECKPOINT_FORMAT = "fetal-denoise/n2n-checkpoint/1"
+CHECKPOINT_FORMAT = "fetal-denoise/n2n-checkpoint/2"
 WEIGHTS_FORMAT = "fetal-denoise/n2n-weights/1"
 CONFIG_FORMAT = "fetal-denoise/n2n-config/1"
 ARCHITECTURE = "noise2noise-unet"
-
-
-class TrainingState(BaseModel):
-    """Where a training stands after a completed epoch; the JSON half of a checkpoint."""
-
-    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
-
-    epoch: int = Field(ge=0, description="Epochs completed.")
-    best_epoch: int = Field(ge=0, description="Epoch (1-based) whose weights are in model.safetensors.")
-    best_val_loss: float = Field(description="Validation loss of the kept weights (the selection criterion).")
-    best_metrics: dict[str, float | None] = Field(description="All validation metrics of the kept weights.")
-    history: list[dict[str, float | int | None]] = Field(description="Per-epoch training and validation log.")
-    config: dict[str, Any] = Field(description="The N2NConfig of the run, as JSON.")
-    data_fingerprint: str = Field(description="sha256 of the training data (N2NTrainingData.fingerprint).")
 
 
 def has_checkpoint(out_dir: Path) -> bool:

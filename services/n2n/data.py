@@ -15,10 +15,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from services.n2n.config import N2NConfig
 from shared.errors import ConfigError, InvalidVolumeError, ShapeMismatchError
 from shared.intensity import IntensityMapping
-from shared.noise import NoiseKind, noisy_pair
+from shared.methods.n2n import N2NConfig
+from shared.noise import NoiseKind, check_sigma, noisy_pair
 from shared.slices import DatasetSplit, Plane, foreground_slices, plane_axis, split_slices
 from shared.volume import Volume, check_voxels
 
@@ -93,10 +93,7 @@ def from_clean(
     """
     if not volumes:
         raise ConfigError("no training volumes given")
-    if not 0.0 < sigma <= 255.0:
-        raise ConfigError(
-            f"sigma must be > 0 and <= 255 (0-255 scale of the normalised range), got {sigma:g}"
-        )
+    sigma = check_sigma(sigma)
     normalised, described = [], []
     for i, volume in enumerate(volumes):
         name = f"volume {i}"

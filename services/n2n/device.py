@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+from typing import TypeVar
 
 import torch
+from torch import nn
+
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
 
 def pick_device(device: str | None = None) -> torch.device:
@@ -38,3 +42,10 @@ def prepare(device: torch.device) -> None:
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
+
+
+def place(module: ModuleT, device: torch.device, layout: torch.memory_format | None = None) -> ModuleT:
+    """`module` on `device`, its weights in `layout` (default: the layout the device prefers)."""
+    module = module.to(device)
+    # torch's type stubs leave out Module.to's memory_format keyword, which the runtime has long accepted.
+    return module.to(memory_format=layout or memory_format(device))  # type: ignore[call-overload]

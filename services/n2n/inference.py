@@ -9,7 +9,7 @@ import torch
 
 from services.n2n.device import autocast, memory_format
 from services.n2n.model import N2NUNet
-from services.n2n.tiling import blend_window, tile_starts
+from services.n2n.tiling import blend_window, blended_tile_starts
 
 
 def predict_slices(
@@ -66,8 +66,8 @@ def _run_tiled(
     window = blend_window(tile_h, tile_w, overlap)
     total = np.zeros(chunk.shape, dtype=np.float32)
     weight = np.zeros((height, width), dtype=np.float32)
-    for y in tile_starts(height, tile_h, overlap):
-        for x in tile_starts(width, tile_w, overlap):
+    for y in blended_tile_starts(height, tile_h, overlap):
+        for x in blended_tile_starts(width, tile_w, overlap):
             piece = _run(model, chunk[:, y : y + tile_h, x : x + tile_w], device)
             total[:, y : y + tile_h, x : x + tile_w] += piece * window
             weight[y : y + tile_h, x : x + tile_w] += window

@@ -25,6 +25,7 @@ def _conv(in_channels: int, out_channels: int, gain: float = math.sqrt(2.0)) -> 
     conv = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=True)
     fan_in = in_channels * 9
     nn.init.normal_(conv.weight, mean=0.0, std=gain / math.sqrt(fan_in))
+    assert conv.bias is not None  # bias=True above
     nn.init.zeros_(conv.bias)
     return conv
 

@@ -12,14 +12,14 @@ import torch
 from pydantic import ValidationError
 
 from services.n2n.checkpoint import ARCHITECTURE, CONFIG_FORMAT, CONFIG_NAME, WEIGHTS_NAME, load_weights
-from services.n2n.config import N2NConfig
 from services.n2n.data import check_aligned
-from services.n2n.device import memory_format, pick_device, prepare
+from services.n2n.device import pick_device, place, prepare
 from services.n2n.inference import predict_slices
 from services.n2n.model import N2NUNet
 from shared.errors import InvalidModelError
 from shared.intensity import IntensityMapping
 from shared.manifest import ModelManifest, read_manifest
+from shared.methods.n2n import N2NConfig
 from shared.progress import Progress, ProgressCallback, ignore_progress
 from shared.slices import plane_axis, slice_along, stack_slices
 from shared.volume import Volume, check_voxels
@@ -52,7 +52,7 @@ def load_model(model_dir: Path, device: str | None = None) -> LoadedN2N:
     prepare(dev)
     network = N2NUNet()
     load_weights(model_dir / WEIGHTS_NAME, network)
-    network = network.to(dev, memory_format=memory_format(dev)).eval()
+    network = place(network, dev).eval()
     return LoadedN2N(network=network, config=config, manifest=manifest, directory=model_dir)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def tile_starts(size: int, tile: int, overlap: int) -> list[int]:
+def blended_tile_starts(size: int, tile: int, overlap: int) -> list[int]:
     """Start offsets of tiles of side `tile` covering `size`, neighbours sharing at least `overlap`."""
     if size <= tile:
         return [0]

@@ -3,10 +3,10 @@
 `out_dir` receives `model.safetensors` (the best weights by validation loss), `config.json`,
 `checkpoint.safetensors` (rewritten atomically after every epoch) and, last, `manifest.json`. A fresh
 training clears those files first, so a directory never claims to hold a model it does not. With
-`resume=True` the run continues from the checkpoint and ends at `config.epochs`; the config and the
-training data must be those of the checkpoint, and a missing checkpoint is an error (a caller that wants
-"resume if possible" asks `has_checkpoint(out_dir)` first). On the CPU a resumed run ends with exactly the
-weights of an uninterrupted one: every epoch's batches derive from (seed, epoch) alone.
+`resume=True` the run continues from the checkpoint and ends at `config.epochs`, under the one resume rule
+of shared/training/resume.py (a caller that wants "resume if possible" asks `has_checkpoint(out_dir)`
+first). On the CPU a resumed run ends with exactly the weights of an uninterrupted one: every epoch's
+batches derive from (seed, epoch) alone.
 """
 
 from __future__ import annotations
@@ -27,22 +27,23 @@ from services.n2n.checkpoint import (
     CONFIG_FORMAT,
     CONFIG_NAME,
     WEIGHTS_NAME,
-    TrainingState,
     has_checkpoint,
     load_checkpoint,
     save_checkpoint,
     save_weights,
 )
-from services.n2n.config import N2NConfig
 from services.n2n.data import N2NTrainingData
-from services.n2n.device import autocast, memory_format, pick_device, prepare
+from services.n2n.device import autocast, memory_format, pick_device, place, prepare
 from services.n2n.model import N2NUNet, parameter_count
 from services.n2n.validation import LossFn, input_metrics, validate, validation_pairs
 from shared.atomic import atomic_write_text
-from shared.errors import ConfigError, JobError
+from shared.errors import JobError
 from shared.manifest import MANIFEST_NAME, ModelManifest, write_manifest
+from shared.methods.n2n import N2NConfig
 from shared.progress import Progress, ProgressCallback, ignore_progress
-from shared.schedule import cosine_rampdown
+from shared.training.resume import resume_state
+from shared.training.schedule import cosine_rampdown
+from shared.training.state import EpochRecord, TrainingState, validation_summary
 
 PROGRESS_INTERVAL_S = 0.5
 """Step events at most this often (reading the loss syncs the GPU); epoch events always."""
@@ -69,28 +70,20 @@ def train(
     prepare(dev)
     fingerprint = data.fingerprint()
     torch.manual_seed(config.seed)
-    model = N2NUNet().to(dev, memory_format=memory_format(dev))
+    model = place(N2NUNet(), dev)
     optimizer = torch.optim.Adam(
         model.parameters(), lr=config.lr, betas=(config.beta1, config.beta2), eps=config.eps
     )
     if resume:
-        state = _resume(out_dir, model, optimizer, config, fingerprint)
+        checkpoint = load_checkpoint(out_dir, model, optimizer) if has_checkpoint(out_dir) else None
+        state = resume_state(checkpoint, config.model_dump(mode="json"), fingerprint, out_dir)
     else:
         _clear(out_dir)
-        state = TrainingState(
-            epoch=0,
-            best_epoch=0,
-            best_val_loss=math.inf,
-            best_metrics={},
-            history=[],
-            config=config.model_dump(mode="json"),
-            data_fingerprint=fingerprint,
-        )
+        state = TrainingState.start(config.model_dump(mode="json"), fingerprint)
     loss_fn = LOSSES[config.loss]
     total_steps = config.epochs * steps
-    started = time.monotonic()
+    started = time.monotonic() - state.seconds  # seconds count over every (resumed) run
     for epoch in range(state.epoch, config.epochs):
-        epoch_started = time.monotonic()
         last_event = 0.0
         running = torch.zeros((), device=dev)
         model.train()
@@ -129,13 +122,16 @@ def train(
             raise JobError(
                 f"training diverged at epoch {epoch + 1}: loss {train_loss:g}, validation {val_loss}"
             )
-        record = {"epoch": epoch + 1, "loss": train_loss, "lr": lr, **metrics}
-        record["seconds"] = time.monotonic() - epoch_started
-        update: dict[str, object] = {"epoch": epoch + 1, "history": [*state.history, record]}
-        if val_loss < state.best_val_loss:
+        record = EpochRecord(
+            epoch=epoch + 1,
+            loss=train_loss,
+            lr=lr,
+            seconds=time.monotonic() - started,
+            **metrics,
+        )
+        if state.improves(val_loss):
             save_weights(out_dir / WEIGHTS_NAME, model)
-            update |= {"best_epoch": epoch + 1, "best_val_loss": val_loss, "best_metrics": metrics}
-        state = state.model_copy(update=update)
+        state = state.after_epoch(record)
         save_checkpoint(out_dir, model, optimizer, state)
         progress(
             Progress(
@@ -147,9 +143,9 @@ def train(
                 steps=steps,
                 loss=train_loss,
                 val_loss=val_loss,
-                val_psnr=metrics["val_psnr"],
-                val_rmse=metrics["val_rmse"],
-                seconds=time.monotonic() - started,
+                val_psnr=record.val_psnr,
+                val_rmse=record.val_rmse,
+                seconds=record.seconds,
             )
         )
     return _finish(out_dir, config, data, state, model)
@@ -158,25 +154,6 @@ def train(
 def learning_rate(config: N2NConfig, step: int, total_steps: int) -> float:
     """Constant lr, then a cosine ramp-down to zero over the last `rampdown` share of the steps."""
     return cosine_rampdown(config.lr, config.rampdown, step, total_steps)
-
-
-def _resume(
-    out_dir: Path, model: N2NUNet, optimizer: torch.optim.Optimizer, config: N2NConfig, fingerprint: str
-) -> TrainingState:
-    """Load the checkpoint, refusing one made with another config or other data."""
-    if not has_checkpoint(out_dir):
-        raise ConfigError(f"cannot resume: no checkpoint in {out_dir}")
-    state = load_checkpoint(out_dir, model, optimizer)
-    current = config.model_dump(mode="json")
-    changed = sorted(k for k in current.keys() | state.config.keys() if current.get(k) != state.config.get(k))
-    if changed:
-        raise ConfigError(
-            f"cannot resume: the checkpoint in {out_dir} was made with a different config "
-            f"(differs in: {', '.join(changed)})"
-        )
-    if state.data_fingerprint != fingerprint:
-        raise ConfigError(f"cannot resume: the checkpoint in {out_dir} was made from different training data")
-    return state
 
 
 def _clear(out_dir: Path) -> None:
@@ -202,14 +179,12 @@ def _finish(
     """Write config.json and, last, the manifest that makes `out_dir` a model directory."""
     document = model_config_document(config, parameter_count(model))
     atomic_write_text(out_dir / CONFIG_NAME, json.dumps(document, indent=2))
-    validation = {
-        "criterion": f"lowest validation loss ({config.loss}) on the validation pairs, "
-        f"{'noisy -> noisy' if config.targets == 'noisy' else 'noisy -> clean'}",
-        "best_epoch": state.best_epoch,
-        **state.best_metrics,
-        **input_metrics(data.val),
-        "history": state.history,
-    }
+    pairs = "noisy -> noisy" if config.targets == "noisy" else "noisy -> clean"
+    validation = validation_summary(
+        state,
+        criterion=f"lowest validation loss ({config.loss}) on the validation pairs, {pairs}",
+        baseline=input_metrics(data.val),
+    )
     return write_manifest(
         out_dir,
         method="n2n",

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
 import torch
 
-from services.n2n.config import N2NConfig
 from services.n2n.data import SlicePairs
 from services.n2n.inference import predict_slices
 from services.n2n.model import N2NUNet
 from shared.errors import ConfigError
+from shared.methods.n2n import N2NConfig
+from shared.metrics import psnr_from_mse
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -44,7 +44,8 @@ def validate(model: N2NUNet, val: SlicePairs, config: N2NConfig, loss_fn: LossFn
         pixels += pred.size
     metrics: dict[str, float | None] = {"val_loss": loss_sum / pixels, "val_psnr": None, "val_rmse": None}
     if val.clean is not None:
-        metrics["val_psnr"], metrics["val_rmse"] = psnr_rmse(squared_error / pixels)
+        mse = squared_error / pixels
+        metrics["val_psnr"], metrics["val_rmse"] = psnr_from_mse(mse), mse**0.5
     return metrics
 
 
@@ -66,14 +67,8 @@ def input_metrics(val: SlicePairs) -> dict[str, float | None]:
     squared = sum(
         float(np.sum((f.astype(np.float64) - c) ** 2)) for f, c in zip(val.first, val.clean, strict=True)
     )
-    psnr, rmse = psnr_rmse(squared / sum(c.size for c in val.clean))
-    return {"input_psnr": psnr, "input_rmse": rmse}
-
-
-def psnr_rmse(mse: float) -> tuple[float, float]:
-    """PSNR in dB with MAX = 1.0 (the normalised range) and RMSE, from a mean squared error."""
-    psnr = math.inf if mse == 0 else 10.0 * math.log10(1.0 / mse)
-    return psnr, math.sqrt(mse)
+    mse = squared / sum(c.size for c in val.clean)
+    return {"input_psnr": psnr_from_mse(mse), "input_rmse": mse**0.5}
 
 
 def _by_shape(images: list[np.ndarray]) -> dict[tuple[int, ...], list[int]]:

@@ -1,16 +1,20 @@
-"""The N2N use cases as plain functions over volumes: what the CLI and the Celery tasks both call.
+"""The N2N use cases over volumes (shared.methods.workflow.MethodWorkflow): what the CLI and the tasks call.
 
-They choose the training mode from what the caller has (clean volumes + sigma, or pairs of noisy
-acquisitions) and refuse what N2N cannot do (a single noisy volume with nothing else is N2V's case).
+Training chooses its mode from what the caller has (clean volumes + sigma, or pairs of noisy acquisitions)
+and refuses what N2N cannot do (a single noisy volume with nothing else is N2V's case). A fit on the
+volume to denoise trains on it and its second acquisition; with that second acquisition the result is the
+mean of the predictions on both (the paper's Eq. 3). PyTorch is imported inside the methods only.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from services.n2n.config import N2NConfig
 from shared.errors import ConfigError
 from shared.manifest import ModelManifest
+from shared.methods import AnyConfig, require_config
+from shared.methods.n2n import N2NConfig
+from shared.methods.workflow import MethodWorkflow
 from shared.noise import NoiseKind
 from shared.progress import ProgressCallback, ignore_progress
 from shared.volume import Volume
@@ -21,57 +25,65 @@ NEEDS_PAIRS = (
 )
 
 
-def train_model(
-    config: N2NConfig,
-    inputs: list[Volume],
-    out_dir: Path,
-    *,
-    sigma: float | None = None,
-    seconds: list[Volume] | None = None,
-    noise: NoiseKind = "gaussian",
-    progress: ProgressCallback = ignore_progress,
-    resume: bool = False,
-) -> ModelManifest:
-    """Train from clean `inputs` + `sigma` (the paper's protocol) or from (`inputs`, `seconds`) noisy pairs."""
-    from services.n2n.data import from_clean, from_pairs
-    from services.n2n.train import train
+class N2NWorkflow(MethodWorkflow):
+    """Noise2Noise with the reference U-Net in PyTorch."""
 
-    if sigma is not None and seconds:
-        raise ConfigError("give either sigma (clean inputs) or second acquisitions, not both")
-    if sigma is not None:
-        data = from_clean(inputs, sigma, config, noise)
-    elif seconds:
-        data = from_pairs(inputs, seconds, config)
-    else:
-        raise ConfigError(NEEDS_PAIRS)
-    return train(config, data, out_dir, progress=progress, resume=resume)
+    method = "n2n"
 
+    def has_checkpoint(self, out_dir: Path) -> bool:
+        from services.n2n.checkpoint import has_checkpoint
 
-def denoise_volume(
-    volume: Volume,
-    *,
-    model_dir: Path | None = None,
-    second: Volume | None = None,
-    config: N2NConfig | None = None,
-    work_dir: Path | None = None,
-    progress: ProgressCallback = ignore_progress,
-    resume: bool = False,
-) -> Volume:
-    """Denoise with a trained model, or first train on the (volume, second) pair in `work_dir`.
+        return has_checkpoint(out_dir)
 
-    With `second` the result is the mean of the predictions on both acquisitions (the paper's Eq. 3).
-    """
-    from services.n2n.predict import denoise, load_model
+    def train_model(
+        self,
+        config: AnyConfig,
+        inputs: list[Volume],
+        out_dir: Path,
+        *,
+        sigma: float | None = None,
+        second_acquisitions: list[Volume] | None = None,
+        noise: NoiseKind = "gaussian",
+        progress: ProgressCallback = ignore_progress,
+        resume: bool = False,
+    ) -> ModelManifest:
+        """Train from clean `inputs` + `sigma` (the paper's protocol) or from (inputs, second acquisitions)."""
+        from services.n2n.data import from_clean, from_pairs
+        from services.n2n.train import train
 
-    if model_dir is None:
+        n2n = require_config(config, N2NConfig)
+        if sigma is not None and second_acquisitions:
+            raise ConfigError("give either sigma (clean inputs) or second acquisitions, not both")
+        if sigma is not None:
+            data = from_clean(inputs, sigma, n2n, noise)
+        elif second_acquisitions:
+            data = from_pairs(inputs, second_acquisitions, n2n)
+        else:
+            raise ConfigError(NEEDS_PAIRS)
+        return train(n2n, data, out_dir, progress=progress, resume=resume)
+
+    def fit(
+        self,
+        volume: Volume,
+        second: Volume | None,
+        config: AnyConfig,
+        work_dir: Path,
+        *,
+        progress: ProgressCallback,
+        resume: bool,
+    ) -> None:
         if second is None:
             raise ConfigError(
                 "n2n without a trained model needs a second noisy acquisition of the same anatomy to train on"
             )
-        if work_dir is None:
-            raise ValueError("work_dir is needed to train on the pair")
-        train_model(
-            config or N2NConfig(), [volume], work_dir, seconds=[second], progress=progress, resume=resume
-        )
-        model_dir = work_dir
-    return denoise(volume, load_model(model_dir), second=second, progress=progress)
+        super().fit(volume, second, config, work_dir, progress=progress, resume=resume)
+
+    def predict(
+        self, volume: Volume, model_dir: Path, *, second: Volume | None, progress: ProgressCallback
+    ) -> Volume:
+        from services.n2n.predict import denoise, load_model
+
+        return denoise(volume, load_model(model_dir), second=second, progress=progress)
+
+
+workflow = N2NWorkflow()

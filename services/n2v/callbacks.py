@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from services.n2v.checkpoint import TrainingState, save_checkpoint
+from services.n2v.checkpoint import save_checkpoint
 from services.n2v.data import TrainingData, clean_metrics
 from services.n2v.tf_env import tf
 from shared.progress import Progress, ProgressCallback
-from shared.schedule import cosine_rampdown
+from shared.training.schedule import cosine_rampdown
+from shared.training.state import EpochRecord, TrainingState
+
+_PLATEAU_COUNTERS = ("wait", "best", "cooldown_counter")
+"""ReduceLROnPlateau's attributes that Keras resets at the start of `fit`, kept in TrainingState.backend."""
 
 
-def _finite_or_none(value: Any) -> float | None:
-    """A float for a Progress field, None when absent."""
+def _float_or_none(value: Any) -> float | None:
+    """A Keras log value as a float, None when the log lacks it."""
     return None if value is None else float(value)
 
 
@@ -49,7 +52,6 @@ class EpochCallback(tf.keras.callbacks.Callback):
         self.best_weights, self.steps, self.epochs, self.progress = best_weights, steps, epochs, progress
         self.siblings = siblings
         self._started = time.monotonic()
-        self._seconds_before = state.seconds
 
     def _n2v_callbacks(self) -> tuple[Any, Any]:
         """n2v's best-weights ModelCheckpoint and its ReduceLROnPlateau (either may be absent)."""
@@ -62,16 +64,16 @@ class EpochCallback(tf.keras.callbacks.Callback):
         return best, reduce
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        """Restore the resumed callback state; start the clock."""
-        self._started = time.monotonic()
+        """Restore the resumed callback state; start the clock where the resumed training left it."""
+        self._started = time.monotonic() - self.state.seconds
         best, reduce = self._n2v_callbacks()
         if self.state.epoch > 0:
             if best is not None:
                 best.best = self.state.best_val_loss
-            if reduce is not None:
-                reduce.wait = int(self.state.reduce_lr["wait"])
-                reduce.best = self.state.reduce_lr["best"]
-                reduce.cooldown_counter = int(self.state.reduce_lr["cooldown_counter"])
+            if reduce is not None and self.state.backend:
+                reduce.wait = int(self.state.backend["wait"])
+                reduce.best = self.state.backend["best"]
+                reduce.cooldown_counter = int(self.state.backend["cooldown_counter"])
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         """Score, record, checkpoint, report."""
@@ -80,32 +82,18 @@ class EpochCallback(tf.keras.callbacks.Callback):
         if self.data.val_clean is not None:
             standardised = self.model.predict(self.val_standardised, batch_size=16, verbose=0)[..., :1]
             val_psnr, val_rmse = clean_metrics(standardised * self.std + self.mean, self.data)
-        seconds = self._seconds_before + time.monotonic() - self._started
-        record = {
-            "epoch": epoch + 1,
-            "loss": _finite_or_none(logs.get("loss")),
-            "val_loss": _finite_or_none(logs.get("val_loss")),
-            "val_psnr": val_psnr,
-            "val_rmse": val_rmse,
-            "lr": float(tf.keras.backend.get_value(self.model.optimizer.learning_rate)),
-            "seconds": round(seconds, 3),
-        }
-        best, reduce = self._n2v_callbacks()
-        self.state = self.state.model_copy(
-            update={
-                "epoch": epoch + 1,
-                "seconds": seconds,
-                "history": [*self.state.history, record],
-                "best_val_loss": float(best.best) if best is not None else math.inf,
-                "reduce_lr": {
-                    "wait": float(reduce.wait),
-                    "best": float(reduce.best),
-                    "cooldown_counter": float(reduce.cooldown_counter),
-                }
-                if reduce is not None
-                else {},
-            }
+        record = EpochRecord(
+            epoch=epoch + 1,
+            loss=_float_or_none(logs.get("loss")),
+            val_loss=_float_or_none(logs.get("val_loss")),
+            val_psnr=val_psnr,
+            val_rmse=val_rmse,
+            lr=float(tf.keras.backend.get_value(self.model.optimizer.learning_rate)),
+            seconds=time.monotonic() - self._started,
         )
+        _, reduce = self._n2v_callbacks()
+        counters = {name: float(getattr(reduce, name)) for name in _PLATEAU_COUNTERS} if reduce else {}
+        self.state = self.state.after_epoch(record, **counters)
         save_checkpoint(self.out_dir, self.state, self.model, self.best_weights)
         self.progress(
             Progress(
@@ -115,17 +103,17 @@ class EpochCallback(tf.keras.callbacks.Callback):
                 epochs=self.epochs,
                 step=self.steps,
                 steps=self.steps,
-                loss=record["loss"],
-                val_loss=record["val_loss"],
+                loss=record.loss,
+                val_loss=record.val_loss,
                 val_psnr=val_psnr,
                 val_rmse=val_rmse,
-                seconds=seconds,
+                seconds=record.seconds,
             )
         )
 
 
 class RampdownCallback(tf.keras.callbacks.Callback):
-    """Sets the learning rate before every step: constant, then a cosine to 0 (shared.schedule).
+    """Sets the learning rate before every step: constant, then a cosine to 0 (shared.training.schedule).
 
     The step counts from the start of the whole training (epoch x steps + batch), so a resumed
     training continues the schedule where the interrupted one stopped.

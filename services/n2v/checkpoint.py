@@ -12,32 +12,18 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from services.n2v.tf_env import tf
 from shared.atomic import atomic_directory
 from shared.errors import InvalidModelError
+from shared.training.state import TrainingState
 
 CHECKPOINT_DIR = "checkpoint"
 STATE_NAME = "state.json"
 _PREFIX = "ckpt"
 _BEST_COPY = "weights_best.h5"
-
-
-class TrainingState(BaseModel):
-    """Where a training stood at the end of its last completed epoch."""
-
-    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
-
-    epoch: int = Field(ge=0, description="Epochs completed.")
-    seconds: float = Field(ge=0.0, description="Training seconds spent so far, over all runs.")
-    config: dict[str, Any] = Field(description="The N2VConfig it trains with, as JSON.")
-    data_fingerprint: str = Field(description="sha256 of the training and validation patches.")
-    history: list[dict[str, Any]] = Field(description="One record per completed epoch.")
-    best_val_loss: float = Field(description="Best validation loss so far (n2v's ModelCheckpoint).")
-    reduce_lr: dict[str, float] = Field(description="ReduceLROnPlateau's wait, best and cooldown counter.")
 
 
 def find_checkpoint(out_dir: Path) -> Path | None:
@@ -48,13 +34,19 @@ def find_checkpoint(out_dir: Path) -> Path | None:
     return None
 
 
+def has_checkpoint(out_dir: Path) -> bool:
+    """Whether `out_dir` holds a checkpoint that `train(..., resume=True)` can continue from."""
+    return find_checkpoint(Path(out_dir)) is not None
+
+
 def read_state(ckpt_dir: Path) -> TrainingState:
     """Load a checkpoint's state.json."""
     try:
         return TrainingState.model_validate(json.loads((ckpt_dir / STATE_NAME).read_text(encoding="utf-8")))
     except (ValueError, ValidationError) as exc:
         raise InvalidModelError(
-            f"{ckpt_dir}: unreadable training checkpoint ({exc.__class__.__name__})"
+            f"{ckpt_dir}: unreadable training checkpoint ({exc.__class__.__name__}); "
+            "train again without resume"
         ) from exc
 
 

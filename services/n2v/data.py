@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from services.n2v.config import N2VConfig
 from shared.errors import ConfigError, InvalidVolumeError
 from shared.foreground import foreground_level, holds_anatomy
 from shared.intensity import IntensityMapping
+from shared.methods.n2v import N2VConfig
+from shared.metrics import psnr_from_mse
 from shared.slices import foreground_slices, plane_axis, split_slices
 from shared.volume import Volume, check_same_shape, check_voxels
 
@@ -50,8 +51,8 @@ class TrainingData:
         return digest.hexdigest()
 
 
-def tile_starts(length: int, size: int, cover: bool) -> list[int]:
-    """Start offsets of tiles of `size` along `length`: covering it (last one flush) or a disjoint grid."""
+def patch_grid_starts(length: int, size: int, cover: bool) -> list[int]:
+    """Start offsets of training patches of `size` along `length`: covering it (last one flush) or a disjoint grid."""
     starts = list(range(0, length - size + 1, size))
     if cover and starts and starts[-1] + size < length:
         starts.append(length - size)
@@ -60,7 +61,7 @@ def tile_starts(length: int, size: int, cover: bool) -> list[int]:
 
 def cut_tiles(image: np.ndarray, size: int, cover: bool) -> np.ndarray:
     """All tiles of side `size` of a 2D or 3D image, stacked as (N, size, ...)."""
-    grids = [tile_starts(n, size, cover) for n in image.shape]
+    grids = [patch_grid_starts(n, size, cover) for n in image.shape]
     tiles = [image[tuple(slice(s, s + size) for s in origin)] for origin in itertools.product(*grids)]
     return np.stack(tiles).astype(np.float32, copy=False)
 
@@ -177,7 +178,7 @@ def _prepare_3d(
     for i, data in enumerate(norm):
         if min(data.shape) < config.patch_size:
             raise _too_small(config, data.shape, f"noisy volume {i}")
-        grids = [tile_starts(n, config.patch_size, cover=False) for n in data.shape]
+        grids = [patch_grid_starts(n, config.patch_size, cover=False) for n in data.shape]
         refs += [(i, origin) for origin in itertools.product(*grids)]
 
     def cube(source: list[np.ndarray], ref: tuple[int, tuple[int, ...]]) -> np.ndarray:
@@ -219,5 +220,4 @@ def clean_metrics(prediction: np.ndarray, data: TrainingData) -> tuple[float, fl
         raise ValueError("validation metrics need clean volumes")
     weight = data.val_weight.reshape((-1,) + (1,) * (prediction.ndim - 1))
     mse = float(np.mean(((prediction - data.val_clean) * weight).astype(np.float64) ** 2))
-    psnr = math.inf if mse == 0 else 10.0 * math.log10(1.0 / mse)
-    return psnr, math.sqrt(mse)
+    return psnr_from_mse(mse), math.sqrt(mse)

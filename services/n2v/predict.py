@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
-from services.n2v.config import N2VConfig
 from services.n2v.tf_env import N2V, quiet, tf
 from services.n2v.tiling import choose_n_tiles, network_bytes_per_voxel
 from services.n2v.train import MODEL_NAME
 from shared.errors import InvalidModelError
 from shared.intensity import IntensityMapping
 from shared.manifest import ModelManifest, read_manifest
+from shared.methods.n2v import N2VConfig
 from shared.progress import Progress, ProgressCallback, ignore_progress
 from shared.slices import plane_axis, slice_along, stack_slices
 from shared.volume import Volume, check_voxels

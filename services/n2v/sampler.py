@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from services.n2v.config import N2VConfig
 from services.n2v.tf_env import N2V_DataWrapper, n2v_utils
+from shared.methods.n2v import N2VConfig
 
 
 def make_manipulator(config: N2VConfig) -> Callable[..., Any]:
@@ -22,6 +22,9 @@ class AugmentingWrapper(N2V_DataWrapper):
     Done on the fly, before the blind spots are chosen, so it costs no memory (n2v's generator would
     store eight copies of every patch). Square patches keep their shape under rotation.
     """
+
+    patch_sampler: Callable[..., None]
+    """n2v's own sampler, set by its constructor; wrapped below."""
 
     def __init__(self, *args: Any, augment: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -16,21 +16,18 @@ from typing import Any
 
 import numpy as np
 
+from services.n2v.backend import backend_config, backend_mask
 from services.n2v.callbacks import EpochCallback, RampdownCallback
-from services.n2v.checkpoint import (
-    TrainingState,
-    clear_training_outputs,
-    find_checkpoint,
-    read_state,
-    restore_checkpoint,
-)
-from services.n2v.config import N2VConfig
+from services.n2v.checkpoint import clear_training_outputs, find_checkpoint, read_state, restore_checkpoint
 from services.n2v.data import TrainingData, clean_metrics, prepare
 from services.n2v.sampler import AugmentingWrapper, make_manipulator
 from services.n2v.tf_env import N2V, n2v_utils, quiet, tf, versions
-from shared.errors import ConfigError, JobError
+from shared.errors import JobError
 from shared.manifest import MANIFEST_NAME, ModelManifest, write_manifest
+from shared.methods.n2v import N2VConfig
 from shared.progress import ProgressCallback, ignore_progress
+from shared.training.resume import resume_state
+from shared.training.state import TrainingState, validation_summary
 from shared.volume import Volume
 
 MODEL_NAME = "n2v"
@@ -38,55 +35,22 @@ MODEL_NAME = "n2v"
 MODEL_FILES = (f"{MODEL_NAME}/config.json", f"{MODEL_NAME}/weights_best.h5", f"{MODEL_NAME}/weights_last.h5")
 
 
-def _resumable(out_dir: Path, config: N2VConfig, data: TrainingData) -> tuple[TrainingState, Path] | None:
-    """The checkpoint to resume from, if any; refuses one made with another config or other data."""
-    ckpt_dir = find_checkpoint(out_dir)
-    if ckpt_dir is None:
-        return None
-    state = read_state(ckpt_dir)
-    now = config.model_dump(mode="json")
-    changed = sorted(
-        k for k in now.keys() | state.config.keys() if k != "epochs" and now.get(k) != state.config.get(k)
-    )
-    if changed:
-        raise ConfigError(
-            f"cannot resume the training in {out_dir}: its config differs in {', '.join(changed)} "
-            "(only epochs may change); train without resume to start over"
-        )
-    if state.data_fingerprint != data.fingerprint():
-        raise ConfigError(
-            f"cannot resume the training in {out_dir}: it was trained on other data; "
-            "train without resume to start over"
-        )
-    return state.model_copy(update={"config": now}), ckpt_dir
-
-
 def _with_mask_channel(x: np.ndarray) -> np.ndarray:
     """n2v's target layout: the patches, then a channel that marks the blind spots."""
     return np.concatenate((x, np.zeros_like(x)), axis=-1)
 
 
-def _validation_summary(state: TrainingState, data: TrainingData) -> dict[str, Any]:
-    """Validation metrics of the kept (best validation loss) epoch, and the whole history."""
-    scored = [r for r in state.history if r["val_loss"] is not None and math.isfinite(r["val_loss"])]
-    if not scored:
-        raise JobError("training diverged: the validation loss was never finite; try a lower lr")
-    best = min(scored, key=lambda r: r["val_loss"])
-    summary: dict[str, Any] = {
-        "best_epoch": best["epoch"],
-        "val_loss": best["val_loss"],
-        "val_psnr": best["val_psnr"],
-        "val_rmse": best["val_rmse"],
-        "epochs_trained": state.epoch,
-        "seconds": round(state.seconds, 3),
-        "history": state.history,
+def _baseline(data: TrainingData) -> dict[str, Any]:
+    """PSNR and RMSE of the noisy validation patches themselves, when clean ones are known."""
+    if data.val_clean is None:
+        return {"input_psnr": None, "input_rmse": None}
+    psnr, rmse = clean_metrics(data.val, data)
+    return {
+        "input_psnr": psnr,
+        "input_rmse": rmse,
+        "metric_scope": "validation patches; squared error pooled over all of them; on the clean volume's "
+        "[0, 1] scale",
     }
-    if data.val_clean is not None:
-        summary["input_psnr"], summary["input_rmse"] = clean_metrics(data.val, data)
-        summary["metric_scope"] = (
-            "validation patches; squared error pooled over all of them; on the clean volume's [0, 1] scale"
-        )
-    return summary
 
 
 def train(
@@ -102,31 +66,23 @@ def train(
     """Train on `noisy` (self-supervised) into `out_dir`; `clean` only adds validation PSNR / RMSE.
 
     `out_dir` gets n2v's folder (n2v/config.json, weights_best.h5, weights_last.h5), our checkpoint
-    (checkpoint/) and, last, manifest.json. With `resume`, a checkpoint left there by the same config
-    and data is continued (only `epochs` may differ); without one, training starts afresh.
+    (checkpoint/) and, last, manifest.json. With `resume`, the checkpoint left there is continued under
+    the one resume rule of shared/training/resume.py (no checkpoint is an error; only `epochs` may change).
     `data_info` (e.g. the synthetic sigma) is recorded in the manifest's data summary.
     """
     out_dir = Path(out_dir)
     data = prepare(config, noisy, clean)
-    found = _resumable(out_dir, config, data) if resume else None
-    ckpt_dir: Path | None = None
-    if found is None:
-        clear_training_outputs(out_dir, (MODEL_NAME, MANIFEST_NAME))
-        state = TrainingState(
-            epoch=0,
-            seconds=0.0,
-            config=config.model_dump(mode="json"),
-            data_fingerprint=data.fingerprint(),
-            history=[],
-            best_val_loss=math.inf,
-            reduce_lr={},
-        )
+    ckpt_dir = find_checkpoint(out_dir) if resume else None
+    if resume:
+        checkpoint = read_state(ckpt_dir) if ckpt_dir is not None else None
+        state = resume_state(checkpoint, config.model_dump(mode="json"), data.fingerprint(), out_dir)
     else:
-        state, ckpt_dir = found
+        clear_training_outputs(out_dir, (MODEL_NAME, MANIFEST_NAME))
+        state = TrainingState.start(config.model_dump(mode="json"), data.fingerprint())
     out_dir.mkdir(parents=True, exist_ok=True)
 
     tf.keras.utils.set_random_seed(config.seed)  # same initial weights and validation masks on resume
-    backend = config.to_n2v_config(data.train)
+    backend = backend_config(config, data.train)
     with quiet(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="output path for model already exists")  # resuming
         model = N2V(backend, name=MODEL_NAME, basedir=str(out_dir))
@@ -151,7 +107,7 @@ def train(
     np.random.seed([config.seed, state.epoch])  # a fresh, reproducible sampling stream per (re)start
 
     steps = config.resolved_steps(len(train_x))
-    mask = config.backend_mask()
+    mask = backend_mask(config)
     with quiet():
         batches = AugmentingWrapper(
             train_x,
@@ -192,7 +148,7 @@ def train(
         verbose=0,
     )
     state = recorder.state
-    if state.history and not math.isfinite(state.history[-1]["loss"] or math.nan):
+    if state.history and not math.isfinite(state.history[-1].loss or math.nan):
         raise JobError(f"training diverged: the loss became NaN at epoch {state.epoch}; try a lower lr")
 
     model.keras_model.save_weights(str(Path(model.logdir) / "weights_last.h5"))
@@ -208,6 +164,10 @@ def train(
         framework=versions(),
         config=config.model_dump(mode="json"),
         data=summary,
-        validation=_validation_summary(state, data),
+        validation=validation_summary(
+            state,
+            criterion="lowest validation loss on the blind spots of the validation patches",
+            baseline=_baseline(data),
+        ),
         files=list(MODEL_FILES),
     )

@@ -115,8 +115,8 @@ def new_series(volume: Volume, description: str, base: Dataset | None, multifram
         ds.InstanceNumber = k + 1
         ds.ImageOrientationPatient = ds_strings(plane.orientation)
         ds.ImagePositionPatient = ds_strings(position)
-        ds.update(geometry)
-        ds.update(rescale)
+        for keyword, value in {**geometry, **rescale}.items():
+            setattr(ds, keyword, value)
         set_pixels(ds, stored[k : k + 1], 16, multiframe=False)
         slices.append(ds)
     return slices

@@ -1,4 +1,4 @@
-"""Which format a path is, by its name (and, for a directory, by being one)."""
+"""Which format a file is, by its name (and, for a directory on disk, by being one)."""
 
 from __future__ import annotations
 
@@ -16,19 +16,34 @@ SUPPORTED = (
     "NIfTI (.nii, .nii.gz), a DICOM series as a .zip or a directory, a single DICOM file (.dcm), NumPy (.npy)"
 )
 
-_SUFFIXES = ((".nii.gz", NIFTI), (".nii", NIFTI), (".zip", DICOM_ZIP), (".dcm", DICOM), (".npy", NPY))
+FILE_SUFFIXES: dict[str, tuple[str, ...]] = {
+    NIFTI: (".nii.gz", ".nii"),
+    DICOM_ZIP: (".zip",),
+    DICOM: (".dcm",),
+    NPY: (".npy",),
+}
+"""The suffixes of each single-file format, the canonical one first (checked longest first)."""
+
+
+def format_of_name(name: str) -> str:
+    """The format a file name announces by its (case-insensitive) suffix; never looks at the disk."""
+    lowered = name.lower()
+    for fmt, suffixes in FILE_SUFFIXES.items():
+        if any(lowered.endswith(s) and len(lowered) > len(s) for s in suffixes):
+            return fmt
+    raise UnsupportedFormatError(f"{name}: unsupported file format; supported: {SUPPORTED}")
+
+
+def canonical_suffix(name: str, fmt: str) -> str:
+    """The suffix `name` has among its format's (keeps .nii vs .nii.gz), else the format's canonical one."""
+    lowered = name.lower()
+    suffixes = FILE_SUFFIXES[fmt]
+    return next((s for s in suffixes if lowered.endswith(s)), suffixes[0])
 
 
 def detect_format(path: str | Path) -> str:
-    """The registry key of `path`'s format: nifti, dicom-zip, dicom, dicom-dir or npy.
-
-    An existing directory is a DICOM series; anything else is judged by its (case-insensitive) suffix.
-    """
+    """The registry key of `path`'s format: an existing directory is a DICOM series, else by its name."""
     path = Path(path)
     if path.is_dir():
         return DICOM_DIR
-    lowered = path.name.lower()
-    for suffix, fmt in _SUFFIXES:
-        if lowered.endswith(suffix) and len(lowered) > len(suffix):
-            return fmt
-    raise UnsupportedFormatError(f"{path.name}: unsupported file format; supported: {SUPPORTED}")
+    return format_of_name(path.name)

@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.errors import FetalDenoiseError, ModelNotFoundError
 from shared.jobs.paths import is_valid_id, models_root
 from shared.jobs.store import utcnow
-from shared.manifest import MANIFEST_NAME, Method, ModelManifest, read_manifest
+from shared.manifest import MANIFEST_NAME, ModelManifest, read_manifest
+from shared.methods import MethodName
 
 
 class ModelEntry(BaseModel):
@@ -24,7 +25,7 @@ class ModelEntry(BaseModel):
     manifest: ModelManifest = Field(description="What the model is and how it was trained.")
 
 
-def new_model_id(method: Method) -> str:
+def new_model_id(method: MethodName) -> str:
     """A fresh, sortable model id such as 'n2n-20250101-120000-1a2b3c'."""
     return f"{method}-{utcnow():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
 
@@ -37,7 +38,7 @@ def model_dir(data_dir: Path, model_id: str) -> Path:
 
 
 def get_model(
-    data_dir: Path, model_id: str, expected_method: Method | None = None, verify: bool = False
+    data_dir: Path, model_id: str, expected_method: MethodName | None = None, verify: bool = False
 ) -> ModelEntry:
     """A registered model's manifest; checksums are verified only when `verify` (workers do, on load)."""
     folder = model_dir(data_dir, model_id)

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shared.atomic import atomic_write_text
 from shared.errors import JobNotFoundError
 from shared.jobs.paths import ID_PATTERN, cancelled_root, is_valid_id, jobs_root
+from shared.methods import MethodName
 
 RECORD_NAME = "job.json"
 JobKind = Literal["denoise", "train", "metrics"]
@@ -42,7 +43,7 @@ class JobRecord(BaseModel):
 
     id: str = Field(pattern=ID_PATTERN, description="Job id, also its folder name under jobs/.")
     kind: JobKind = Field(description="denoise, train or metrics.")
-    method: Literal["n2n", "n2v"] | None = Field(default=None, description="Denoising method, if any.")
+    method: MethodName | None = Field(default=None, description="Denoising method, if any.")
     created: datetime = Field(description="UTC time the job was accepted.")
     steps: list[JobStep] = Field(min_length=1, description="Tasks run in order; the job ends with the last.")
     inputs: dict[str, str] = Field(default_factory=dict, description="Uploaded file name of each input role.")

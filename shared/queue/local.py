@@ -28,16 +28,17 @@ from shared.atomic import atomic_write_bytes
 class Channel(filesystem.Channel):
     """Filesystem channel with atomic publish and atomic claim."""
 
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+    # kombu's filesystem transport passes **kwargs that its abstract base does not declare.
+    def _put(self, queue: str, message: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Write the message under a temporary name, then rename it into the queue folder."""
         # Wall-clock nanoseconds keep FIFO order across processes and restarts (monotonic() does not).
         name = f"{time_ns():020d}_{uuid.uuid4()}.{queue}.msg"
         folder = Path(self.data_folder_out)
         tmp = folder / f".{name}.tmp"
-        tmp.write_bytes(str_to_bytes(dumps(payload)))
+        tmp.write_bytes(str_to_bytes(dumps(message)))
         os.replace(tmp, folder / name)
 
-    def _get(self, queue: str) -> Any:
+    def _get(self, queue: str, timeout: float | None = None) -> Any:
         """Claim the oldest message of `queue` by renaming it; a rename that loses the race moves on."""
         folder = Path(self.data_folder_in)
         claimed_folder(folder).mkdir(exist_ok=True)

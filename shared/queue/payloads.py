@@ -1,18 +1,17 @@
-"""The payload of each task: what the gateway sends and what a worker validates before it starts.
+"""The payload of each task: made and validated once by whoever queues it, trusted by the worker.
 
-Paths are relative to DATA_DIR (see shared.jobs.paths); `params` are the method's config fields,
-already validated by the gateway against the worker's pydantic config and validated again by the worker.
+Paths are relative to DATA_DIR (see shared.jobs.paths). A method's hyper-parameters travel as its typed
+config (shared.methods.MethodConfig, a discriminated union on `method`), already validated where the payload
+was made; the worker only deserialises it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.jobs.paths import ID_PATTERN
-
-Method = Literal["n2n", "n2v"]
+from shared.methods import MethodConfig, MethodName
+from shared.noise import Sigma
 
 
 class VolumeInput(BaseModel):
@@ -31,14 +30,25 @@ class DenoisePayload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     job_id: str = Field(pattern=ID_PATTERN, description="The job this task belongs to.")
-    method: Method = Field(description="n2n or n2v.")
+    method: MethodName = Field(description="n2n or n2v.")
     input: VolumeInput = Field(description="The noisy volume to denoise.")
     second: VolumeInput | None = Field(
         default=None, description="A second noisy acquisition (n2n: train on the pair and/or average, Eq. 3)."
     )
     model_id: str | None = Field(default=None, description="Registered model to use; none: fit on the input.")
-    params: dict[str, Any] = Field(default_factory=dict, description="Config fields for fitting.")
+    config: MethodConfig | None = Field(
+        default=None, description="The fit's config (with a model_id: none, the model's own is used)."
+    )
     result: str = Field(description="Where to write the denoised volume, relative to DATA_DIR.")
+
+    @model_validator(mode="after")
+    def _model_or_fit(self) -> DenoisePayload:
+        """A registered model, or a config to fit with, of this method: exactly one."""
+        if (self.model_id is None) == (self.config is None):
+            raise ValueError("give either model_id (a registered model) or config (to fit), not both")
+        if self.config is not None and self.config.method != self.method:
+            raise ValueError(f"config is a {self.config.method} config but the method is {self.method}")
+        return self
 
 
 class TrainPayload(BaseModel):
@@ -47,19 +57,18 @@ class TrainPayload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     job_id: str = Field(pattern=ID_PATTERN, description="The job this task belongs to.")
-    method: Method = Field(description="n2n or n2v.")
     model_id: str = Field(pattern=ID_PATTERN, description="Registry id the trained model gets.")
+    config: MethodConfig = Field(description="The training config; its `method` says which method trains.")
     inputs: list[VolumeInput] = Field(min_length=1, description="Training volumes (clean when sigma is set).")
-    seconds: list[VolumeInput] = Field(
+    second_inputs: list[VolumeInput] = Field(
         default_factory=list, description="n2n: the second noisy acquisition of each input, in order."
     )
-    sigma: float | None = Field(
-        default=None,
-        ge=0.0,
-        le=255.0,
-        description="Synthetic noise on the 0-255 scale; inputs are then clean.",
-    )
-    params: dict[str, Any] = Field(default_factory=dict, description="Config fields of the method.")
+    sigma: Sigma | None = Field(default=None, description="Synthetic noise level; the inputs are then clean.")
+
+    @property
+    def method(self) -> MethodName:
+        """The method that trains."""
+        return self.config.method
 
 
 class MetricsPayload(BaseModel):

@@ -11,7 +11,7 @@ import pytest
 import redis
 from e2e_helpers import REDIS_URL, noisy_copy
 
-from services.gateway.embedded import ServiceProcesses, embedded_service
+from services.embedded.runtime import ServiceProcesses, embedded_service
 from shared.io import write_volume
 from shared.volume import Volume
 

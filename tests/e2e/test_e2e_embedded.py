@@ -12,7 +12,7 @@ import nibabel as nib
 import pytest
 from e2e_helpers import upload, wait_for, wait_for_stage
 
-from services.gateway.embedded import embedded_service
+from services.embedded.runtime import embedded_service
 from shared.io import read_volume
 from shared.metrics import evaluate
 

@@ -17,7 +17,7 @@ import pydicom
 import pytest
 from e2e_helpers import upload, wait_for, wait_for_stage, wait_until_gone
 
-from services.gateway.embedded import ServiceProcesses
+from services.embedded.runtime import ServiceProcesses
 from shared.io import read_volume
 from shared.metrics import evaluate
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shared.noise import add_noise, noisy_pair, sigma_to_unit, test_triplet
+from shared.errors import ConfigError
+from shared.noise import add_noise, check_sigma, noisy_pair, seeded_pair, sigma_to_unit
 
 
 def test_gaussian_sigma_is_on_the_0_255_scale(mni_volume):
@@ -43,12 +44,11 @@ def test_pair_copies_are_independent():
     assert abs(n1.std() - n2.std()) < 0.002
 
 
-def test_triplet_is_reproducible_and_keeps_clean():
-    """The paper's test triplet returns the clean image and two seeded noisy copies."""
+def test_seeded_pair_is_reproducible():
+    """The paper's test inputs: two noisy copies that the same seed always draws again."""
     clean = np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64)
-    c1, a1, b1 = test_triplet(clean, 5, seed=3)
-    _, a2, b2 = test_triplet(clean, 5, seed=3)
-    assert np.array_equal(c1, clean)
+    a1, b1 = seeded_pair(clean, 5, seed=3)
+    a2, b2 = seeded_pair(clean, 5, seed=3)
     assert np.array_equal(a1, a2) and np.array_equal(b1, b2)
     assert not np.array_equal(a1, b1)
 
@@ -63,9 +63,17 @@ def test_rician_noise_is_magnitude_of_complex_gaussian():
     assert abs(noisy.mean() - s * np.sqrt(np.pi / 2)) < 0.002
 
 
-def test_negative_sigma_and_unknown_kind_are_refused():
-    """A negative sigma or an unknown noise kind is a clear error."""
-    with pytest.raises(ValueError, match="sigma must be >= 0"):
-        sigma_to_unit(-1)
+@pytest.mark.parametrize("sigma", [-1.0, 0.0, 255.5])
+def test_sigma_outside_its_range_is_refused_with_the_rule(sigma: float) -> None:
+    """Every path checks sigma with one rule: above 0 and at most 255, said in the message."""
+    rule = r"sigma must be > 0 and <= 255 \(0-255 scale of the normalised range\)"
+    with pytest.raises(ConfigError, match=rule):
+        check_sigma(sigma)
+    with pytest.raises(ConfigError, match=rule):
+        sigma_to_unit(sigma)
+
+
+def test_unknown_noise_kind_is_refused():
+    """An unknown noise kind is a clear error."""
     with pytest.raises(ValueError, match="unknown noise kind 'poisson'"):
         add_noise(np.zeros((2, 2)), 5, np.random.default_rng(0), "poisson")  # type: ignore[arg-type]

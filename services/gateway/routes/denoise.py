@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
 from services.gateway.deps import DataDirDep, QueueDep, SettingsDep
-from services.gateway.params import validate_fit_params, validate_params
+from services.gateway.params import fitting_config
 from services.gateway.schemas import Accepted
 from services.gateway.submission import make_step, new_job_folder, parse_params, queue_job
 from services.gateway.uploads import result_name, store_volume, upload_format
 from shared.errors import ConfigError
 from shared.jobs.registry import get_model
 from shared.jobs.store import JobRecord, utcnow
+from shared.methods import AnyConfig, MethodName
 from shared.queue.names import DENOISE_TASKS, METRICS_EVALUATE
 from shared.queue.payloads import DenoisePayload, MetricsPayload, VolumeInput
 from shared.volume import check_same_shape
@@ -29,7 +30,7 @@ def denoise(
     file: Annotated[
         UploadFile, File(description="Noisy volume: .nii/.nii.gz, DICOM series .zip, .dcm or .npy.")
     ],
-    method: Annotated[Literal["n2n", "n2v"], Form(description="n2n (PyTorch) or n2v (TensorFlow).")],
+    method: Annotated[MethodName, Form(description="n2n (PyTorch) or n2v (TensorFlow).")],
     model_id: Annotated[str | None, Form(description="A registered model; none: fit on this upload.")] = None,
     file2: Annotated[
         UploadFile | None,
@@ -59,8 +60,7 @@ def denoise(
         )
     if method == "n2v" and file2 is not None:
         raise ConfigError("file2 (a second acquisition) is only used by method n2n")
-    if model_id is None:
-        values = validate_params("n2n", values) if method == "n2n" else validate_fit_params(values, settings)
+    config: AnyConfig | None = None if model_id is not None else fitting_config(method, values, settings)
     with new_job_folder(data_dir) as (job_id, folder):
         inputs = folder / "inputs"
         source, volume = store_volume(file, inputs, "input", settings, series_uid=series_uid)
@@ -82,7 +82,7 @@ def denoise(
                 input=source,
                 second=second,
                 model_id=model_id,
-                params=values,
+                config=config,
                 result=result,
             ).model_dump(mode="json")
         ]

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
 from services.gateway.deps import DataDirDep, QueueDep, SettingsDep
-from services.gateway.params import validate_params
+from services.gateway.params import training_config
 from services.gateway.schemas import Accepted
 from services.gateway.submission import make_step, new_job_folder, parse_params, queue_job
 from services.gateway.uploads import store_volume
 from shared.errors import ConfigError
 from shared.jobs.registry import new_model_id
 from shared.jobs.store import JobRecord, utcnow
+from shared.methods import MethodName
+from shared.noise import SIGMA_SCALE
 from shared.queue.names import TRAIN_TASKS
 from shared.queue.payloads import TrainPayload, VolumeInput
 from shared.volume import check_same_shape
@@ -26,7 +28,7 @@ def train(
     settings: SettingsDep,
     data_dir: DataDirDep,
     queue: QueueDep,
-    method: Annotated[Literal["n2n", "n2v"], Form(description="n2n (PyTorch) or n2v (TensorFlow).")],
+    method: Annotated[MethodName, Form(description="n2n (PyTorch) or n2v (TensorFlow).")],
     files: Annotated[
         list[UploadFile], File(description="Training volumes: noisy, or clean when sigma is given.")
     ],
@@ -39,7 +41,9 @@ def train(
     sigma: Annotated[
         float | None,
         Form(
-            gt=0.0, le=255.0, description="files are clean: add Gaussian noise of this sigma (0-255 scale)."
+            gt=0.0,
+            le=SIGMA_SCALE,
+            description="files are clean: add Gaussian noise of this sigma (0-255 scale).",
         ),
     ] = None,
     params: Annotated[
@@ -47,7 +51,7 @@ def train(
     ] = None,
 ) -> Accepted:
     """Queue a training job; 202 with its id and the id its model will have."""
-    values = validate_params(method, parse_params(params))
+    config = training_config(method, parse_params(params))
     files2 = files2 or []
     if method == "n2n" and (sigma is None) == (not files2):
         raise ConfigError(
@@ -62,23 +66,22 @@ def train(
         )
     with new_job_folder(data_dir) as (job_id, folder):
         inputs: list[VolumeInput] = []
-        seconds: list[VolumeInput] = []
+        second_inputs: list[VolumeInput] = []
         for i, upload in enumerate(files):
             ref, volume = store_volume(upload, folder / "inputs", f"input-{i}", settings)
             inputs.append(ref)
             if files2:
                 ref2, volume2 = store_volume(files2[i], folder / "inputs", f"second-{i}", settings)
                 check_same_shape(volume, volume2, ref.name, ref2.name)
-                seconds.append(ref2)
+                second_inputs.append(ref2)
         model_id = new_model_id(method)
         payload = TrainPayload(
             job_id=job_id,
-            method=method,
             model_id=model_id,
+            config=config,
             inputs=inputs,
-            seconds=seconds,
+            second_inputs=second_inputs,
             sigma=sigma,
-            params=values,
         )
         record = JobRecord(
             id=job_id,
@@ -87,7 +90,7 @@ def train(
             created=utcnow(),
             steps=[make_step(job_id, "train", TRAIN_TASKS[method])],
             inputs={f"files[{i}]": ref.name for i, ref in enumerate(inputs)}
-            | {f"files2[{i}]": ref.name for i, ref in enumerate(seconds)},
+            | {f"files2[{i}]": ref.name for i, ref in enumerate(second_inputs)},
             model_id=model_id,
         )
         return queue_job(data_dir, queue, record, [payload.model_dump(mode="json")])

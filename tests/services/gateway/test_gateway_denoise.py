@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from gateway_fakes import RecordingQueue
 
 from shared.manifest import write_manifest
+from shared.methods import FIT_DEFAULTS
 from shared.queue.names import METRICS_EVALUATE, N2N_DENOISE, N2V_DENOISE
 from shared.settings import Settings
 
@@ -42,8 +43,8 @@ def test_n2v_fit_is_queued_with_the_fit_budget(
     [calls] = queue.submitted
     [call] = calls
     assert call.name == N2V_DENOISE
-    assert call.payload["params"]["epochs"] == 3
-    assert call.payload["params"]["steps_per_epoch"] >= 1
+    assert (call.payload["config"]["method"], call.payload["config"]["epochs"]) == ("n2v", 3)
+    assert call.payload["config"]["steps_per_epoch"] == FIT_DEFAULTS["n2v"]["steps_per_epoch"]
     assert call.payload["result"].endswith("result.nii.gz")
     stored = Path(settings.DATA_DIR) / call.payload["input"]["path"]
     assert stored.read_bytes() == nifti_path.read_bytes()

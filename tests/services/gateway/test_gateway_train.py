@@ -30,11 +30,8 @@ def test_n2n_from_clean_and_sigma_is_queued_with_a_model_id(
     assert body["model_id"].startswith("n2n-")
     [[call]] = queue.submitted
     assert call.name == N2N_TRAIN
-    assert (call.payload["sigma"], call.payload["params"], len(call.payload["inputs"])) == (
-        25.0,
-        {"epochs": 2},
-        2,
-    )
+    assert (call.payload["sigma"], len(call.payload["inputs"])) == (25.0, 2)
+    assert (call.payload["config"]["method"], call.payload["config"]["epochs"]) == ("n2n", 2)
     assert call.payload["model_id"] == body["model_id"]
     view = client.get(body["status_url"]).json()
     assert (view["kind"], view["status"], view["model_id"]) == ("train", "queued", body["model_id"])
@@ -86,6 +83,6 @@ def test_out_of_range_hyper_parameters_are_422(client: TestClient, queue: Record
     assert response.status_code == 422
     assert (
         response.json()["detail"]
-        == "invalid N2N config: crop_size: Value error, crop_size must be a multiple of 32, got 40"
+        == "invalid n2n config: crop_size: Value error, crop_size must be a multiple of 32, got 40"
     )
     assert queue.submitted == []

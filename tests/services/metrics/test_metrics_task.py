@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.gateway.embedded import (
+from services.embedded.runtime import (
     prepare_data_dir,
     service_environment,
     start_process,

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.n2n.config import N2NConfig
 from services.n2n.data import N2NTrainingData, SlicePairs, from_clean
 from services.n2n.train import train
 from shared.manifest import ModelManifest
+from shared.methods.n2n import N2NConfig
 from shared.volume import Volume
 
 SIGMA = 50.0

@@ -10,12 +10,12 @@ import torch
 from safetensors.torch import save_file
 
 from services.n2n.checkpoint import save_weights
-from services.n2n.config import N2NConfig
 from services.n2n.model import N2NUNet
 from services.n2n.predict import load_model
 from services.n2n.train import model_config_document
 from shared.errors import InvalidModelError, ModelNotFoundError
 from shared.manifest import write_manifest
+from shared.methods.n2n import N2NConfig
 
 
 def _write_model(model_dir: Path, network: N2NUNet | None = None) -> Path:

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from services.n2n.tiling import blend_window, tile_starts
+from services.n2n.tiling import blend_window, blended_tile_starts
 
 
 @pytest.mark.parametrize(
@@ -15,7 +15,7 @@ from services.n2n.tiling import blend_window, tile_starts
 )
 def test_tiles_cover_the_slice_with_the_overlap(size: int, tile: int, overlap: int) -> None:
     """Tiles start at 0, end at the edge, and neighbours share at least `overlap` pixels."""
-    starts = tile_starts(size, tile, overlap)
+    starts = blended_tile_starts(size, tile, overlap)
     assert starts[0] == 0
     assert starts[-1] + min(tile, size) == size
     assert all(nxt - cur <= tile - overlap for cur, nxt in itertools.pairwise(starts))

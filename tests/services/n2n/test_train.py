@@ -79,33 +79,6 @@ def test_progress_reports_steps_and_epochs(small_data: N2NTrainingData, tmp_path
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
 
 
-def test_resume_without_a_checkpoint_is_refused(small_data: N2NTrainingData, tmp_path: Path) -> None:
-    """resume=True needs a checkpoint; it does not silently start from scratch."""
-    with pytest.raises(ConfigError) as caught:
-        train(tiny_config(), small_data, tmp_path, resume=True)
-    assert str(caught.value) == f"cannot resume: no checkpoint in {tmp_path}"
-
-
-@pytest.mark.slow
-def test_resume_refuses_another_config_or_other_data(
-    small_data: N2NTrainingData, small_mni_volume: Volume, tmp_path: Path
-) -> None:
-    """A checkpoint continues only the run that made it: same config, same data."""
-    train(tiny_config(epochs=1), small_data, tmp_path)
-    with pytest.raises(ConfigError) as caught:
-        train(tiny_config(epochs=1, lr=5e-4), small_data, tmp_path, resume=True)
-    assert str(caught.value) == (
-        f"cannot resume: the checkpoint in {tmp_path} was made with a different config (differs in: lr)"
-    )
-    other = from_clean([small_mni_volume], SIGMA / 2, tiny_config())
-    with pytest.raises(ConfigError) as caught:
-        train(tiny_config(epochs=1), other, tmp_path, resume=True)
-    assert (
-        str(caught.value)
-        == f"cannot resume: the checkpoint in {tmp_path} was made from different training data"
-    )
-
-
 @pytest.mark.slow
 def test_training_killed_with_sigkill_resumes_to_the_same_model(
     small_mni_volume: Volume, tmp_path: Path

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from services.n2n.config import N2NConfig
 from services.n2n.data import from_clean
 from services.n2n.train import train
+from shared.methods.n2n import N2NConfig
 from shared.progress import Progress
 from shared.volume import Volume
 

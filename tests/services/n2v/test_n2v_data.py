@@ -5,18 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.n2v.config import N2VConfig
-from services.n2v.data import clean_metrics, cut_tiles, prepare, tile_starts
+from services.n2v.data import clean_metrics, cut_tiles, patch_grid_starts, prepare
 from services.n2v.noisy import noisy_from_clean
 from shared.errors import ConfigError, InvalidVolumeError, ShapeMismatchError
+from shared.methods.n2v import N2VConfig
 from shared.volume import Volume
 
 
 def test_covering_tiles_reach_the_far_edge_and_grid_tiles_do_not_overlap() -> None:
     """Covering tiles end flush with the edge; a disjoint grid drops the remainder."""
-    assert tile_starts(100, 32, cover=True) == [0, 32, 64, 68]
-    assert tile_starts(100, 32, cover=False) == [0, 32, 64]
-    assert tile_starts(64, 64, cover=True) == [0]
+    assert patch_grid_starts(100, 32, cover=True) == [0, 32, 64, 68]
+    assert patch_grid_starts(100, 32, cover=False) == [0, 32, 64]
+    assert patch_grid_starts(64, 64, cover=True) == [0]
 
 
 def test_cut_tiles_returns_every_pixel_of_the_image() -> None:

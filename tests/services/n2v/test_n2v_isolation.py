@@ -17,15 +17,15 @@ import importlib, pkgutil, sys
 import shared
 for info in pkgutil.walk_packages(shared.__path__, "shared."):
     importlib.import_module(info.name)
-import services.n2v
-import services.n2v.config
-services.n2v.config.N2VConfig(n2v2=True)
+import services.n2v.tasks
+from shared.methods import parse_config
+parse_config("n2v", {"n2v2": True})
 print(sorted(m for m in ("tensorflow", "n2v", "keras", "tf_keras") if m in sys.modules))
 """
 
 
-def test_importing_shared_and_the_n2v_config_never_imports_tensorflow() -> None:
-    """A process that imports every shared module and the N2V config has no TensorFlow loaded."""
+def test_importing_shared_and_the_n2v_tasks_never_imports_tensorflow() -> None:
+    """A process that imports every shared module, the N2V config and the worker's tasks has no TensorFlow."""
     done = subprocess.run(
         [sys.executable, "-c", _PROBE], cwd=REPO, capture_output=True, text=True, timeout=120, check=False
     )

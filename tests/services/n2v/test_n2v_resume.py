@@ -13,19 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.n2v.checkpoint import (
-    TrainingState,
-    find_checkpoint,
-    read_state,
-    restore_checkpoint,
-    save_checkpoint,
-)
-from services.n2v.config import N2VConfig
+from services.n2v.backend import backend_config
+from services.n2v.checkpoint import find_checkpoint, read_state, restore_checkpoint, save_checkpoint
 from services.n2v.noisy import noisy_from_clean
 from services.n2v.tf_env import N2V, quiet
 from services.n2v.train import train
-from shared.errors import ConfigError
+from shared.methods.n2v import N2VConfig
 from shared.progress import Progress
+from shared.training.state import TrainingState
 from shared.volume import Volume
 
 REPO = Path(__file__).resolve().parents[3]
@@ -41,8 +36,9 @@ TINY = {
 _CHILD = """
 import json, sys
 import numpy as np
-from services.n2v.config import N2VConfig
+from shared.methods.n2v import N2VConfig
 from services.n2v.train import train
+from shared.training.state import TrainingState
 from shared.volume import Volume
 
 work = sys.argv[1]
@@ -55,7 +51,7 @@ train(config, [volume], work + "/model", progress=lambda p: print("EPOCH", p.epo
 def _model(config: N2VConfig, patches: np.ndarray, basedir: Path) -> N2V:
     """A compiled n2v model, ready to train."""
     with quiet():
-        model = N2V(config.to_n2v_config(patches), name="n2v", basedir=str(basedir))
+        model = N2V(backend_config(config, patches), name="n2v", basedir=str(basedir))
         model.prepare_for_training()
     return model
 
@@ -68,8 +64,8 @@ def test_a_checkpoint_restores_weights_and_optimiser_state(tmp_path: Path) -> No
     trained = _model(config, patches, tmp_path / "a")
     trained.keras_model.fit(patches, targets, batch_size=4, epochs=1, verbose=0)
     trained.keras_model.optimizer.learning_rate.assign(1e-5)
-    state = TrainingState(
-        epoch=1, seconds=1.5, config={}, data_fingerprint="x", history=[], best_val_loss=0.5, reduce_lr={}
+    state = TrainingState.start(config={}, data_fingerprint="x").model_copy(
+        update={"epoch": 1, "seconds": 1.5, "best_epoch": 1, "best_val_loss": 0.5}
     )
     save_checkpoint(tmp_path, state, trained.keras_model, tmp_path / "no-best-weights-yet.h5")
     fresh = _model(config, patches, tmp_path / "b")
@@ -125,16 +121,5 @@ def test_a_training_killed_mid_way_resumes_to_the_full_epoch_count(
     assert [e.epoch for e in events] == list(range(stopped_at + 1, 7))
     assert [r["epoch"] for r in manifest.validation["history"]] == [1, 2, 3, 4, 5, 6]
     assert manifest.validation["epochs_trained"] == 6
-    seconds = [r["seconds"] for r in manifest.validation["history"]]
+    seconds = [r["seconds"] for r in manifest.validation["history"]]  # cumulative over both runs
     assert seconds == sorted(seconds)
-
-    # Resuming a finished training trains nothing more; another config is refused.
-    again: list[Progress] = []
-    train(N2VConfig(**TINY), [noisy], model_dir, progress=again.append, resume=True)
-    assert again == []
-    with pytest.raises(ConfigError) as caught:
-        train(N2VConfig(**{**TINY, "lr": 1e-3}), [noisy], model_dir, resume=True)
-    assert str(caught.value) == (
-        f"cannot resume the training in {model_dir}: its config differs in lr (only epochs may change); "
-        "train without resume to start over"
-    )

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.n2v.config import N2VConfig
 from services.n2v.data import clean_metrics, prepare
 from services.n2v.noisy import noisy_from_clean
 from services.n2v.predict import denoise, load_model, n_tiles_for
@@ -18,6 +17,7 @@ from services.n2v.tf_env import tf
 from services.n2v.train import MODEL_FILES, train
 from shared.errors import InvalidModelError
 from shared.manifest import ModelManifest
+from shared.methods.n2v import N2VConfig
 from shared.metrics import compare
 from shared.progress import Progress
 from shared.volume import Volume

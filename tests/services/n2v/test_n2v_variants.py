@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.n2v.config import N2VConfig
-from services.n2v.fit import MODEL_SUBDIR, fit_and_denoise
 from services.n2v.noisy import noisy_from_clean
 from services.n2v.predict import denoise
 from services.n2v.train import train
+from services.n2v.workflow import workflow
+from shared.methods.n2v import N2VConfig
 from shared.metrics import compare
 from shared.volume import Volume
 
@@ -76,7 +76,9 @@ def test_n2v2_trains_with_blurpool_no_top_skip_and_the_median_manipulator(
     assert denoised.shape == noisy.shape and np.isfinite(denoised.data).all()
 
 
-def test_fit_and_denoise_cleans_the_one_scan_it_is_given(small_mni_volume: Volume, tmp_path: Path) -> None:
+def test_a_fit_on_the_volume_cleans_the_one_scan_it_is_given(
+    small_mni_volume: Volume, tmp_path: Path
+) -> None:
     """With only a noisy scan, fitting on it within a small budget gives a volume closer to the truth."""
     (noisy,) = noisy_from_clean([small_mni_volume], sigma=20, seed=1)
     config = N2VConfig(
@@ -90,8 +92,8 @@ def test_fit_and_denoise_cleans_the_one_scan_it_is_given(small_mni_volume: Volum
         steps_per_epoch=20,
     )
 
-    denoised = fit_and_denoise(noisy, config, tmp_path)
+    denoised = workflow.denoise_volume(noisy, config=config, work_dir=tmp_path)
 
     assert denoised.shape == noisy.shape and np.array_equal(denoised.affine, noisy.affine)
     assert _psnr(denoised, small_mni_volume) > _psnr(noisy, small_mni_volume) + 1.0
-    assert (tmp_path / MODEL_SUBDIR / "manifest.json").is_file()
+    assert (tmp_path / "manifest.json").is_file()

@@ -1,15 +1,15 @@
-"""The N2V config: the paper's defaults, refused values, and its translation to n2v's config."""
+"""The N2V config (shared.methods.n2v): the paper's defaults and refused values."""
 
 from __future__ import annotations
 
 import re
 
-import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from services.n2v.config import MAX_DEFAULT_STEPS, N2VConfig, parse_config
 from shared.errors import ConfigError
+from shared.methods import parse_config
+from shared.methods.n2v import MAX_DEFAULT_STEPS, N2VConfig
 
 
 def test_defaults_are_the_papers() -> None:
@@ -53,7 +53,7 @@ def test_invalid_values_are_refused_with_the_reason(values: dict[str, object], m
 def test_parse_config_turns_every_problem_into_one_config_error() -> None:
     """parse_config names each bad field in a single ConfigError message."""
     with pytest.raises(ConfigError) as caught:
-        parse_config({"epochs": 0, "plane": "oblique"})
+        parse_config("n2v", {"epochs": 0, "plane": "oblique"})
 
     assert str(caught.value).startswith("invalid n2v config: ")
     assert "epochs: Input should be greater than or equal to 1" in str(caught.value)
@@ -75,42 +75,3 @@ def test_steps_per_epoch_default_sees_each_patch_once_and_is_capped() -> None:
     assert config.resolved_steps(1) == 1
     assert config.resolved_steps(10**6) == MAX_DEFAULT_STEPS
     assert N2VConfig(steps_per_epoch=7).resolved_steps(10**6) == 7
-
-
-def test_struct_mask_is_applied_in_plane_for_3d() -> None:
-    """A 2D structN2V mask becomes a one-plane ZYX mask for a 3D model."""
-    mask = [[0, 0, 0], [1, 0, 1], [0, 0, 0]]
-
-    assert N2VConfig(struct_n2v_mask=mask).backend_mask() == mask
-    assert N2VConfig(struct_n2v_mask=mask, dims=3, patch_size=32).backend_mask() == [mask]
-
-
-def test_to_n2v_config_maps_every_option_and_keeps_the_exact_statistics() -> None:
-    """n2v's config gets our options, and its stored mean/std parse back to the patches' exact float32."""
-    rng = np.random.default_rng(0)
-    patches = rng.random((20, 32, 32, 1), dtype=np.float32)
-    config = N2VConfig(patch_size=32, n2v2=True, loss="mae", unet_n_first=8, steps_per_epoch=3, epochs=2)
-
-    backend = config.to_n2v_config(patches)
-
-    assert backend.is_valid()
-    assert (backend.blurpool, backend.skip_skipone, backend.n2v_manipulator) == (True, True, "median")
-    assert (backend.train_loss, backend.unet_n_first, backend.n2v_patch_shape) == ("mae", 8, (32, 32))
-    assert (backend.train_epochs, backend.train_steps_per_epoch, backend.unet_kern_size) == (2, 3, 3)
-    assert np.float32(backend.means[0]) == np.mean(patches[..., 0])
-    assert np.float32(backend.stds[0]) == np.std(patches[..., 0])
-
-
-def test_to_n2v_config_refuses_patches_of_the_wrong_dimensionality() -> None:
-    """A 3D config given 2D patches is refused before n2v sees them."""
-    with pytest.raises(
-        ConfigError, match=r"a 3D config needs SZYXC patches, got an array of shape \(4, 8, 8, 1\)"
-    ):
-        N2VConfig(dims=3, patch_size=32).to_n2v_config(np.zeros((4, 8, 8, 1), np.float32))
-
-
-def test_a_rampdown_replaces_n2vs_plateau_halving() -> None:
-    """With rampdown the lr follows our cosine; n2v's ReduceLROnPlateau is not also set up."""
-    patches = np.random.default_rng(0).random((20, 32, 32, 1), dtype=np.float32)
-    assert N2VConfig(patch_size=32).to_n2v_config(patches).train_reduce_lr == {"factor": 0.5, "patience": 10}
-    assert N2VConfig(patch_size=32, rampdown=0.3).to_n2v_config(patches).train_reduce_lr is None

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from services.n2n.config import N2NConfig, parse_config
 from shared.errors import ConfigError
+from shared.methods import parse_config as parse_any_config
+from shared.methods.n2n import N2NConfig
+
+
+def parse_config(values: dict[str, object]) -> N2NConfig:
+    """An N2N config through the one parser every caller uses."""
+    config = parse_any_config("n2n", values)
+    assert isinstance(config, N2NConfig)
+    return config
 
 
 def test_defaults_follow_the_paper() -> None:
@@ -26,7 +34,7 @@ def test_crop_must_be_a_multiple_of_32() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config({"crop_size": 100})
     assert str(caught.value) == (
-        "invalid N2N config: crop_size: Value error, crop_size must be a multiple of 32, got 100"
+        "invalid n2n config: crop_size: Value error, crop_size must be a multiple of 32, got 100"
     )
 
 
@@ -35,7 +43,7 @@ def test_out_of_range_and_unknown_fields_are_refused_together() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config({"epochs": 0, "learning_rate": 0.1})
     assert str(caught.value) == (
-        "invalid N2N config: epochs: Input should be greater than or equal to 1; "
+        "invalid n2n config: epochs: Input should be greater than or equal to 1; "
         "learning_rate: Extra inputs are not permitted"
     )
 

@@ -1,28 +1,20 @@
-"""The N2V training config: a checked pydantic model in front of `n2v.models.N2VConfig`.
+"""The configuration of a Noise2Void training with the n2v package: every hyper-parameter, with its range.
 
 Defaults follow the paper (2D, 64x64 patches, U-Net depth 2 with kernel 3 and 32 first filters, batch
 norm, MSE loss, stratified blind spots with n2v's `uniform_withCP` manipulator in a radius of 5, 150
-epochs). Importing this module never imports TensorFlow: the gateway validates payloads with it.
-
-Invalid values are refused when the model is built (pydantic's ValidationError, a ValueError, which
-FastAPI already answers with 422 and whose message names the field); `parse_config` turns that into our
-ConfigError for callers that only catch FetalDenoiseError. Problems that depend on the data (a patch
+epochs). Plain pydantic, no TensorFlow: the gateway and the CLI validate with it; the translation to n2v's
+own config lives in the N2V worker (services/n2v/backend.py). Problems that depend on the data (a patch
 larger than the slices) are ConfigErrors raised by training.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal
 
-import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.errors import ConfigError
 from shared.slices import Plane
-
-if TYPE_CHECKING:
-    from n2v.models import N2VConfig as BackendConfig
 
 Manipulator = Literal[
     "uniform_withCP",
@@ -36,19 +28,6 @@ Manipulator = Literal[
 ]
 # n2v 0.3.3 evaluates `structN2Vmask or default` in these, which fails on an array mask.
 _MASK_INCOMPATIBLE = {"uniform_withoutCP", "mean", "median"}
-
-FIT_DEFAULTS: dict[str, Any] = {
-    "epochs": 20,
-    "steps_per_epoch": 50,
-    "n2v_perc_pix": 1.5,
-    "batch_norm": False,
-    "rampdown": 0.3,
-}
-"""Budget of a fit on the volume to denoise when the caller sets none (1,000 steps). 1.5% blind spots per
-patch (the N2V paper's 64 per 64x64 patch) learn several dB faster in a short budget than n2v's 0.198%.
-No batch norm: in a training this short its running statistics trail the weights and the output comes
-out biased (the benchmark's quick budget: 27.6 dB with it, 29.8 dB without, at sigma 20). The cosine
-lr ramp-down lets the last, noisy blind-spot gradients settle (30.4 dB with both)."""
 
 MAX_DEFAULT_STEPS = 400
 """Cap of the derived steps_per_epoch (n2v's own default number of steps per epoch)."""
@@ -161,56 +140,3 @@ class N2VConfig(BaseModel):
         if self.steps_per_epoch is not None:
             return self.steps_per_epoch
         return max(1, min(MAX_DEFAULT_STEPS, math.ceil(n_patches / self.batch_size)))
-
-    def backend_mask(self) -> list[Any] | None:
-        """The structN2V mask in n2v's form: as given for 2D, one centred Z plane for 3D."""
-        if self.struct_n2v_mask is None:
-            return None
-        return [self.struct_n2v_mask] if self.dims == 3 else self.struct_n2v_mask
-
-    def to_n2v_config(self, example_patches: np.ndarray) -> BackendConfig:
-        """n2v's config for training on `example_patches` (SYXC or SZYXC, normalised to [0, 1]).
-
-        n2v standardises with the mean and std of these patches and stores both in its config.json;
-        pass the whole training set so training and prediction standardise identically.
-        """
-        from services.n2v.tf_env import BackendConfig
-
-        if example_patches.ndim != self.dims + 2:
-            raise ConfigError(
-                f"a {self.dims}D config needs {'SZYXC' if self.dims == 3 else 'SYXC'} patches, "
-                f"got an array of shape {example_patches.shape}"
-            )
-        return BackendConfig(
-            example_patches,
-            unet_kern_size=self.unet_kern_size,
-            unet_n_depth=self.unet_n_depth,
-            unet_n_first=self.unet_n_first,
-            batch_norm=self.batch_norm,
-            train_loss=self.loss,
-            train_epochs=self.epochs,
-            train_steps_per_epoch=self.resolved_steps(len(example_patches)),
-            train_learning_rate=self.lr,
-            # The ramp-down sets the rate every step; n2v's plateau halving would fight it.
-            **({"train_reduce_lr": None} if self.rampdown > 0 else {}),
-            train_batch_size=self.batch_size,
-            train_tensorboard=self.tensorboard,
-            n2v_perc_pix=self.n2v_perc_pix,
-            n2v_patch_shape=self.patch_shape(),
-            n2v_manipulator=self.manipulator,
-            n2v_neighborhood_radius=self.n2v_neighborhood_radius,
-            structN2Vmask=self.backend_mask(),
-            blurpool=self.n2v2,
-            skip_skipone=self.n2v2,
-        )
-
-
-def parse_config(values: dict[str, Any]) -> N2VConfig:
-    """Build an N2VConfig from user values; every problem becomes one ConfigError naming the fields."""
-    try:
-        return N2VConfig.model_validate(values)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"invalid n2v config: {problems}") from exc

@@ -1,13 +1,11 @@
-"""The one configuration of a Noise2Noise training: every hyper-parameter, with its range."""
+"""The configuration of a Noise2Noise training: every hyper-parameter, with its range (no framework)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.errors import ConfigError
 from shared.slices import Plane
 
 CROP_MULTIPLE = 32
@@ -99,14 +97,3 @@ class N2NConfig(BaseModel):
                 f"tile_overlap must be below half the tile ({self.tile}), got {self.tile_overlap}"
             )
         return self
-
-
-def parse_config(values: Mapping[str, Any]) -> N2NConfig:
-    """Validate user-given hyper-parameters; any problem becomes a ConfigError naming the fields."""
-    try:
-        return N2NConfig.model_validate(dict(values))
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"invalid N2N config: {problems}") from exc

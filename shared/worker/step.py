@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-import kombu.exceptions
-import redis.exceptions
 from celery.signals import worker_init
 from pydantic import BaseModel, ValidationError
 
@@ -26,17 +24,9 @@ from shared.progress import Progress
 from shared.queue.app import ensure_local_queue, queue_dir, uses_local_queue
 from shared.queue.local import recover_claimed
 from shared.queue.payloads import VolumeInput
+from shared.queue.transient import TRANSIENT_ERRORS
 from shared.settings import Settings, get_settings
 from shared.volume import Volume
-
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
-    ConnectionError,
-    TimeoutError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    kombu.exceptions.OperationalError,
-)
-"""Faults worth retrying: the broker, the result store or a network mount blinked."""
 
 TASK_OPTIONS: dict[str, Any] = {
     "bind": True,
@@ -142,7 +132,9 @@ def run_step(task: Any, job_id: str, step: str, settings: Settings | None = None
         ctx.progress(Progress(stage="loading", fraction=0.0))
         yield ctx
         ctx.check_cancelled()
-    except (FetalDenoiseError, *TRANSIENT_ERRORS):
+    except FetalDenoiseError:
+        raise
+    except TRANSIENT_ERRORS:
         raise
     except Exception as exc:
         raise JobError(f"{step} failed: {type(exc).__name__}: {exc}") from exc

@@ -1,4 +1,4 @@
-"""The error, progress and cancellation policy every task runs under (shared.queue.worker.run_step)."""
+"""The error, progress and cancellation policy every task runs under (shared.worker.step.run_step)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from shared.jobs.store import job_dir, mark_cancelled
 from shared.progress import Progress
 from shared.queue.app import make_celery
 from shared.queue.names import METRICS_EVALUATE, N2N_TRAIN, N2V_DENOISE
-from shared.queue.worker import PROGRESS_STATE, run_step
 from shared.settings import Settings
+from shared.worker.step import PROGRESS_STATE, run_step
 
 
 class RecordingTask:

@@ -1,0 +1,92 @@
+"""The shells of the denoise and training tasks, the same for every method.
+
+A method's worker module registers both with `register_method_tasks(method, workflow)`, its workflow module
+being the method's implementation of shared.methods.workflow.MethodWorkflow. Both are idempotent under redelivery: a job whose worker died continues the
+checkpoint it left (the one resume rule, shared/training/resume.py), and a training whose model is already
+registered is not run again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Task
+
+from shared.jobs.registry import get_model, model_dir, register_model
+from shared.methods import MethodName
+from shared.methods.workflow import MethodWorkflow
+from shared.queue.app import app
+from shared.queue.names import DENOISE_TASKS, TRAIN_TASKS
+from shared.queue.payloads import DenoisePayload, TrainPayload
+from shared.worker.step import TASK_OPTIONS, parse_payload, run_step
+
+WORK_DIR = "model"
+"""Where a job trains (a fit on its input, or a training to register) inside jobs/<id>/."""
+
+
+def run_denoise_job(task: Any, payload: dict[str, Any], workflow: MethodWorkflow) -> dict[str, Any]:
+    """Denoise with a registered model, or fit on the input (and its second acquisition) first."""
+    job = parse_payload(DenoisePayload, payload)
+    with run_step(task, job.job_id, "denoise") as step:
+        volume = step.read(job.input)
+        second = step.read(job.second) if job.second is not None else None
+        work = step.job_dir / WORK_DIR
+        denoised = workflow.denoise_volume(
+            volume,
+            model_dir=model_dir(step.data_dir, job.model_id) if job.model_id is not None else None,
+            second=second,
+            config=job.config,
+            work_dir=work,
+            progress=step.progress,
+            resume=job.model_id is None and workflow.has_checkpoint(work),
+        )
+        step.write(denoised, job.result)
+        return {
+            "result": job.result,
+            "model_id": job.model_id,
+            "averaged": second is not None,
+            "elapsed_seconds": step.elapsed(),
+        }
+
+
+def run_training_job(task: Any, payload: dict[str, Any], workflow: MethodWorkflow) -> dict[str, Any]:
+    """Train and register one model; a redelivery continues the checkpoint its predecessor left."""
+    job = parse_payload(TrainPayload, payload)
+    with run_step(task, job.job_id, "train") as step:
+        if model_dir(step.data_dir, job.model_id).is_dir():  # a redelivery after the model was registered
+            registered = get_model(step.data_dir, job.model_id)
+            return {"model_id": job.model_id, "validation": registered.manifest.validation}
+        work = step.job_dir / WORK_DIR
+        manifest = workflow.train_model(
+            job.config,
+            [step.read(volume) for volume in job.inputs],
+            work,
+            sigma=job.sigma,
+            second_acquisitions=[step.read(volume) for volume in job.second_inputs],
+            progress=step.progress,
+            resume=workflow.has_checkpoint(work),
+        )
+        step.check_cancelled()
+        register_model(step.data_dir, job.model_id, work)
+        return {
+            "model_id": job.model_id,
+            "validation": manifest.validation,
+            "elapsed_seconds": step.elapsed(),
+        }
+
+
+def register_method_tasks(method: MethodName, workflow: MethodWorkflow) -> tuple[Task, Task]:
+    """Register `method`'s denoise and train tasks on the queue's app (a worker module calls this once)."""
+
+    def denoise(self: Any, payload: dict[str, Any]) -> dict[str, Any]:
+        return run_denoise_job(self, payload, workflow)
+
+    def train(self: Any, payload: dict[str, Any]) -> dict[str, Any]:
+        return run_training_job(self, payload, workflow)
+
+    denoise.__doc__ = f"{method}: denoise with a registered model, or fit on the upload first."
+    train.__doc__ = f"{method}: train on the uploaded volumes, then register the model."
+    return (
+        app.task(name=DENOISE_TASKS[method], **TASK_OPTIONS)(denoise),
+        app.task(name=TRAIN_TASKS[method], **TASK_OPTIONS)(train),
+    )
