@@ -8,13 +8,13 @@ PATH, else by a structural check done here. YAML is read with PyYAML, or ruamel.
 from __future__ import annotations
 
 import ast
-import importlib
 import json
 import os
 import re
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -311,9 +311,12 @@ def test_redis_persists_and_flower_is_opt_in() -> None:
 
 
 def registered_task_names(module: str) -> set[str]:
-    """Task names of ours that importing `module` (as `celery -A module` does) registers on its Celery app."""
-    app = importlib.import_module(module).app
-    return {name for name in app.tasks if name in queue_names.ROUTES}
+    """Task names of ours that importing `module` in a fresh process (as `celery -A module` does) registers."""
+    probe = f"import json, {module} as m; print(json.dumps(sorted(m.app.tasks)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
+    return {name for name in json.loads(done.stdout) if name in queue_names.ROUTES}
 
 
 def test_workers_consume_every_queue_and_register_its_tasks() -> None:
