@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from shared.errors import EmptyVolumeError, NonFiniteVoxelsError, ShapeMismatchError
+from shared.errors import EmptyVolumeError, InvalidVolumeError, NonFiniteVoxelsError, ShapeMismatchError
 
 
 @dataclass(frozen=True)
@@ -23,10 +24,13 @@ class SourceMetadata:
 
 @dataclass(frozen=True, eq=False)
 class Volume:
-    """A float32 array with axes (Z, Y, X), its geometry, and its source format's metadata.
+    """A float32 array with axes (Z, Y, X), or (T, Z, Y, X) for a series of volumes, its geometry, and its
+    source format's metadata.
 
     `affine` is a 4x4 matrix mapping a voxel index (x, y, z, 1) - note: the reverse of the array's axis
     order, as in NIfTI - to world coordinates in millimetres, RAS+ (DICOM's LPS is converted on read).
+    A series (a 4D NIfTI, a DICOM series of several volumes: DWI, fMRI, repetitions) shares one geometry;
+    the methods denoise it frame by frame (`frames`, `with_frames`).
     """
 
     data: np.ndarray
@@ -35,8 +39,8 @@ class Volume:
 
     def __post_init__(self) -> None:
         data = np.asarray(self.data)
-        if data.ndim != 3:
-            raise ValueError(f"Volume data must be 3D (Z, Y, X), got shape {data.shape}")
+        if data.ndim not in (3, 4):
+            raise ValueError(f"Volume data must be 3D (Z, Y, X) or 4D (T, Z, Y, X), got shape {data.shape}")
         if data.dtype != np.float32:
             data = data.astype(np.float32)
         object.__setattr__(self, "data", data)
@@ -46,10 +50,33 @@ class Volume:
         object.__setattr__(self, "affine", affine)
 
     @property
-    def shape(self) -> tuple[int, int, int]:
-        """Array shape (Z, Y, X)."""
-        z, y, x = self.data.shape
-        return (z, y, x)
+    def shape(self) -> tuple[int, ...]:
+        """Array shape: (Z, Y, X), or (T, Z, Y, X) for a series."""
+        return tuple(int(n) for n in self.data.shape)
+
+    @property
+    def is_series(self) -> bool:
+        """Whether this is a series of volumes (4D) rather than one volume."""
+        return self.data.ndim == 4
+
+    @property
+    def frame_shape(self) -> tuple[int, int, int]:
+        """(Z, Y, X) of one volume of the series (of the volume itself, when it is not a series)."""
+        z, y, x = self.data.shape[-3:]
+        return (int(z), int(y), int(x))
+
+    def frames(self) -> list[Volume]:
+        """The volumes of a series, in order, each 3D with the series' geometry (a 3D volume: itself)."""
+        if not self.is_series:
+            return [self]
+        return [Volume(data=frame, affine=self.affine) for frame in self.data]
+
+    def with_frames(self, frames: Sequence[np.ndarray]) -> Volume:
+        """This volume (or series) with new voxel values given frame by frame, geometry and source kept."""
+        if self.is_series:
+            return self.with_data(np.stack([np.asarray(f) for f in frames]))
+        (only,) = frames
+        return self.with_data(only)
 
     @property
     def spacing(self) -> tuple[float, float, float]:
@@ -75,6 +102,7 @@ class Volume:
         """A JSON-ready summary: shape, spacing, format, value range."""
         return {
             "shape": list(self.shape),
+            "frames": len(self.data) if self.is_series else 1,
             "spacing_mm": [round(s, 6) for s in self.spacing],
             "format": self.source_format,
             "min": float(self.data.min()),
@@ -90,6 +118,15 @@ def check_voxels(data: np.ndarray, name: str) -> None:
     if not finite.all():
         bad = int(data.size - np.count_nonzero(finite))
         raise NonFiniteVoxelsError(f"{name}: {bad} voxel(s) are NaN or infinite")
+
+
+def require_single(volume: Volume, name: str) -> Volume:
+    """`volume` if it is one 3D volume; a series here is a clear error naming what to do instead."""
+    if volume.is_series:
+        raise InvalidVolumeError(
+            f"{name}: a series of {volume.shape[0]} volumes (shape {volume.shape}) where one volume is needed"
+        )
+    return volume
 
 
 def check_same_shape(a: Volume, b: Volume, what_a: str, what_b: str) -> None:

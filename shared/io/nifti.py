@@ -22,43 +22,49 @@ _NIBABEL_ERRORS = (ImageFileError, HeaderDataError, OSError, EOFError, ValueErro
 
 @dataclass(frozen=True, eq=False)
 class NiftiSource(SourceMetadata):
-    """The original header (geometry, codes, units, descrip) and on-disk shape (2D, 3D or 4D of one)."""
+    """The original header (geometry, codes, units, descrip) and on-disk shape (2D, 3D or 4D)."""
 
     header: nib.Nifti1Header
     shape: tuple[int, ...]
 
 
-def _squeezed_shape(shape: tuple[int, ...], name: str) -> tuple[int, int, int]:
-    """The (X, Y, Z) shape of the one volume stored in an image of `shape`."""
+def _array_shape(shape: tuple[int, ...], name: str) -> tuple[int, ...]:
+    """The (X, Y, Z) shape of one volume, or (X, Y, Z, T) of a series, stored in an image of `shape`.
+
+    A 2D image is one slice; trailing dimensions of length 1 are dropped; a 4D image with several volumes
+    (DWI, fMRI, repetitions) is a series. Five or more dimensions with more than one entry beyond the
+    fourth (vector or tensor images) have no denoising meaning here and are refused.
+    """
     if len(shape) < 2:
-        raise InvalidVolumeError(f"{name}: a {len(shape)}D image (shape {shape}); expected 2D or 3D")
-    extra = shape[3:]
-    volumes = int(np.prod(extra)) if extra else 1
-    if volumes > 1:
+        raise InvalidVolumeError(f"{name}: a {len(shape)}D image (shape {shape}); expected 2D, 3D or 4D")
+    x, y = int(shape[0]), int(shape[1])
+    z = int(shape[2]) if len(shape) > 2 else 1
+    t = int(shape[3]) if len(shape) > 3 else 1
+    beyond = int(np.prod(shape[4:])) if len(shape) > 4 else 1
+    if beyond > 1:
         raise TooManyVolumesError(
-            f"{name}: a 4D image with {volumes} volumes (shape {shape}); only a single 3D volume can be read"
+            f"{name}: a {len(shape)}D image (shape {shape}); only 2D, 3D and 4D (a series of volumes) "
+            "images can be denoised"
         )
-    x, y = shape[0], shape[1]
-    z = shape[2] if len(shape) > 2 else 1
-    return (int(x), int(y), int(z))
+    return (x, y, z) if t == 1 else (x, y, z, t)
 
 
 def read_nifti(path: Path, limits: ReadLimits, name: str) -> Volume:
-    """Read a 2D, 3D, or 4D-with-one-volume NIfTI file, scaling applied, into a (Z, Y, X) volume."""
+    """Read a 2D, 3D or 4D NIfTI file, scaling applied, into a (Z, Y, X) volume or a (T, Z, Y, X) series."""
     try:
         image = nib.load(path, mmap=False)
         if not isinstance(image, nib.Nifti1Image | nib.Nifti2Image):
             raise UnreadableVolumeError(f"{name}: not a NIfTI image ({type(image).__name__})")
         shape = tuple(int(n) for n in image.header.get_data_shape())
-        xyz = _squeezed_shape(shape, name)
-        check_voxel_count(xyz, limits, name)
+        array_shape = _array_shape(shape, name)
+        check_voxel_count(array_shape, limits, name)
         # get_fdata applies scl_slope / scl_inter; float32 is the volume's own dtype.
-        data_xyz = image.get_fdata(dtype=np.float32).reshape(xyz)
+        data_xyz = image.get_fdata(dtype=np.float32).reshape(array_shape)
     except _NIBABEL_ERRORS as exc:
         raise UnreadableVolumeError(
             f"{name}: cannot be read as NIfTI ({library_detail(exc, path, name)})"
         ) from exc
-    data = np.ascontiguousarray(data_xyz.transpose(2, 1, 0))
+    data = np.ascontiguousarray(data_xyz.transpose(tuple(reversed(range(data_xyz.ndim)))))
     check_voxels(data, name)
     source = NiftiSource(format=NIFTI, header=image.header.copy(), shape=shape)
     return Volume(data=data, affine=image.affine, source=source)
@@ -76,7 +82,7 @@ def _new_header(volume: Volume, description: str) -> nib.Nifti1Header:
 
 def write_nifti(volume: Volume, path: Path, description: str) -> Path:
     """Write `volume` as float32 NIfTI; a NIfTI source's header (and on-disk shape) is kept as it was."""
-    data_xyz = volume.data.transpose(2, 1, 0)
+    data_xyz = volume.data.transpose(tuple(reversed(range(volume.data.ndim))))  # (T,)Z,Y,X -> X,Y,Z(,T)
     source = volume.source
     if isinstance(source, NiftiSource):
         header = source.header.copy()

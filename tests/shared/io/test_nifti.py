@@ -103,14 +103,35 @@ def test_4d_with_one_volume_is_squeezed(tmp_path: Path, small_mni_volume: Volume
     assert nib.load(write_volume(volume, tmp_path / "out.nii.gz")).shape == data.shape
 
 
-def test_4d_with_several_volumes_is_refused(tmp_path: Path):
-    """A 4D file with more than one volume cannot be denoised as one volume."""
-    path = tmp_path / "fmri.nii.gz"
-    nib.save(nib.Nifti1Image(np.ones((4, 5, 6, 3), dtype=np.float32), np.eye(4)), path)
+def test_4d_with_several_volumes_reads_as_a_series_and_writes_back_4d(
+    tmp_path: Path, small_mni_volume: Volume
+):
+    """A 4D file (DWI, fMRI, repetitions) is a (T, Z, Y, X) series; written back, header and shape are its own."""
+    frames = np.stack([small_mni_volume.data * (1.0 + t) for t in range(3)])  # (T, Z, Y, X)
+    image = nib.Nifti1Image(frames.transpose(3, 2, 1, 0), small_mni_volume.affine)
+    image.header.set_xyzt_units("mm", "sec")
+    image.header["pixdim"][4] = 2.5  # the repetition time, which must survive
+    path = tmp_path / "dwi.nii.gz"
+    nib.save(image, path)
+
+    series = read_volume(path)
+    assert series.is_series and series.shape == (3, *small_mni_volume.shape)
+    assert np.array_equal(series.data, frames)
+    assert [np.array_equal(f.data, frames[t]) for t, f in enumerate(series.frames())] == [True] * 3
+    written = nib.load(write_volume(series.with_frames([f * 2 for f in frames]), tmp_path / "out.nii.gz"))
+    assert written.shape == image.shape and written.header["pixdim"][4] == 2.5
+    assert np.allclose(np.asarray(written.dataobj).transpose(3, 2, 1, 0), frames * 2)
+
+
+def test_images_beyond_4d_are_refused(tmp_path: Path):
+    """A 5D vector image has no denoising meaning here: refused, saying what can be read."""
+    path = tmp_path / "vectors.nii.gz"
+    nib.save(nib.Nifti1Image(np.ones((4, 5, 6, 1, 3), dtype=np.float32), np.eye(4)), path)
     with pytest.raises(TooManyVolumesError) as caught:
         read_volume(path)
     assert str(caught.value) == (
-        "fmri.nii.gz: a 4D image with 3 volumes (shape (4, 5, 6, 3)); only a single 3D volume can be read"
+        "vectors.nii.gz: a 5D image (shape (4, 5, 6, 1, 3)); only 2D, 3D and 4D (a series of volumes) images "
+        "can be denoised"
     )
 
 
