@@ -75,7 +75,7 @@ def _evenly(refs: list[tuple[int, int]], limit: int | None) -> list[tuple[int, i
 
 def prepare(volume: Volume, max_test_slices: int | None = None, seed: int = SPLIT_SEED) -> BenchmarkData:
     """Normalise `volume` to [0, 1], keep its foreground sagittal slices, and split them 80/10/10."""
-    normalised = volume.with_data(IntensityMapping.fit(volume.data, "MNI152").normalise(volume.data))
+    normalised = volume.with_data(IntensityMapping.min_max(volume.data, "MNI152").normalise(volume.data))
     axis = plane_axis(normalised.affine, "sagittal")
     kept = foreground_slices(normalised.data, axis)
     split = split_slices([kept], axis=axis, seed=seed)

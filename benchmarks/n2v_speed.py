@@ -71,9 +71,9 @@ def measure(steps: int, repeats: int, work: Path) -> dict[str, Any]:
     from services.n2v.sampler import AugmentingWrapper, make_manipulator
     from services.n2v.tf_env import quiet, tf, versions
     from services.n2v.train import train
-    from shared.intensity import IntensityMapping
+    from shared.intensity import Normalisation
     from shared.methods.n2v import N2VConfig
-    from shared.slices import plane_axis, slice_along
+    from shared.slices import slice_along, slice_axis
 
     (noisy,) = noisy_from_clean([paper_volume()], sigma=20, seed=0)
     config = N2VConfig(epochs=2, steps_per_epoch=steps)
@@ -105,8 +105,8 @@ def measure(steps: int, repeats: int, work: Path) -> dict[str, Any]:
     bare_rate = steps / (time.perf_counter() - start)
     keras_model.load_weights(str(work / "n2v" / "weights_best.h5"))  # train_on_batch changed them
 
-    axis = plane_axis(noisy.affine, config.plane)
-    slices = slice_along(IntensityMapping.fit(noisy.data).normalise(noisy.data), axis)
+    axis = slice_axis(noisy, config.plane)
+    slices = slice_along(Normalisation().fit(noisy.data).normalise(noisy.data), axis)
 
     def bare_predict() -> None:
         with quiet():

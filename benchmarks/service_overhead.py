@@ -51,7 +51,7 @@ def benchmark_volume() -> Volume:
     z, y, x = (min(a, b) for a, b in zip(data.shape, SHAPE_ZYX, strict=True))
     x0 = (data.shape[2] - x) // 2
     out[:z, :y, :x] = data[:z, :y, x0 : x0 + x]
-    mapping = IntensityMapping.fit(out)
+    mapping = IntensityMapping.min_max(out)
     noisy = add_noise(mapping.normalise(out), 20.0, np.random.default_rng(0))
     return Volume(data=mapping.denormalise(noisy), affine=image.affine)
 

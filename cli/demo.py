@@ -94,7 +94,7 @@ def _write_inputs(out: Path, sigma: float, seed: int) -> tuple[Path, Path]:
     clean_path, noisy_path = out / "clean.nii.gz", out / "noisy.nii.gz"
     load_mni152_template(resolution=1).to_filename(clean_path)
     clean = read_volume(clean_path)
-    mapping = IntensityMapping.fit(clean.data)
+    mapping = IntensityMapping.min_max(clean.data)
     noisy = add_noise(mapping.normalise(clean.data), sigma, np.random.default_rng(seed))
     write_volume(
         clean.with_data(mapping.denormalise(noisy)), noisy_path, description=f"noise sigma {sigma:g}"

@@ -15,6 +15,7 @@ from shared.io import detect_format, read_volume, write_volume
 from shared.methods import MethodName
 from shared.methods.workflow import load_workflow
 from shared.metrics import evaluate
+from shared.slices import PlaneSetting
 from shared.volume import check_same_shape
 
 
@@ -27,10 +28,33 @@ def denoise_command(
         Path | None,
         typer.Option(help="n2n: a second noisy acquisition; predictions on both are averaged (Eq. 3)."),
     ] = None,
-    fit: Annotated[bool, typer.Option("--fit", help="n2v: train on SOURCE itself, then denoise it.")] = False,
-    epochs: Annotated[
-        int | None, typer.Option(help="Training epochs when fitting (--fit, or n2n pair).")
+    fit: Annotated[
+        bool,
+        typer.Option(
+            "--fit",
+            metavar="",
+            help="Train on SOURCE (n2n: and --second, or --repeats) first: the default without --model.",
+        ),
+    ] = False,
+    repeats: Annotated[
+        bool,
+        typer.Option(
+            "--repeats",
+            metavar="",
+            help="n2n fit: SOURCE is a series (4D) of repeated acquisitions; train on consecutive volume pairs.",
+        ),
+    ] = False,
+    plane: Annotated[
+        PlaneSetting | None,
+        typer.Option(
+            help="Fitting: plane of the 2D slices [default: acquisition, the plane they were acquired in]."
+        ),
     ] = None,
+    series_uid: Annotated[
+        str | None,
+        typer.Option(help="DICOM: the SeriesInstanceUID to read when SOURCE holds several series."),
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs when fitting.")] = None,
     steps_per_epoch: Annotated[int | None, typer.Option(help="Steps per epoch when fitting.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed when fitting.")] = None,
     patch_size: Annotated[int | None, typer.Option(help="n2v --fit: patch side.")] = None,
@@ -40,22 +64,28 @@ def denoise_command(
     ground_truth: Annotated[
         Path | None, typer.Option(help="Clean reference: print PSNR/RMSE/SSIM of input and output.")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", metavar="", help="No progress bar.")] = False,
 ) -> None:
-    """Denoise SOURCE into OUT with a trained model, or by fitting on the input (n2v --fit; n2n with --second)."""
+    """Denoise SOURCE into OUT with a trained --model, or by fitting on SOURCE first (n2n: with its --second
+    acquisition or --repeats). A 4D series is denoised volume by volume; a fit trains on all of them."""
     detect_format(out)  # refuse an unwritable output before any work
-    if method == "n2v" and (model is None) == (not fit):
-        raise ConfigError("n2v needs exactly one of --model DIR or --fit")
-    if method == "n2n" and fit:
-        raise ConfigError("--fit is n2v's; n2n trains on the pair when --second is given without --model")
+    if model is not None and fit:
+        raise ConfigError("give either --model DIR (a trained model) or --fit (train on SOURCE), not both")
     fitting = model is None
-    flags = {"epochs": epochs, "steps_per_epoch": steps_per_epoch, "seed": seed, "patch_size": patch_size}
-    if not fitting and (config_file is not None or any(v is not None for v in flags.values())):
+    flags = {
+        "epochs": epochs,
+        "steps_per_epoch": steps_per_epoch,
+        "seed": seed,
+        "patch_size": patch_size,
+        "plane": plane,
+    }
+    if not fitting and (config_file is not None or repeats or any(v is not None for v in flags.values())):
         raise ConfigError(
-            "--epochs, --steps-per-epoch, --seed, --patch-size and --config only apply when fitting (no --model)"
+            "--epochs, --steps-per-epoch, --seed, --patch-size, --plane, --repeats and --config only apply when "
+            "fitting (no --model)"
         )
     config = build_config(method, flags, config_file, fit=True) if fitting else None
-    volume = read_volume(source)
+    volume = read_volume(source, series_uid=series_uid)
     second_volume = read_volume(second) if second is not None else None
     reference = None
     if ground_truth is not None:
@@ -72,6 +102,7 @@ def denoise_command(
             second=second_volume,
             config=config,
             work_dir=Path(work) / "model",
+            repeats=repeats,
             progress=progress,
         )
     written = write_volume(denoised, out)

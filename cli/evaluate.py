@@ -28,7 +28,7 @@ def evaluate_command(
     prediction: Annotated[Path, typer.Argument(help="The denoised (or noisy) volume to score.")],
     reference: Annotated[Path, typer.Argument(help="The clean reference volume.")],
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of a table.")
+        bool, typer.Option("--json", metavar="", help="Print one JSON object instead of a table.")
     ] = False,
     slice_axis: Annotated[
         int, typer.Option(min=0, max=2, help="Array axis (Z=0, Y=1, X=2) for per-slice values.")

@@ -21,14 +21,14 @@ def noise_command(
     ] = 20.0,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same noise.")] = 0,
     rician: Annotated[
-        bool, typer.Option("--rician", help="Rician (magnitude) noise instead of Gaussian.")
+        bool, typer.Option("--rician", metavar="", help="Rician (magnitude) noise instead of Gaussian.")
     ] = False,
 ) -> None:
     """Add Gaussian (or Rician) noise of SIGMA/255 of the input's intensity range, not clipped."""
     check_sigma(sigma)
     detect_format(out)  # refuse an unwritable output before any work
     volume = read_volume(source)
-    mapping = IntensityMapping.fit(volume.data, name=source.name)
+    mapping = IntensityMapping.min_max(volume.data, name=source.name)
     noisy = add_noise(
         mapping.normalise(volume.data), sigma, np.random.default_rng(seed), "rician" if rician else "gaussian"
     )

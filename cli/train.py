@@ -14,6 +14,7 @@ from shared.io import read_volume
 from shared.methods import MethodName
 from shared.methods.workflow import load_workflow
 from shared.noise import check_sigma
+from shared.slices import PlaneSetting
 
 VOLUMES_HELP = "repeat the option or list several files after it"
 
@@ -36,8 +37,20 @@ def train_command(
         typer.Option(help="Synthetic noise sigma (0-255 scale, > 0 and <= 255) for --clean volumes."),
     ] = None,
     rician: Annotated[
-        bool, typer.Option("--rician", help="Synthetic Rician instead of Gaussian noise.")
+        bool, typer.Option("--rician", metavar="", help="Synthetic Rician instead of Gaussian noise.")
     ] = False,
+    repeats: Annotated[
+        bool,
+        typer.Option(
+            "--repeats",
+            metavar="",
+            help="n2n: each --noisy file is a series (4D) of repeated acquisitions; train on consecutive pairs.",
+        ),
+    ] = False,
+    plane: Annotated[
+        PlaneSetting | None,
+        typer.Option(help="Plane of the 2D slices [default: acquisition, the plane they were acquired in]."),
+    ] = None,
     epochs: Annotated[int | None, typer.Option(help="Training epochs (default 150, the paper).")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Images or patches per step.")] = None,
     steps_per_epoch: Annotated[int | None, typer.Option(help="Optimiser steps per epoch.")] = None,
@@ -49,15 +62,18 @@ def train_command(
     patch_size: Annotated[int | None, typer.Option(help="n2v: patch side.")] = None,
     dims: Annotated[int | None, typer.Option(help="n2v: 2 (slices) or 3 (ZYX patches).")] = None,
     n2v2: Annotated[
-        bool | None, typer.Option("--n2v2", help="n2v: train N2V2 (blur-pool, no top skip).")
+        bool | None, typer.Option("--n2v2", metavar="", help="n2v: train N2V2 (blur-pool, no top skip).")
     ] = None,
     config_file: Annotated[
         Path | None, typer.Option("--config", help="JSON file with any config fields; flags override it.")
     ] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the checkpoint in --out.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", metavar="", help="Continue the checkpoint in --out.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", metavar="", help="No progress bar.")] = False,
 ) -> None:
-    """Train a model: n2n from --clean + --sigma or --noisy + --noisy2 pairs; n2v from --noisy (or --clean + --sigma)."""
+    """Train a model: n2n from --clean + --sigma, --noisy + --noisy2 pairs or --noisy series with --repeats; n2v
+    from --noisy (or --clean + --sigma). A 4D file counts as one training volume per volume it holds."""
     flags = {
         "epochs": epochs,
         "batch_size": batch_size,
@@ -68,6 +84,7 @@ def train_command(
         "patch_size": patch_size,
         "dims": dims,
         "n2v2": n2v2,
+        "plane": plane,
     }
     config = build_config(method, flags, config_file)
     sources = _check_sources(clean, noisy, noisy2, sigma)
@@ -81,6 +98,7 @@ def train_command(
             out,
             sigma=sigma,
             second_acquisitions=second_acquisitions,
+            repeats=repeats,
             noise="rician" if rician else "gaussian",
             progress=progress,
             resume=resume,

@@ -33,3 +33,15 @@ ProgressCallback = Callable[[Progress], None]
 
 def ignore_progress(_: Progress) -> None:
     """A progress callback that discards every event."""
+
+
+def share_of(progress: ProgressCallback, index: int, count: int) -> ProgressCallback:
+    """A callback for part `index` of `count` equal parts of a stage (e.g. one volume of a series):
+    its events reach `progress` with the fraction of the whole stage."""
+    if count == 1:
+        return progress
+
+    def report(event: Progress) -> None:
+        progress(event.model_copy(update={"fraction": (index + event.fraction) / count}))
+
+    return report

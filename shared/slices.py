@@ -14,13 +14,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.foreground import FRACTION, foreground_fractions, foreground_level
 from shared.io.orientation import axis_codes
+from shared.volume import Volume
 
 Plane = Literal["sagittal", "coronal", "axial"]
-_PLANE_AXIS_CODES: dict[str, set[str]] = {
+PlaneSetting = Literal["acquisition", "sagittal", "coronal", "axial"]
+"""What a config asks for: an anatomical plane, or the plane the slices were acquired in (the default)."""
+_PLANE_AXIS_CODES: dict[Plane, set[str]] = {
     "sagittal": {"L", "R"},
     "coronal": {"A", "P"},
     "axial": {"S", "I"},
 }
+THICK_SLICE_RATIO = 1.2
+"""An axis whose voxels are this much longer than every other axis's is the slice axis (thick 2D slices)."""
+_DICOM_FORMATS = {"dicom", "dicom-zip", "dicom-dir"}
 
 
 def plane_axis(affine: np.ndarray, plane: Plane) -> int:
@@ -30,6 +36,42 @@ def plane_axis(affine: np.ndarray, plane: Plane) -> int:
         if code in _PLANE_AXIS_CODES[plane]:
             return 2 - voxel_axis  # voxel axes are (x, y, z); array axes are (z, y, x)
     raise ValueError(f"cannot find the {plane} axis in an affine with axis codes {codes}")
+
+
+def plane_of_axis(affine: np.ndarray, axis: int) -> Plane:
+    """The anatomical plane of the slices that lie across array `axis` (the nearest, for oblique volumes)."""
+    code = axis_codes(affine)[2 - axis]
+    return next(plane for plane, codes in _PLANE_AXIS_CODES.items() if code in codes)
+
+
+def acquisition_axis(volume: Volume) -> int:
+    """The array axis across which the volume's 2D slices were acquired.
+
+    A single 2D image (an axis of length 1) is its own slice. A DICOM series is read slice by slice along
+    its slice normal, so its slices lie across axis 0 (Z).
+    Otherwise (NIfTI, .npy) the voxel sizes tell: an axis whose voxels are clearly the longest
+    (THICK_SLICE_RATIO) is the slice axis of a stack of thick slices, e.g. 0.8 x 0.8 x 4 mm fetal stacks
+    in whatever plane; with no such axis, the file's own slice axis, Z (NIfTI's third voxel axis, along
+    which converters such as dcm2niix store the acquired slices).
+    """
+    single = [axis for axis, n in enumerate(volume.frame_shape) if n == 1]
+    if single:  # a single 2D image: its one slice
+        return single[0]
+    if volume.source_format in _DICOM_FORMATS:
+        return 0
+    spacing = volume.spacing
+    thickest = int(np.argmax(spacing))
+    others = [s for axis, s in enumerate(spacing) if axis != thickest]
+    if spacing[thickest] >= THICK_SLICE_RATIO * max(others):
+        return thickest
+    return 0
+
+
+def slice_axis(volume: Volume, plane: PlaneSetting) -> int:
+    """The array axis a 2D method slices `volume` across: its acquisition axis, or an anatomical plane's."""
+    if plane == "acquisition":
+        return acquisition_axis(volume)
+    return plane_axis(volume.affine, plane)
 
 
 def slice_along(data: np.ndarray, axis: int) -> np.ndarray:
@@ -53,8 +95,9 @@ class DatasetSplit(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    mode: Literal["by_volume", "by_slice_block"] = Field(
-        description="Split whole volumes (3+ volumes) or contiguous slice blocks (fewer)."
+    mode: Literal["by_volume", "by_slice_block", "unsplit"] = Field(
+        description="Split whole volumes (3+ volumes), contiguous slice blocks (fewer), or nothing: too few "
+        "slices to hold any out (a single 2D image), so validation sees the training slices."
     )
     axis: int = Field(ge=0, le=2, description="Array axis (Z=0, Y=1, X=2) the 2D slices lie across.")
     seed: int = Field(description="Seed of the volume shuffle (by_volume).")
@@ -80,11 +123,16 @@ def split_slices(
 ) -> DatasetSplit:
     """Split the kept slice indices of each volume into train / val / test.
 
-    `kept[v]` lists the slice indices of volume v to use. Three or more volumes: whole volumes are
+    `kept[v]` lists the slice indices of volume v to use. Fewer than three volumes of which one has fewer
+    than three slices (a single 2D image): nothing can be held out, so every slice is both trained and
+    validated on (mode 'unsplit'). Three or more volumes: whole volumes are
     shuffled with `seed` and assigned. Otherwise each volume's slices are cut into contiguous blocks laid
     out train | val | test | train, so validation and test come from the middle of the volume, where the
     anatomy is, rather than from its nearly empty ends.
     """
+    if len(kept) < 3 and min(len(indices) for indices in kept) < 3:
+        every = [(v, s) for v, indices in enumerate(kept) for s in indices]
+        return DatasetSplit(mode="unsplit", axis=axis, seed=seed, train=every, val=every, test=[])
     if len(kept) >= 3:
         order = [int(v) for v in np.random.default_rng(seed).permutation(len(kept))]
         n_train, n_val, _ = _counts(len(kept), fractions)

@@ -12,6 +12,19 @@ from shared.errors import ConfigError
 from shared.methods import AnyConfig, MethodName, fit_config, parse_config
 from shared.methods.n2v import MAX_DEFAULT_STEPS, N2VConfig
 from shared.settings import Settings
+from shared.slices import PlaneSetting
+
+PlaneChoice = PlaneSetting
+"""The `plane` form field: an anatomical plane, or `acquisition` (the plane the slices were acquired in)."""
+
+
+def with_plane(params: dict[str, Any], plane: str | None) -> dict[str, Any]:
+    """`params` with the `plane` form field folded in (the field and a `plane` in params must agree)."""
+    if plane is None:
+        return params
+    if params.get("plane", plane) != plane:
+        raise ConfigError(f"plane is {plane!r} but params say {params['plane']!r}; give it once")
+    return {**params, "plane": plane}
 
 
 def training_config(method: MethodName, params: dict[str, Any]) -> AnyConfig:

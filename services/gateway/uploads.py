@@ -55,7 +55,7 @@ def store_volume(
     dest = folder / f"{role}{canonical_suffix(name, fmt)}"
     save_upload(upload, dest, settings.MAX_FILE_BYTES, name)
     volume = read_volume(dest, limits=ReadLimits.from_settings(settings), series_uid=series_uid, name=name)
-    IntensityMapping.fit(volume.data, name)  # a constant volume has no range to normalise: refuse it now
+    IntensityMapping.robust(volume.data, name)  # a constant volume has no range to normalise: refuse it now
     ref = VolumeInput(path=relative_to_data(Path(settings.DATA_DIR), dest), name=name, series_uid=series_uid)
     return ref, volume
 

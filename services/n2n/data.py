@@ -1,9 +1,9 @@
 """Noise2Noise training data: normalised 2D slice pairs for training and validation, and their split.
 
 Two sources, as in the issue: clean volumes plus synthetic noise of a given sigma (the paper's protocol),
-or pairs of real noisy acquisitions of the same anatomy. Each volume is normalised to [0, 1] with its
-own min-max mapping; both copies of a real pair use the mapping fitted on the first, so they stay
-comparable. Test slices are only named in the split (benchmarks gather them); they are never loaded here.
+or pairs of real noisy acquisitions of the same anatomy. A clean volume is normalised by its min-max range,
+on which the paper defines sigma; a real pair by the robust percentile mapping (shared.intensity) fitted on
+its first copy and applied to both, so they stay comparable and a hot voxel rescales nothing. Test slices are only named in the split (benchmarks gather them); they are never loaded here.
 """
 
 from __future__ import annotations
@@ -16,11 +16,18 @@ from typing import Any, Literal
 import numpy as np
 
 from shared.errors import ConfigError, InvalidVolumeError, ShapeMismatchError
-from shared.intensity import IntensityMapping
+from shared.intensity import IntensityMapping, Normalisation
 from shared.methods.n2n import N2NConfig
 from shared.noise import NoiseKind, check_sigma, noisy_pair
-from shared.slices import DatasetSplit, Plane, foreground_slices, plane_axis, split_slices
-from shared.volume import Volume, check_voxels
+from shared.slices import (
+    DatasetSplit,
+    PlaneSetting,
+    foreground_slices,
+    plane_of_axis,
+    slice_axis,
+    split_slices,
+)
+from shared.volume import Volume, check_voxels, require_single
 
 AFFINE_TOLERANCE = 1e-3
 """Two acquisitions are voxel-aligned when their affines agree to this (mm, or mm per voxel)."""
@@ -49,7 +56,7 @@ class N2NTrainingData:
     train: SlicePairs
     val: SlicePairs
     split: DatasetSplit
-    plane: Plane
+    plane: PlaneSetting
     source: Literal["synthetic", "pairs"]
     sigma: float | None
     noise: NoiseKind | None
@@ -61,10 +68,12 @@ class N2NTrainingData:
             "source": self.source,
             "plane": self.plane,
             "axis": self.split.axis,
+            "anatomical_plane": self.anatomical_plane,
             "sigma": self.sigma,
             "sigma_scale": "0-255 of the normalised [0, 1] range" if self.sigma is not None else None,
             "noise": self.noise,
             "volumes": self.volumes,
+            "normalisation": Normalisation().model_dump(),
             "slices": {
                 "train": len(self.split.train),
                 "val": len(self.split.val),
@@ -72,6 +81,11 @@ class N2NTrainingData:
             },
             "split": self.split.model_dump(mode="json"),
         }
+
+    @property
+    def anatomical_plane(self) -> str | None:
+        """The anatomical plane the training slices lie in (of the first volume)."""
+        return self.volumes[0].get("anatomical_plane") if self.volumes else None
 
     def fingerprint(self) -> str:
         """sha256 of the summary and every slice: a resumed training refuses data that differ."""
@@ -97,11 +111,11 @@ def from_clean(
     normalised, described = [], []
     for i, volume in enumerate(volumes):
         name = f"volume {i}"
-        check_voxels(volume.data, name)
-        mapping = IntensityMapping.fit(volume.data, name)
+        check_voxels(require_single(volume, name).data, name)
+        mapping = IntensityMapping.min_max(volume.data, name)  # sigma is defined on the clean range
         normalised.append(mapping.normalise(volume.data))
         described.append(_describe(volume, mapping))
-    axis = _common_axis(volumes, config.plane)
+    axis = _common_axis(volumes, config.plane, described)
     split = _split([_kept(n, axis, config) for n in normalised], axis, config, described)
     train_clean = _take(normalised, split.train, axis)
     val_clean = _take(normalised, split.val, axis)
@@ -128,14 +142,14 @@ def from_pairs(first: list[Volume], second: list[Volume], config: N2NConfig) -> 
     firsts, seconds, described = [], [], []
     for i, (a, b) in enumerate(zip(first, second, strict=True)):
         label = f"pair {i + 1} of {len(first)}"
-        check_voxels(a.data, f"{label}, first acquisition")
+        check_voxels(require_single(a, label).data, f"{label}, first acquisition")
         check_voxels(b.data, f"{label}, second acquisition")
         check_aligned(a, b, label)
-        mapping = IntensityMapping.fit(a.data, f"{label}, first acquisition")
+        mapping = Normalisation().fit(a.data, f"{label}, first acquisition")
         firsts.append(mapping.normalise(a.data))
         seconds.append(mapping.normalise(b.data))
         described.append(_describe(a, mapping))
-    axis = _common_axis(first, config.plane)
+    axis = _common_axis(first, config.plane, described)
     # The mean of the two copies has half the noise variance: a steadier test for empty slices.
     kept = [_kept((a + b) / 2, axis, config) for a, b in zip(firsts, seconds, strict=True)]
     split = _split(kept, axis, config, described)
@@ -175,37 +189,36 @@ def _describe(volume: Volume, mapping: IntensityMapping) -> dict[str, Any]:
     }
 
 
-def _common_axis(volumes: list[Volume], plane: Plane) -> int:
-    """The array axis of `plane`, which must be the same in every volume."""
-    axes = [plane_axis(v.affine, plane) for v in volumes]
+def _common_axis(volumes: list[Volume], plane: PlaneSetting, described: list[dict[str, Any]]) -> int:
+    """The array axis the slices of `plane` lie across, which must be the same in every volume."""
+    axes = [slice_axis(v, plane) for v in volumes]
     for i, axis in enumerate(axes):
         if axis != axes[0]:
             raise ShapeMismatchError(
                 f"volume {i}: its {plane} slices lie across array axis {axis}, but volume 0's lie across "
                 f"axis {axes[0]}; give all volumes in one orientation"
             )
+    for volume, record in zip(volumes, described, strict=True):
+        record["anatomical_plane"] = plane_of_axis(volume.affine, axes[0])
     return axes[0]
 
 
 def _kept(normalised: np.ndarray, axis: int, config: N2NConfig) -> list[int]:
-    """Slice indices used for the split: those with anatomy, or all of them."""
-    if config.drop_empty:
+    """Slice indices used for the split: those with anatomy, or all; a single 2D image is always kept."""
+    every = list(range(normalised.shape[axis]))
+    if config.drop_empty and len(every) >= 3:
         return foreground_slices(normalised, axis)
-    return list(range(normalised.shape[axis]))
+    return every
 
 
 def _split(
     kept: list[list[int]], axis: int, config: N2NConfig, described: list[dict[str, Any]]
 ) -> DatasetSplit:
-    """Split train / val / test (shared.slices); refuse volumes with too few usable slices."""
-    needed = 1 if len(kept) >= 3 else 3
+    """Split train / val / test (shared.slices); refuse a volume with no usable slice."""
     for i, indices in enumerate(kept):
         described[i]["kept_slices"] = len(indices)
-        if len(indices) < needed:
-            raise InvalidVolumeError(
-                f"volume {i}: only {len(indices)} {config.plane} slice(s) hold anatomy; "
-                f"at least {needed} are needed to split train/val/test"
-            )
+        if not indices:
+            raise InvalidVolumeError(f"volume {i}: no slice across axis {axis} holds anatomy")
     return split_slices(kept, axis, seed=config.seed)
 
 

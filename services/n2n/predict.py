@@ -17,12 +17,12 @@ from services.n2n.device import pick_device, place, prepare
 from services.n2n.inference import predict_slices
 from services.n2n.model import N2NUNet
 from shared.errors import InvalidModelError
-from shared.intensity import IntensityMapping
+from shared.intensity import Normalisation
 from shared.manifest import ModelManifest, read_manifest
 from shared.methods.n2n import N2NConfig
 from shared.progress import Progress, ProgressCallback, ignore_progress
-from shared.slices import plane_axis, slice_along, stack_slices
-from shared.volume import Volume, check_voxels
+from shared.slices import slice_along, slice_axis, stack_slices
+from shared.volume import Volume, check_voxels, require_single
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,19 +66,19 @@ def denoise(
 ) -> Volume:
     """The denoised volume, with the input's shape, geometry and intensity scale.
 
-    The input is normalised with its own min-max mapping and the result mapped back. With `second` (another
-    noisy acquisition of the same anatomy) both are normalised with the input's mapping and the two
-    predictions averaged: the paper's Eq. 3, which uses more information than single-copy inference.
+    The input is normalised with its own robust mapping (the model's recorded percentiles) and mapped
+    back. With `second` (another noisy acquisition of the same anatomy) both are normalised with the
+    input's mapping and the two predictions averaged: the paper's Eq. 3, which uses more information than single-copy inference.
     """
     loaded = model if isinstance(model, LoadedN2N) else load_model(Path(model))
-    check_voxels(volume.data, "input")
+    check_voxels(require_single(volume, "input").data, "input")
     copies = [volume]
     if second is not None:
         check_voxels(second.data, "second acquisition")
         check_aligned(volume, second, "input and second acquisition")
         copies.append(second)
-    mapping = IntensityMapping.fit(volume.data, "input")
-    axis = plane_axis(volume.affine, loaded.config.plane)
+    mapping = Normalisation.of_model(loaded.manifest.data).fit(volume.data, "input")
+    axis = slice_axis(volume, loaded.config.plane)
     count = volume.shape[axis]
     started = time.monotonic()
     total = np.zeros(volume.shape, dtype=np.float32)

@@ -168,7 +168,8 @@ def model_config_document(config: N2NConfig, parameters: int) -> dict[str, objec
     return {
         "format": CONFIG_FORMAT,
         "architecture": {"name": ARCHITECTURE, "in_channels": 1, "out_channels": 1, "parameters": parameters},
-        "normalisation": "per-volume min-max to [0, 1], mapped back after inference",
+        "normalisation": "per volume, robust percentiles to [0, 1] (manifest.json data.normalisation), "
+        "mapped back after inference; clean volumes + sigma: their min-max range, on which sigma is defined",
         "config": config.model_dump(mode="json"),
     }
 
@@ -180,9 +181,14 @@ def _finish(
     document = model_config_document(config, parameter_count(model))
     atomic_write_text(out_dir / CONFIG_NAME, json.dumps(document, indent=2))
     pairs = "noisy -> noisy" if config.targets == "noisy" else "noisy -> clean"
+    held_out = (
+        "the training slices themselves (too few slices to hold any out)"
+        if data.split.mode == "unsplit"
+        else "the validation pairs"
+    )
     validation = validation_summary(
         state,
-        criterion=f"lowest validation loss ({config.loss}) on the validation pairs, {pairs}",
+        criterion=f"lowest validation loss ({config.loss}) on {held_out}, {pairs}",
         baseline=input_metrics(data.val),
     )
     return write_manifest(

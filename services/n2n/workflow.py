@@ -10,18 +10,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from shared.errors import ConfigError
 from shared.manifest import ModelManifest
 from shared.methods import AnyConfig, require_config
 from shared.methods.n2n import N2NConfig
 from shared.methods.workflow import MethodWorkflow
 from shared.noise import NoiseKind
-from shared.progress import ProgressCallback, ignore_progress
+from shared.progress import ProgressCallback, share_of
 from shared.volume import Volume
 
 NEEDS_PAIRS = (
-    "n2n trains on pairs: give clean volumes with a sigma (synthetic pairs) or a second noisy acquisition "
-    "of each volume; a single noisy volume with nothing else is n2v's case"
+    "n2n trains on pairs: give clean volumes with a sigma (synthetic pairs), a second noisy acquisition of "
+    "each volume, or a series of repeated acquisitions (repeats); a single noisy volume with nothing else is "
+    "n2v's case"
 )
 
 
@@ -35,17 +38,17 @@ class N2NWorkflow(MethodWorkflow):
 
         return has_checkpoint(out_dir)
 
-    def train_model(
+    def train_volumes(
         self,
         config: AnyConfig,
         inputs: list[Volume],
         out_dir: Path,
         *,
-        sigma: float | None = None,
-        second_acquisitions: list[Volume] | None = None,
-        noise: NoiseKind = "gaussian",
-        progress: ProgressCallback = ignore_progress,
-        resume: bool = False,
+        sigma: float | None,
+        second_acquisitions: list[Volume] | None,
+        noise: NoiseKind,
+        progress: ProgressCallback,
+        resume: bool,
     ) -> ModelManifest:
         """Train from clean `inputs` + `sigma` (the paper's protocol) or from (inputs, second acquisitions)."""
         from services.n2n.data import from_clean, from_pairs
@@ -62,28 +65,26 @@ class N2NWorkflow(MethodWorkflow):
             raise ConfigError(NEEDS_PAIRS)
         return train(n2n, data, out_dir, progress=progress, resume=resume)
 
-    def fit(
-        self,
-        volume: Volume,
-        second: Volume | None,
-        config: AnyConfig,
-        work_dir: Path,
-        *,
-        progress: ProgressCallback,
-        resume: bool,
-    ) -> None:
-        if second is None:
-            raise ConfigError(
-                "n2n without a trained model needs a second noisy acquisition of the same anatomy to train on"
-            )
-        super().fit(volume, second, config, work_dir, progress=progress, resume=resume)
-
     def predict(
-        self, volume: Volume, model_dir: Path, *, second: Volume | None, progress: ProgressCallback
-    ) -> Volume:
+        self,
+        volumes: list[Volume],
+        model_dir: Path,
+        *,
+        seconds: list[Volume] | None,
+        progress: ProgressCallback,
+    ) -> list[np.ndarray]:
         from services.n2n.predict import denoise, load_model
 
-        return denoise(volume, load_model(model_dir), second=second, progress=progress)
+        model = load_model(model_dir)
+        return [
+            denoise(
+                volume,
+                model,
+                second=seconds[i] if seconds is not None else None,
+                progress=share_of(progress, i, len(volumes)),
+            ).data
+            for i, volume in enumerate(volumes)
+        ]
 
 
 workflow = N2NWorkflow()

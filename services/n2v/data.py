@@ -2,7 +2,8 @@
 
 2D: slices across the config's plane, split train / val / test by `shared.slices.split_slices` (by volume
 with 3+ volumes, else by contiguous slice blocks), each slice cut into square tiles that cover it (the
-last tile of a row sits flush with the edge). 3D: each volume cut into a disjoint grid of cubes, of
+last tile of a row sits flush with the edge); with too few slices to hold whole ones out (a single 2D
+image), a seeded tenth of the tiles is held out instead. 3D: each volume cut into a disjoint grid of cubes, of
 which a seeded tenth (at least one) is held out for validation. Each volume is normalised to [0, 1]
 with its own IntensityMapping, fitted on the noisy volume; a clean volume (the paper's protocol) is only
 ever used for the validation metrics.
@@ -20,14 +21,15 @@ import numpy as np
 
 from shared.errors import ConfigError, InvalidVolumeError
 from shared.foreground import foreground_level, holds_anatomy
-from shared.intensity import IntensityMapping
+from shared.intensity import IntensityMapping, Normalisation
+from shared.methods.checks import patch_too_large
 from shared.methods.n2v import N2VConfig
 from shared.metrics import psnr_from_mse
-from shared.slices import foreground_slices, plane_axis, split_slices
-from shared.volume import Volume, check_same_shape, check_voxels
+from shared.slices import foreground_slices, plane_of_axis, slice_axis, split_slices
+from shared.volume import Volume, check_same_shape, check_voxels, require_single
 
 VAL_FRACTION_3D = 0.1
-"""Share of 3D tiles held out for validation."""
+"""Share of tiles held out for validation when whole slices cannot be (3D patches, a single 2D image)."""
 
 
 @dataclass(frozen=True)
@@ -83,31 +85,24 @@ def _check_volumes(noisy: list[Volume], clean: list[Volume] | None) -> None:
         check_same_shape(n, c, f"noisy volume {i}", f"clean volume {i}")
 
 
-def _too_small(config: N2VConfig, shape: tuple[int, ...], what: str) -> ConfigError:
-    """The error for a patch that does not fit the data."""
-    side = "x".join(str(s) for s in shape)
-    fit = min(shape) // 2**config.unet_n_depth * 2**config.unet_n_depth
-    return ConfigError(
-        f"patch_size {config.patch_size} is larger than the {side} {what}; "
-        f"choose patch_size <= {fit} (a multiple of {2**config.unet_n_depth})"
-    )
-
-
 def prepare(config: N2VConfig, noisy: list[Volume], clean: list[Volume] | None = None) -> TrainingData:
     """Normalise, slice or tile, and split the volumes into N2V training and validation patches."""
     _check_volumes(noisy, clean)
-    maps = [IntensityMapping.fit(v.data, name=f"noisy volume {i}") for i, v in enumerate(noisy)]
+    noisy = [require_single(volume, f"noisy volume {i}") for i, volume in enumerate(noisy)]
+    normalisation = Normalisation()
+    maps = [normalisation.fit(v.data, name=f"noisy volume {i}") for i, v in enumerate(noisy)]
     norm = [m.normalise(v.data) for m, v in zip(maps, noisy, strict=True)]
     clean_norm: list[np.ndarray] | None = None
     weights: list[float] = []
     if clean is not None:
-        clean_maps = [IntensityMapping.fit(c.data, name=f"clean volume {i}") for i, c in enumerate(clean)]
+        clean_maps = [IntensityMapping.min_max(c.data, name=f"clean volume {i}") for i, c in enumerate(clean)]
         clean_norm = [m.normalise(c.data) for m, c in zip(maps, clean, strict=True)]
         weights = [m.scale / cm.scale for m, cm in zip(maps, clean_maps, strict=True)]
     summary: dict[str, Any] = {
         "dims": config.dims,
         "volumes": [v.describe() for v in noisy],
         "intensity": [m.model_dump() for m in maps],
+        "normalisation": normalisation.model_dump(),
         "clean_for_validation": clean is not None,
         "patch_shape": list(config.patch_shape()),
     }
@@ -133,21 +128,26 @@ def _prepare_2d(
     summary: dict[str, Any],
 ) -> Parts:
     """Slices across the plane, split by volume or slice block, cut into covering tiles."""
-    axes = [plane_axis(v.affine, config.plane) for v in noisy]
+    axes = [slice_axis(v, config.plane) for v in noisy]
     kept: list[list[int]] = []
     for i, (data, axis) in enumerate(zip(norm, axes, strict=True)):
         in_plane = tuple(n for a, n in enumerate(data.shape) if a != axis)
         if min(in_plane) < config.patch_size:
-            raise _too_small(config, in_plane, f"{config.plane} slices of noisy volume {i}")
-        indices = foreground_slices(data, axis) if config.drop_empty else list(range(data.shape[axis]))
-        if len(indices) < 3 and len(noisy) < 3:
-            raise InvalidVolumeError(
-                f"noisy volume {i} has only {len(indices)} {config.plane} slice(s) with anatomy; "
-                "at least 3 are needed to hold some out for validation"
-            )
+            raise patch_too_large(config, in_plane, f"{config.plane} slices of noisy volume {i}")
+        every = list(range(data.shape[axis]))  # a single 2D image is always kept, however dark
+        indices = foreground_slices(data, axis) if config.drop_empty and len(every) >= 3 else every
+        if not indices:
+            raise InvalidVolumeError(f"noisy volume {i}: no slice across axis {axis} holds anatomy")
         kept.append(indices)
+    if len(noisy) < 3 and min(len(indices) for indices in kept) < 3:
+        return _prepare_2d_by_tiles(config, noisy, norm, clean_norm, weights, summary, axes, kept)
     split = split_slices(kept, axes[0], seed=config.seed)
-    summary.update(plane=config.plane, slice_axes=axes, split=split.model_dump(mode="json"))
+    summary.update(
+        plane=config.plane,
+        slice_axes=axes,
+        anatomical_planes=[plane_of_axis(v.affine, a) for v, a in zip(noisy, axes, strict=True)],
+        split=split.model_dump(mode="json"),
+    )
 
     def tiles_of(refs: list[tuple[int, int]], source: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
         """The tiles of the referenced slices, and how many each slice gave."""
@@ -166,6 +166,49 @@ def _prepare_2d(
     return train, val, val_clean[..., None], np.repeat([weights[v] for v, _ in split.val], counts)
 
 
+def _prepare_2d_by_tiles(
+    config: N2VConfig,
+    noisy: list[Volume],
+    norm: list[np.ndarray],
+    clean_norm: list[np.ndarray] | None,
+    weights: list[float],
+    summary: dict[str, Any],
+    axes: list[int],
+    kept: list[list[int]],
+) -> Parts:
+    """Too few slices to hold whole slices out (a single 2D image, a stack of two): every slice is cut into
+    covering tiles and a seeded tenth of the tiles (at least one) is held out for validation."""
+    refs = [(v, s) for v, indices in enumerate(kept) for s in indices]
+
+    def tiles(source: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
+        parts = [
+            cut_tiles(np.take(source[v], s, axis=axes[v]), config.patch_size, cover=True) for v, s in refs
+        ]
+        return np.concatenate(parts), [v for (v, _), part in zip(refs, parts, strict=True) for _ in part]
+
+    every, owners = tiles(norm)
+    if len(every) < 2:
+        side = "x".join(str(n) for n in every.shape[1:])
+        raise ConfigError(
+            f"a {side} image gives one patch of {config.patch_size}x{config.patch_size}, and one is held out "
+            f"for validation; choose patch_size <= {config.patch_size // 2} so there are several"
+        )
+    order = np.random.default_rng(config.seed).permutation(len(every))
+    n_val = max(1, round(len(every) * VAL_FRACTION_3D))
+    val_ids, train_ids = np.sort(order[:n_val]), np.sort(order[n_val:])
+    summary.update(
+        plane=config.plane,
+        slice_axes=axes,
+        anatomical_planes=[plane_of_axis(v.affine, a) for v, a in zip(noisy, axes, strict=True)],
+        split={"mode": "by_tile", "slices": [list(r) for r in refs], "val_tiles": val_ids.tolist()},
+    )
+    if clean_norm is None:
+        return every[train_ids], every[val_ids], None, None
+    clean_tiles, _ = tiles(clean_norm)
+    val_weight = np.array([weights[owners[i]] for i in val_ids])
+    return every[train_ids], every[val_ids], clean_tiles[val_ids][..., None], val_weight
+
+
 def _prepare_3d(
     config: N2VConfig,
     norm: list[np.ndarray],
@@ -177,7 +220,7 @@ def _prepare_3d(
     refs: list[tuple[int, tuple[int, ...]]] = []
     for i, data in enumerate(norm):
         if min(data.shape) < config.patch_size:
-            raise _too_small(config, data.shape, f"noisy volume {i}")
+            raise patch_too_large(config, data.shape, f"noisy volume {i}")
         grids = [patch_grid_starts(n, config.patch_size, cover=False) for n in data.shape]
         refs += [(i, origin) for origin in itertools.product(*grids)]
 

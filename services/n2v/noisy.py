@@ -22,7 +22,7 @@ def noisy_from_clean(
     noisy = []
     for i, volume in enumerate(clean):
         check_voxels(volume.data, f"clean volume {i}")
-        mapping = IntensityMapping.fit(volume.data, name=f"clean volume {i}")
+        mapping = IntensityMapping.min_max(volume.data, name=f"clean volume {i}")
         rng = np.random.default_rng([seed, i])
         noisy_norm = add_noise(mapping.normalise(volume.data), sigma, rng, noise)
         noisy.append(volume.with_data(mapping.denormalise(noisy_norm)))

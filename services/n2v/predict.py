@@ -12,12 +12,12 @@ from services.n2v.tf_env import N2V, quiet, tf
 from services.n2v.tiling import choose_n_tiles, network_bytes_per_voxel
 from services.n2v.train import MODEL_NAME
 from shared.errors import InvalidModelError
-from shared.intensity import IntensityMapping
+from shared.intensity import Normalisation
 from shared.manifest import ModelManifest, read_manifest
 from shared.methods.n2v import N2VConfig
 from shared.progress import Progress, ProgressCallback, ignore_progress
-from shared.slices import plane_axis, slice_along, stack_slices
-from shared.volume import Volume, check_voxels
+from shared.slices import slice_along, slice_axis, stack_slices
+from shared.volume import Volume, check_voxels, require_single
 
 MIB = 1 << 20
 
@@ -71,13 +71,13 @@ def denoise(
 ) -> Volume:
     """The denoised volume, with the input's own intensity scale, shape, geometry and source metadata.
 
-    The volume is normalised to [0, 1] by its own min-max mapping (as in training), given to n2v's
-    predict (which standardises with the training mean and std and undoes it), and mapped back.
+    The volume is normalised by its own robust mapping (the model's recorded percentiles, as in
+    training), given to n2v's predict (which standardises with the training mean and std and undoes it), and mapped back.
     `memory_budget_mb` bounds the network's working memory through n2v's tiling.
     """
     loaded = model if isinstance(model, LoadedN2V) else load_model(Path(model))
-    check_voxels(volume.data, "input volume")
-    mapping = IntensityMapping.fit(volume.data, name="input volume")
+    check_voxels(require_single(volume, "input volume").data, "input volume")
+    mapping = Normalisation.of_model(loaded.manifest.data).fit(volume.data, "input volume")
     normalised = mapping.normalise(volume.data)
     n2v = loaded.model
     with quiet():
@@ -87,7 +87,7 @@ def denoise(
             result = n2v.predict(normalised, "ZYX", n_tiles=n_tiles)
             progress(Progress(stage="predicting", fraction=1.0, step=1, steps=1))
         else:
-            axis = plane_axis(volume.affine, loaded.config.plane)
+            axis = slice_axis(volume, loaded.config.plane)
             slices = slice_along(normalised, axis)
             n_tiles = n_tiles_for(loaded, slices.shape[1:], memory_budget_mb)
             out = np.empty(slices.shape, dtype=np.float32)

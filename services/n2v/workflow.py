@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from shared.errors import ConfigError
 from shared.manifest import ModelManifest
 from shared.methods import AnyConfig, require_config
 from shared.methods.n2v import N2VConfig
 from shared.methods.workflow import MethodWorkflow
 from shared.noise import NoiseKind
-from shared.progress import ProgressCallback, ignore_progress
+from shared.progress import ProgressCallback, share_of
 from shared.volume import Volume
 
 ONLY_N2N_PAIRS = "a second acquisition is only used by n2n; n2v trains on and denoises single noisy volumes"
@@ -30,17 +32,17 @@ class N2VWorkflow(MethodWorkflow):
 
         return has_checkpoint(out_dir)
 
-    def train_model(
+    def train_volumes(
         self,
         config: AnyConfig,
         inputs: list[Volume],
         out_dir: Path,
         *,
-        sigma: float | None = None,
-        second_acquisitions: list[Volume] | None = None,
-        noise: NoiseKind = "gaussian",
-        progress: ProgressCallback = ignore_progress,
-        resume: bool = False,
+        sigma: float | None,
+        second_acquisitions: list[Volume] | None,
+        noise: NoiseKind,
+        progress: ProgressCallback,
+        resume: bool,
     ) -> ModelManifest:
         """Train on noisy `inputs`, or on clean `inputs` + `sigma` (clean used for validation only)."""
         from services.n2v.noisy import noisy_from_clean
@@ -57,13 +59,22 @@ class N2VWorkflow(MethodWorkflow):
         )
 
     def predict(
-        self, volume: Volume, model_dir: Path, *, second: Volume | None, progress: ProgressCallback
-    ) -> Volume:
+        self,
+        volumes: list[Volume],
+        model_dir: Path,
+        *,
+        seconds: list[Volume] | None,
+        progress: ProgressCallback,
+    ) -> list[np.ndarray]:
         from services.n2v.predict import denoise, load_model
 
-        if second is not None:
+        if seconds is not None:
             raise ConfigError(ONLY_N2N_PAIRS)
-        return denoise(volume, load_model(model_dir), progress=progress)
+        model = load_model(model_dir)
+        return [
+            denoise(volume, model, progress=share_of(progress, i, len(volumes))).data
+            for i, volume in enumerate(volumes)
+        ]
 
 
 workflow = N2VWorkflow()

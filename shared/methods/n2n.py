@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.slices import Plane
+from shared.slices import PlaneSetting
 
 CROP_MULTIPLE = 32
 """The U-Net pools five times, so crops are whole multiples of 2**5 (no padding inside a crop)."""
@@ -57,8 +57,11 @@ class N2NConfig(BaseModel):
         default=False,
         description="Synthetic noise: draw fresh noisy pairs every epoch instead of fixed pairs.",
     )
-    plane: Plane = Field(
-        default="sagittal", description="Anatomical plane of the 2D slices (paper: sagittal)."
+    plane: PlaneSetting = Field(
+        default="acquisition",
+        description="Plane of the 2D slices: 'acquisition' (the plane the slices were acquired in: a DICOM "
+        "series' slices, or the thick-slice axis of a NIfTI; the paper's sagittal for its data) or an "
+        "anatomical plane.",
     )
     drop_empty: bool = Field(default=True, description="Leave background-only slices out of train/val/test.")
     amp: bool = Field(default=True, description="bfloat16 mixed precision; used on CUDA only.")

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.slices import Plane
+from shared.slices import PlaneSetting
 
 Manipulator = Literal[
     "uniform_withCP",
@@ -86,7 +86,12 @@ class N2VConfig(BaseModel):
         description="structN2V: odd-sized 0/1 mask of pixels hidden around each blind spot (YX; "
         "applied in-plane for 3D).",
     )
-    plane: Plane = Field(default="sagittal", description="Anatomical plane of the 2D slices.")
+    plane: PlaneSetting = Field(
+        default="acquisition",
+        description="Plane of the 2D slices: 'acquisition' (the plane the slices were acquired in: a DICOM "
+        "series' slices, or the thick-slice axis of a NIfTI; the paper's sagittal for its data) or an "
+        "anatomical plane.",
+    )
     drop_empty: bool = Field(default=True, description="Leave background-only slices out of training.")
     augment: bool = Field(default=True, description="Random 90-degree rotations and flips of each patch.")
     tensorboard: bool = Field(default=False, description="Let n2v write TensorBoard logs to logs/.")

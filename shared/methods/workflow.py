@@ -1,9 +1,12 @@
-"""What every method's service offers the CLI and the worker shells: train, denoise (fitting first if asked).
+"""What every method's service offers the CLI and the worker shells: train, and denoise (fitting first if asked).
 
 A method implements `MethodWorkflow` in `services/<method>/workflow.py` as a subclass whose methods import
 their framework only when called, so the module itself imports fast and framework-free (the Celery prefork
 parent never holds TensorFlow or CUDA state). Callers find the instance with `load_workflow(method)`.
-The flow of a denoise call (a registered model, or a fit on the input first) is written here once.
+
+Written here once, for every method: how series (4D) are taken apart into volumes and put back, how a
+denoise call fits on its input first when no model is given, and the output rules (a magnitude input gives
+a magnitude output). A method itself only ever sees single 3D volumes.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar, cast
 
+import numpy as np
+
+from shared.errors import ConfigError, ShapeMismatchError
 from shared.manifest import ModelManifest
 from shared.methods import AnyConfig, MethodName, fit_config
 from shared.noise import NoiseKind
@@ -24,11 +30,45 @@ WORKFLOW_MODULES: dict[MethodName, str] = {"n2n": "services.n2n.workflow", "n2v"
 
 
 class MethodWorkflow(ABC):
-    """Train a model, denoise a volume with one (or fit one on it first), and tell whether to resume."""
+    """Train a model, denoise a volume or series with one (or fit one on it first), and tell whether to resume."""
 
     method: ClassVar[MethodName]
 
+    # What a method implements: on single 3D volumes only.
+
     @abstractmethod
+    def train_volumes(
+        self,
+        config: AnyConfig,
+        inputs: list[Volume],
+        out_dir: Path,
+        *,
+        sigma: float | None,
+        second_acquisitions: list[Volume] | None,
+        noise: NoiseKind,
+        progress: ProgressCallback,
+        resume: bool,
+    ) -> ModelManifest:
+        """Train on 3D volumes: noisy ones, clean ones + a synthetic sigma, or pairs of acquisitions."""
+
+    @abstractmethod
+    def predict(
+        self,
+        volumes: list[Volume],
+        model_dir: Path,
+        *,
+        seconds: list[Volume] | None,
+        progress: ProgressCallback,
+    ) -> list[np.ndarray]:
+        """The denoised data of each 3D volume, with the model in `model_dir` loaded once (with each
+        volume's second acquisition, if the method uses one)."""
+
+    @abstractmethod
+    def has_checkpoint(self, out_dir: Path) -> bool:
+        """Whether `out_dir` holds a training checkpoint that `resume=True` continues."""
+
+    # What callers use: volumes or series.
+
     def train_model(
         self,
         config: AnyConfig,
@@ -37,38 +77,20 @@ class MethodWorkflow(ABC):
         *,
         sigma: float | None = None,
         second_acquisitions: list[Volume] | None = None,
+        repeats: bool = False,
         noise: NoiseKind = "gaussian",
         progress: ProgressCallback = ignore_progress,
         resume: bool = False,
     ) -> ModelManifest:
-        """Train from noisy volumes, clean volumes + a synthetic sigma, or pairs of acquisitions."""
-
-    @abstractmethod
-    def predict(
-        self, volume: Volume, model_dir: Path, *, second: Volume | None, progress: ProgressCallback
-    ) -> Volume:
-        """Denoise `volume` with the model in `model_dir` (with `second`, if the method uses one)."""
-
-    @abstractmethod
-    def has_checkpoint(self, out_dir: Path) -> bool:
-        """Whether `out_dir` holds a training checkpoint that `resume=True` continues."""
-
-    def fit(
-        self,
-        volume: Volume,
-        second: Volume | None,
-        config: AnyConfig,
-        work_dir: Path,
-        *,
-        progress: ProgressCallback,
-        resume: bool,
-    ) -> None:
-        """Train a model on the volume to denoise (and its second acquisition, if any) into `work_dir`."""
-        self.train_model(
+        """Train from volumes or series (see `training_volumes`) into `out_dir`; the model's manifest."""
+        firsts, seconds = training_volumes(inputs, second_acquisitions, repeats=repeats, method=self.method)
+        return self.train_volumes(
             config,
-            [volume],
-            work_dir,
-            second_acquisitions=[second] if second is not None else None,
+            firsts,
+            out_dir,
+            sigma=sigma,
+            second_acquisitions=seconds,
+            noise=noise,
             progress=progress,
             resume=resume,
         )
@@ -81,27 +103,93 @@ class MethodWorkflow(ABC):
         second: Volume | None = None,
         config: AnyConfig | None = None,
         work_dir: Path | None = None,
+        repeats: bool = False,
         progress: ProgressCallback = ignore_progress,
         resume: bool = False,
     ) -> Volume:
-        """Denoise with the model in `model_dir`, or fit one on the input in `work_dir` first.
+        """Denoise a volume or a series with the model in `model_dir`, or fit one on the input first.
 
-        A fit uses `config`, or the method's fit defaults (shared.methods.FIT_DEFAULTS); with `resume` it
-        continues the checkpoint a killed fit left in `work_dir`.
+        A fit trains in `work_dir` on the input (every volume of a series together), its second acquisition,
+        or the consecutive volumes of a series of `repeats`; it uses `config`, or the method's fit defaults
+        (shared.methods.FIT_DEFAULTS), and with `resume` continues the checkpoint a killed fit left there.
+        A series is denoised volume by volume and comes back a series with its geometry and metadata.
+        An input without negative voxels (a magnitude image) gives an output without them: the few negative
+        values a network can produce in dark background are set to 0, the same in every output format.
         """
+        if second is not None and second.shape != volume.shape:
+            raise ShapeMismatchError(
+                f"the input has shape {volume.shape} but the second acquisition has shape {second.shape}"
+            )
         if model_dir is None:
             if work_dir is None:
                 raise ValueError("work_dir is needed to fit on the volume")
-            self.fit(
-                volume,
-                second,
+            self.train_model(
                 config or fit_config(self.method, {}),
+                [volume],
                 work_dir,
+                second_acquisitions=[second] if second is not None else None,
+                repeats=repeats,
                 progress=progress,
                 resume=resume,
             )
             model_dir = work_dir
-        return self.predict(volume, model_dir, second=second, progress=progress)
+        seconds = second.frames() if second is not None else None
+        outputs = self.predict(volume.frames(), model_dir, seconds=seconds, progress=progress)
+        if float(volume.data.min()) >= 0.0:
+            outputs = [np.maximum(output, 0.0) for output in outputs]
+        return volume.with_frames(outputs)
+
+
+def training_volumes(
+    inputs: list[Volume],
+    second_acquisitions: list[Volume] | None,
+    *,
+    repeats: bool,
+    method: MethodName,
+) -> tuple[list[Volume], list[Volume] | None]:
+    """The 3D volumes a method trains on, from volumes and series.
+
+    Every volume of a series is a training volume of its own. With second acquisitions, volume t of an
+    input pairs with volume t of its second (same shape required). With `repeats` (n2n), a series holds
+    repeated acquisitions of the same anatomy, e.g. several b=0 volumes: each volume pairs with the next.
+    """
+    if repeats:
+        if method != "n2n":
+            raise ConfigError(
+                "repeats pairs the volumes of a series for n2n; n2v trains on every volume anyway"
+            )
+        if second_acquisitions:
+            raise ConfigError(
+                "give either second acquisitions or repeats (a series of repetitions), not both"
+            )
+        firsts: list[Volume] = []
+        seconds: list[Volume] = []
+        for i, series in enumerate(inputs):
+            frames = series.frames()
+            if len(frames) < 2:
+                raise ConfigError(
+                    f"input {i}: repeats needs a series of at least 2 repeated volumes, got one volume"
+                )
+            firsts += frames[:-1]
+            seconds += frames[1:]
+        return firsts, seconds
+    if not second_acquisitions:
+        return [frame for volume in inputs for frame in volume.frames()], None
+    if len(second_acquisitions) != len(inputs):
+        raise ConfigError(
+            f"got {len(inputs)} first and {len(second_acquisitions)} second acquisitions; give exactly one "
+            "second per first"
+        )
+    for i, (first, second) in enumerate(zip(inputs, second_acquisitions, strict=True)):
+        if first.shape != second.shape:
+            raise ShapeMismatchError(
+                f"pair {i + 1}: the first acquisition has shape {first.shape} but the second has shape "
+                f"{second.shape}; they must match"
+            )
+    return (
+        [frame for volume in inputs for frame in volume.frames()],
+        [frame for volume in second_acquisitions for frame in volume.frames()],
+    )
 
 
 def load_workflow(method: MethodName) -> MethodWorkflow:

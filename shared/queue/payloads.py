@@ -39,6 +39,9 @@ class DenoisePayload(BaseModel):
     config: MethodConfig | None = Field(
         default=None, description="The fit's config (with a model_id: none, the model's own is used)."
     )
+    repeats: bool = Field(
+        default=False, description="n2n fit: the input series holds repeated acquisitions; pair them."
+    )
     result: str = Field(description="Where to write the denoised volume, relative to DATA_DIR.")
 
     @model_validator(mode="after")
@@ -64,6 +67,9 @@ class TrainPayload(BaseModel):
         default_factory=list, description="n2n: the second noisy acquisition of each input, in order."
     )
     sigma: Sigma | None = Field(default=None, description="Synthetic noise level; the inputs are then clean.")
+    repeats: bool = Field(
+        default=False, description="n2n: each input series holds repeated acquisitions; pair them."
+    )
 
     @property
     def method(self) -> MethodName:

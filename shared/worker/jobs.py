@@ -37,6 +37,7 @@ def run_denoise_job(task: Any, payload: dict[str, Any], workflow: MethodWorkflow
             second=second,
             config=job.config,
             work_dir=work,
+            repeats=job.repeats,
             progress=step.progress,
             resume=job.model_id is None and workflow.has_checkpoint(work),
         )
@@ -63,6 +64,7 @@ def run_training_job(task: Any, payload: dict[str, Any], workflow: MethodWorkflo
             work,
             sigma=job.sigma,
             second_acquisitions=[step.read(volume) for volume in job.second_inputs],
+            repeats=job.repeats,
             progress=step.progress,
             resume=workflow.has_checkpoint(work),
         )

@@ -20,7 +20,7 @@ SIGMA = 30.0
 
 def noisy_copy(clean: Volume, seed: int) -> Volume:
     """`clean` with Gaussian noise of SIGMA (0-255 scale of its own normalised range), same geometry."""
-    mapping = IntensityMapping.fit(clean.data)
+    mapping = IntensityMapping.min_max(clean.data)
     noisy = add_noise(mapping.normalise(clean.data), SIGMA, np.random.default_rng(seed))
     return clean.with_data(mapping.denormalise(noisy))
 

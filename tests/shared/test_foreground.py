@@ -15,7 +15,7 @@ def _normalised_noisy(volume: Volume, sigma: float, seed: int = 0) -> np.ndarray
     """The template plus Gaussian noise (sigma on the 0-255 scale), min-max normalised as N2V sees it."""
     rng = np.random.default_rng(seed)
     noisy = volume.data + rng.normal(0.0, sigma / 255.0, volume.shape).astype(np.float32)
-    return IntensityMapping.fit(noisy).normalise(noisy)
+    return IntensityMapping.min_max(noisy).normalise(noisy)
 
 
 @pytest.mark.parametrize("sigma", [5.0, 20.0, 50.0])

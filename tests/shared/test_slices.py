@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import numpy as np
 
+from shared.io.formats import DICOM_ZIP
 from shared.slices import (
     DatasetSplit,
+    acquisition_axis,
     foreground_slices,
     gather,
     plane_axis,
+    plane_of_axis,
     slice_along,
+    slice_axis,
     split_slices,
     stack_slices,
 )
+from shared.volume import SourceMetadata, Volume
+
+
+def _thick(axis: int, thickness: float = 4.5) -> Volume:
+    """An RAS volume whose voxels are `thickness` mm along array `axis` and 0.8 mm in-plane (fetal-like)."""
+    spacing = [0.8, 0.8, 0.8]
+    spacing[axis] = thickness
+    shape = [32, 32, 32]
+    shape[axis] = 27
+    affine = np.diag([spacing[2], spacing[1], spacing[0], 1.0])  # voxel (x, y, z) = array axes (2, 1, 0)
+    return Volume(data=np.zeros(shape, np.float32), affine=affine)
 
 
 def test_sagittal_axis_of_the_mni_template(mni_volume):
@@ -81,3 +96,34 @@ def test_gather_stacks_named_slices(mni_volume):
     slices = gather([data], [(0, 3), (0, 5)], axis=2)
     assert slices.shape == (2, data.shape[0], data.shape[1])
     assert np.array_equal(slices[1], data[:, :, 5])
+
+
+def test_the_acquisition_axis_of_a_thick_slice_stack_is_its_thick_axis():
+    """A stack of 4.5 mm slices is sliced across its thick axis, in whatever plane it was acquired."""
+    for axis, plane in ((0, "axial"), (1, "coronal"), (2, "sagittal")):
+        volume = _thick(axis)
+        assert acquisition_axis(volume) == slice_axis(volume, "acquisition") == axis
+        assert plane_of_axis(volume.affine, axis) == plane
+
+
+def test_an_isotropic_nifti_is_sliced_across_its_file_slice_axis(mni_volume):
+    """With no thick axis, the file's own slice axis (Z, NIfTI's third voxel axis) is the acquisition axis."""
+    assert acquisition_axis(mni_volume) == 0
+    assert slice_axis(mni_volume, "sagittal") == 2
+
+
+def test_a_dicom_series_is_sliced_as_it_was_read_and_a_2d_image_is_its_own_slice():
+    """DICOM slices are stacked along axis 0 on reading; a single image's one slice is the slice."""
+    dicom = Volume(data=np.zeros((30, 32, 32), np.float32), affine=np.diag([1.0, 1.0, 0.5, 1.0]))
+    dicom = Volume(data=dicom.data, affine=dicom.affine, source=SourceMetadata(format=DICOM_ZIP))
+    assert acquisition_axis(dicom) == 0  # 0.5 mm slices: not the thickest axis, still the acquired one
+    image = Volume(data=np.zeros((1, 64, 64), np.float32), affine=np.diag([0.5, 0.5, 5.0, 1.0]))
+    assert acquisition_axis(image) == 0
+    column = Volume(data=np.zeros((40, 64, 1), np.float32))
+    assert acquisition_axis(column) == 2
+
+
+def test_a_single_slice_is_unsplit():
+    """Too few slices to hold any out: training and validation both see them, nothing is tested."""
+    split = split_slices([[0]], axis=0)
+    assert (split.mode, split.train, split.val, split.test) == ("unsplit", [(0, 0)], [(0, 0)], [])

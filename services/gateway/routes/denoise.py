@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 
 from services.gateway.deps import DataDirDep, QueueDep, SettingsDep
-from services.gateway.params import fitting_config
+from services.gateway.params import PlaneChoice, fitting_config, with_plane
 from services.gateway.schemas import Accepted
 from services.gateway.submission import make_step, new_job_folder, parse_params, queue_job
 from services.gateway.uploads import result_name, store_volume, upload_format
@@ -15,6 +15,7 @@ from shared.errors import ConfigError
 from shared.jobs.registry import get_model
 from shared.jobs.store import JobRecord, utcnow
 from shared.methods import AnyConfig, MethodName
+from shared.methods.checks import check_trainable
 from shared.queue.names import DENOISE_TASKS, METRICS_EVALUATE
 from shared.queue.payloads import DenoisePayload, MetricsPayload, VolumeInput
 from shared.volume import check_same_shape
@@ -45,18 +46,32 @@ def denoise(
     series_uid: Annotated[
         str | None, Form(description="DICOM: the series to use when the zip holds several.")
     ] = None,
+    plane: Annotated[
+        PlaneChoice | None,
+        Form(
+            description="Fitting: the plane of the 2D slices; default: the plane the slices were acquired in."
+        ),
+    ] = None,
+    repeats: Annotated[
+        bool,
+        Form(
+            description="n2n fit on a series (4D) of repeated acquisitions: train on consecutive volume pairs."
+        ),
+    ] = False,
 ) -> Accepted:
     """Queue a denoising job; 202 with its id. Bad files, params or model ids are refused here, not queued."""
     model_id = model_id or None
-    values = parse_params(params)
+    values = with_plane(parse_params(params), plane)
     if model_id is not None:
         get_model(data_dir, model_id, expected_method=method)
-        if values:
-            raise ConfigError(f"params are for fitting; model {model_id} is used as it was trained")
-    elif method == "n2n" and file2 is None:
+        if values or repeats:
+            raise ConfigError(
+                f"params, plane and repeats are for fitting; model {model_id} is used as it was trained"
+            )
+    elif method == "n2n" and file2 is None and not repeats:
         raise ConfigError(
             "method n2n without model_id needs file2 (a second noisy acquisition of the same anatomy) "
-            "to train on the pair; or pass model_id"
+            "to train on the pair, or repeats for a series of repeated acquisitions; or pass model_id"
         )
     if method == "n2v" and file2 is not None:
         raise ConfigError("file2 (a second acquisition) is only used by method n2n")
@@ -64,6 +79,8 @@ def denoise(
     with new_job_folder(data_dir) as (job_id, folder):
         inputs = folder / "inputs"
         source, volume = store_volume(file, inputs, "input", settings, series_uid=series_uid)
+        if config is not None:
+            check_trainable(config, volume, source.name)
         second: VolumeInput | None = None
         if file2 is not None:
             second, volume2 = store_volume(file2, inputs, "second", settings)
@@ -83,6 +100,7 @@ def denoise(
                 second=second,
                 model_id=model_id,
                 config=config,
+                repeats=repeats,
                 result=result,
             ).model_dump(mode="json")
         ]

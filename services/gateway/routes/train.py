@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 
 from services.gateway.deps import DataDirDep, QueueDep, SettingsDep
-from services.gateway.params import training_config
+from services.gateway.params import PlaneChoice, training_config, with_plane
 from services.gateway.schemas import Accepted
 from services.gateway.submission import make_step, new_job_folder, parse_params, queue_job
 from services.gateway.uploads import store_volume
@@ -15,6 +15,7 @@ from shared.errors import ConfigError
 from shared.jobs.registry import new_model_id
 from shared.jobs.store import JobRecord, utcnow
 from shared.methods import MethodName
+from shared.methods.checks import check_trainable
 from shared.noise import SIGMA_SCALE
 from shared.queue.names import TRAIN_TASKS
 from shared.queue.payloads import TrainPayload, VolumeInput
@@ -49,14 +50,24 @@ def train(
     params: Annotated[
         str | None, Form(description='JSON object of config fields, e.g. {"epochs": 2}.')
     ] = None,
+    plane: Annotated[
+        PlaneChoice | None,
+        Form(description="The plane of the 2D slices; default: the plane the slices were acquired in."),
+    ] = None,
+    repeats: Annotated[
+        bool,
+        Form(
+            description="n2n: each file is a series (4D) of repeated acquisitions; train on consecutive pairs."
+        ),
+    ] = False,
 ) -> Accepted:
     """Queue a training job; 202 with its id and the id its model will have."""
-    config = training_config(method, parse_params(params))
+    config = training_config(method, with_plane(parse_params(params), plane))
     files2 = files2 or []
-    if method == "n2n" and (sigma is None) == (not files2):
+    if method == "n2n" and [sigma is not None, bool(files2), repeats].count(True) != 1:
         raise ConfigError(
-            "n2n training needs either sigma (files are clean; noise is added) or files2 "
-            "(a second noisy acquisition of each file), not both"
+            "n2n training needs exactly one of sigma (files are clean; noise is added), files2 (a second "
+            "noisy acquisition of each file) or repeats (each file a series of repeated acquisitions)"
         )
     if method == "n2v" and files2:
         raise ConfigError("files2 (second acquisitions) are only used by method n2n")
@@ -69,6 +80,7 @@ def train(
         second_inputs: list[VolumeInput] = []
         for i, upload in enumerate(files):
             ref, volume = store_volume(upload, folder / "inputs", f"input-{i}", settings)
+            check_trainable(config, volume, ref.name)
             inputs.append(ref)
             if files2:
                 ref2, volume2 = store_volume(files2[i], folder / "inputs", f"second-{i}", settings)
@@ -82,6 +94,7 @@ def train(
             inputs=inputs,
             second_inputs=second_inputs,
             sigma=sigma,
+            repeats=repeats,
         )
         record = JobRecord(
             id=job_id,

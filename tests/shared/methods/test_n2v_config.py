@@ -13,10 +13,11 @@ from shared.methods.n2v import MAX_DEFAULT_STEPS, N2VConfig
 
 
 def test_defaults_are_the_papers() -> None:
-    """The default config is 2D sagittal 64x64 patches, kernel 3, MSE, batch norm, 150 epochs."""
+    """The default config is the paper's 2D 64x64 patches, kernel 3, MSE, batch norm, 150 epochs, on slices
+    in the plane they were acquired in (the paper's data were acquired sagittally)."""
     config = N2VConfig()
 
-    assert (config.dims, config.plane, config.patch_size, config.epochs) == (2, "sagittal", 64, 150)
+    assert (config.dims, config.plane, config.patch_size, config.epochs) == (2, "acquisition", 64, 150)
     assert (config.unet_kern_size, config.unet_n_depth, config.unet_n_first) == (3, 2, 32)
     assert (config.loss, config.batch_norm, config.batch_size, config.lr) == ("mse", True, 16, 4e-4)
     assert (config.n2v_perc_pix, config.manipulator, config.n2v_neighborhood_radius) == (
@@ -57,7 +58,7 @@ def test_parse_config_turns_every_problem_into_one_config_error() -> None:
 
     assert str(caught.value).startswith("invalid n2v config: ")
     assert "epochs: Input should be greater than or equal to 1" in str(caught.value)
-    assert "plane: Input should be 'sagittal', 'coronal' or 'axial'" in str(caught.value)
+    assert "plane: Input should be 'acquisition', 'sagittal', 'coronal' or 'axial'" in str(caught.value)
 
 
 def test_n2v2_means_blurpool_no_top_skip_and_median_unless_chosen() -> None:
