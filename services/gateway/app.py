@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 from services.gateway.deps import require_api_key
 from services.gateway.errors import SafeJSONResponse, install_error_handlers
 from services.gateway.limits import BodyLimitMiddleware
-from services.gateway.routes import denoise, health, jobs, metrics, models, train
+from services.gateway.routes import denoise, estimates, health, jobs, metrics, models, train
 from shared.jobs.paths import jobs_root, models_root
 from shared.queue.app import ensure_local_queue
 from shared.settings import Settings, get_settings
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, limit=lambda: current_settings().MAX_UPLOAD_BYTES)
     install_error_handlers(app)
     secured = [Depends(require_api_key)]
-    for module in (denoise, train, jobs, models, metrics):
+    for module in (denoise, train, jobs, models, metrics, estimates):
         app.include_router(module.router, dependencies=secured)
     app.include_router(health.router)
     return app
