@@ -314,3 +314,42 @@ def test_cancel_from_the_page_stops_and_removes_the_job(
     listed = [item["job_id"] for item in api.get("/jobs", params={"limit": 100}).json()["items"]]
     assert job_id not in listed
     assert json.dumps(tab.errors) == "[]"
+
+
+def _register(data_dir: Path, model_id: str, psnr: float) -> None:
+    """A registered N2V model as the registry keeps it (manifest and a weight file), without training."""
+    from shared.manifest import write_manifest
+
+    folder = data_dir / "models" / model_id
+    folder.mkdir(parents=True)
+    (folder / "weights_best.h5").write_bytes(model_id.encode())
+    volume = {"shape": [48, 64, 64], "spacing_mm": [2.0, 2.0, 2.0]}
+    write_manifest(
+        folder,
+        method="n2v",
+        framework="test",
+        config={"epochs": 2},
+        data={"volumes": [volume]},
+        validation={"val_psnr": psnr, "best_epoch": 2},
+        files=["weights_best.h5"],
+    )
+
+
+def test_browse_pages_through_models_and_picks_one(tab: PageWatch, service: Any):
+    """Eleven registered models: ten on the first page newest first with their data and validation, the
+    eleventh behind "Older models"; "Use" picks a model for the next submission."""
+    for index in range(11):
+        _register(service.data_dir, f"n2v-browse-{index:02d}", 30.0 + index)
+    page = tab.page
+    _use_key(page, API_KEY)
+    _wait_until(lambda: page.locator("#models tbody tr").count() == 10, "the first page of models is listed")
+    first = page.locator("#models tbody tr").first
+    assert "n2v-browse-10" in first.inner_text() and "PSNR 40.00 dB" in first.inner_text()
+    assert "1 volume: 48×64×64 at 2×2×2 mm" in first.inner_text()
+    page.click("#models-more")
+    _wait_until(lambda: page.locator("#models tbody tr").count() == 11, "the older model is listed")
+    assert "n2v-browse-00" in page.locator("#models tbody tr").last.inner_text()
+    assert page.locator("#models-more").is_hidden()
+    page.locator("[data-model-row='n2v-browse-03'] button").click()
+    _wait_until(lambda: page.input_value("#model") == "n2v-browse-03", "the model is chosen")
+    assert page.locator("#epochs").is_disabled()  # a registered model is used as trained: no fit budget

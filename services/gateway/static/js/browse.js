@@ -70,10 +70,16 @@ async function loadJobs(cursor) {
 
 function dataSummary(data) {
   const parts = [];
-  const shapes = data.shapes || data.shape;
-  if (Array.isArray(shapes) && shapes.length > 0) {
-    const list = Array.isArray(shapes[0]) ? shapes : [shapes];
-    parts.push(`${list.length} volume${list.length === 1 ? "" : "s"}: ${list.map((shape) => shape.join("×")).join(", ")}`);
+  const volumes = Array.isArray(data.volumes) ? data.volumes.filter((volume) => Array.isArray(volume.shape)) : [];
+  if (volumes.length > 0) {
+    const shapes = volumes.map((volume) => {
+      const spacing = Array.isArray(volume.spacing_mm) ? ` at ${volume.spacing_mm.map((mm) => Number(mm.toPrecision(3))).join("×")} mm` : "";
+      return `${volume.shape.join("×")}${spacing}`;
+    });
+    parts.push(`${volumes.length} volume${volumes.length === 1 ? "" : "s"}: ${shapes.join(", ")}`);
+  }
+  if (data.source) {
+    parts.push(data.source === "pairs" ? "noisy pairs" : data.source === "synthetic" ? "clean + synthetic noise" : String(data.source));
   }
   if (data.sigma !== undefined && data.sigma !== null) {
     parts.push(`sigma ${data.sigma} (0-255 scale)`);
