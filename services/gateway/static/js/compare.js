@@ -84,7 +84,10 @@ export async function openCompare(job) {
       while (nv.volumes.length > 0) {
         nv.removeVolume(nv.volumes[0]);
       }
-      await nv.loadFromArrayBuffer(files[index].buffer, `${kind}.nii.gz`);
+      // trustCalMinMax off: the window comes from the voxels' robust range, not from a header's cal_min and
+      // cal_max (the difference preview inherits the input's header, whose display range is not its own).
+      const name = `${kind}.nii.gz`;
+      nv.addVolume(await library().NVImage.loadFromUrl({ url: name, name, buffer: files[index].buffer, trustCalMinMax: false }));
     }
     const input = views.input.volumes[0];
     const difference = views.difference.volumes[0];
