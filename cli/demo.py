@@ -93,19 +93,27 @@ def demo_command(
 def keep_serving_page(base_url: str, job_id: str) -> None:
     """Point the web page at the demo's job (opening a browser where there is a display), then wait for Ctrl-C."""
     import os
+    import signal
     import sys
     import webbrowser
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
 
     url = f"{base_url}/#job={job_id}"
     typer.echo(f"\nweb page on the result: {url}\nthe service keeps running; Ctrl-C stops it")
     # Without a display, webbrowser may start a text browser in this terminal: only open a graphical one.
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform in ("darwin", "win32"):
         webbrowser.open(url)
+    # `kill`, systemd or docker stop send SIGTERM: stop the workers as Ctrl-C does, not leave them running.
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         typer.echo("stopping the service")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _write_inputs(out: Path, sigma: float, seed: int) -> tuple[Path, Path]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import webbrowser
 
 import pytest
@@ -41,3 +43,16 @@ def test_keep_serving_points_the_page_at_the_job_and_waits(
     out = capsys.readouterr().out
     assert "web page on the result: http://127.0.0.1:5001/#job=abc123" in out
     assert out.rstrip().endswith("stopping the service") and opened == []
+
+
+def test_keep_serving_stops_on_sigterm_as_on_ctrl_c(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    """SIGTERM (kill, systemd, docker stop) ends the wait like Ctrl-C, so the service's workers are stopped;
+    the previous SIGTERM handler is back afterwards."""
+    monkeypatch.setattr(webbrowser, "open", lambda _: None)
+    monkeypatch.setattr(cli.demo.time, "sleep", lambda _: os.kill(os.getpid(), signal.SIGTERM))
+    before = signal.getsignal(signal.SIGTERM)
+    cli.demo.keep_serving_page("http://127.0.0.1:5001", "abc123")
+    assert capsys.readouterr().out.rstrip().endswith("stopping the service")
+    assert signal.getsignal(signal.SIGTERM) is before
