@@ -37,6 +37,10 @@ async function loadPage(resource, cursor) {
   }
 }
 
+function emptyRow(columns, message) {
+  return element("tr", {}, element("td", { colspan: columns, class: "empty" }, message));
+}
+
 async function loadJobs(cursor) {
   const items = await loadPage("jobs", cursor);
   if (items === null) {
@@ -44,7 +48,7 @@ async function loadJobs(cursor) {
   }
   const body = byId("jobs").tBodies[0];
   if (!cursor) {
-    body.replaceChildren();
+    body.replaceChildren(...(items.length === 0 ? [emptyRow(6, "No jobs yet.")] : []));
   }
   for (const job of items) {
     const open = element("button", { type: "button", "data-job": job.job_id }, "Open");
@@ -111,7 +115,7 @@ async function loadModels(cursor) {
   }
   const body = byId("models").tBodies[0];
   if (!cursor) {
-    body.replaceChildren();
+    body.replaceChildren(...(items.length === 0 ? [emptyRow(6, "No registered model yet: POST /train registers one.")] : []));
   }
   for (const model of items) {
     const use = element("button", { type: "button" }, "Use");

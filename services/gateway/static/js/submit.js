@@ -59,6 +59,9 @@ function formatBytes(bytes) {
 
 /** The registered models of the chosen method, newest first, as choices beside "Fit on this upload". */
 export async function loadModels(selected = "") {
+  if (!keyChecked) {
+    return;
+  }
   const method = byId("method").value;
   const select = byId("model");
   const keep = selected || select.value;
