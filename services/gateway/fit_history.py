@@ -1,10 +1,10 @@
 """Expected training time of a fit on an upload, from the fits this server has finished.
 
-Every training writes a model manifest with its config and its timing (shared.manifest). A fit on an
-upload leaves that manifest in the job's folder: N2V in `jobs/<id>/fit/model/` (services/n2v/fit.py), N2N
-on a pair of acquisitions in `jobs/<id>/model/` (services/n2n/tasks.py). The rate of one fit is its trained
-steps over its training seconds (validation included, loading and prediction not); a budget is divided by
-the median rate of the most recent fits of the same method, so one unusual fit does not skew it.
+Every training writes a model manifest whose `validation` records its epochs and training seconds
+(shared/training/state.py). A fit on an upload keeps its model in the job's folder, `jobs/<id>/model/`
+(shared/worker/jobs.py). The rate of one fit is its trained steps over its training seconds (validation
+included, loading and prediction not); a budget is divided by the median rate of the most recent fits of
+the same method, so one unusual fit does not skew it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from services.gateway.schemas import FitEstimate
 from shared.errors import FetalDenoiseError
@@ -21,8 +21,9 @@ from shared.jobs.paths import is_valid_id, jobs_root
 from shared.manifest import MANIFEST_NAME, ModelManifest, read_manifest
 
 Method = Literal["n2n", "n2v"]
-FIT_MODEL_DIRS = ("fit/model", "model")
-"""Where a job's fit keeps its model, relative to the job's folder (N2V, then N2N)."""
+FIT_MODEL_DIR = "model"
+"""Where a job's fit keeps its model inside jobs/<id>/ (shared.worker.jobs.WORK_DIR; a test keeps them equal,
+without the gateway importing the worker runtime)."""
 RECENT_FITS = 10
 """How many of the newest finished fits of a method the rate is the median of."""
 
@@ -40,15 +41,11 @@ class FinishedFit:
 def finished_fit(manifest: ModelManifest) -> FinishedFit | None:
     """The steps and seconds a manifest records; None when it lacks either (e.g. derived steps per epoch)."""
     steps_per_epoch = manifest.config.get("steps_per_epoch")
-    validation: dict[str, Any] = manifest.validation
-    history = [record for record in validation.get("history") or [] if isinstance(record, dict)]
-    epochs = validation.get("epochs_trained", len(history))
-    # N2V records the total training seconds; N2N the seconds of each epoch in its history.
-    seconds = validation.get("seconds")
-    if not isinstance(seconds, int | float):
-        per_epoch = [record.get("seconds") for record in history]
-        seconds = sum(per_epoch) if per_epoch and all(isinstance(s, int | float) for s in per_epoch) else None
-    if not isinstance(steps_per_epoch, int) or not isinstance(epochs, int) or not seconds or epochs < 1:
+    epochs = manifest.validation.get("epochs_trained")
+    seconds = manifest.validation.get("seconds")
+    if not isinstance(steps_per_epoch, int) or not isinstance(epochs, int) or epochs < 1:
+        return None
+    if not isinstance(seconds, int | float) or seconds <= 0:
         return None
     return FinishedFit(
         method=manifest.method,
@@ -66,12 +63,11 @@ def recent_fits(data_dir: Path, method: Method, limit: int = RECENT_FITS) -> lis
         for job in root.iterdir():
             if not is_valid_id(job.name):
                 continue
-            for sub in FIT_MODEL_DIRS:
-                path = job / sub / MANIFEST_NAME
-                try:
-                    manifests.append((path.stat().st_mtime, path.parent))
-                except OSError:
-                    continue  # no fit here, or its job is being removed
+            path = job / FIT_MODEL_DIR / MANIFEST_NAME
+            try:
+                manifests.append((path.stat().st_mtime, path.parent))
+            except OSError:
+                continue  # no finished fit here, or its job is being removed
     fits: list[FinishedFit] = []
     for _, folder in sorted(manifests, reverse=True):
         try:

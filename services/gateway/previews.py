@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from services.gateway.uploads import stored_suffix
 from shared.errors import InputError, JobNotFoundError
 from shared.io import ReadLimits, read_volume, write_volume
+from shared.io.formats import canonical_suffix
 from shared.jobs.store import JobRecord, is_cancelled, job_dir, remove_job_files
 from shared.settings import Settings
 from shared.volume import Volume, check_same_shape
@@ -33,7 +33,7 @@ def input_file(data_dir: Path, record: JobRecord) -> Path:
     name = record.inputs.get("file")
     if record.kind != "denoise" or name is None or record.input_format is None:
         raise NoPreviewError(f"job {record.id} is a {record.kind} job: it has no volume to preview")
-    return job_dir(data_dir, record.id) / "inputs" / f"input{stored_suffix(name, record.input_format)}"
+    return job_dir(data_dir, record.id) / "inputs" / f"input{canonical_suffix(name, record.input_format)}"
 
 
 def result_file(data_dir: Path, record: JobRecord) -> Path:

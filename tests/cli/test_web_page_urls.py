@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 import cli.demo
-import services.gateway.embedded
+import services.embedded.runtime
 from cli.main import app
 
 
@@ -18,7 +18,7 @@ def test_serve_prints_the_page_url(monkeypatch: pytest.MonkeyPatch):
     """`serve --host 0.0.0.0` prints the page's address as a browser on this machine reaches it."""
     started: list[tuple[str, int]] = []
     monkeypatch.setattr(
-        services.gateway.embedded, "run_embedded", lambda host, port, data_dir: started.append((host, port))
+        services.embedded.runtime, "run_embedded", lambda host, port, data_dir: started.append((host, port))
     )
     result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--port", "8123"])
     assert result.exit_code == 0, result.output

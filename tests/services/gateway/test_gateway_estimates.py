@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from services.gateway.fit_history import FIT_MODEL_DIR
 from shared.manifest import write_manifest
 from shared.settings import Settings
 
@@ -15,8 +16,8 @@ from shared.settings import Settings
 def _fit(
     settings: Settings, job_id: str, method: str, config: dict[str, Any], validation: dict[str, Any]
 ) -> None:
-    """A finished fit's model folder where the workers leave it: N2V in fit/model/, N2N in model/."""
-    folder = Path(settings.DATA_DIR) / "jobs" / job_id / ("fit/model" if method == "n2v" else "model")
+    """A finished fit's model folder where the workers leave it: jobs/<id>/model/."""
+    folder = Path(settings.DATA_DIR) / "jobs" / job_id / FIT_MODEL_DIR
     folder.mkdir(parents=True)
     (folder / "w.bin").write_bytes(b"w")
     write_manifest(
@@ -47,23 +48,24 @@ def test_no_history_gives_no_number(client: TestClient):
 
 
 def test_estimate_uses_the_median_rate_of_the_methods_finished_fits(client: TestClient, settings: Settings):
-    """Rates of 10, 20 and 40 steps/s (N2V: total seconds) give 20 steps/s: 1000 steps in 50 s; N2N fits,
-    timed per epoch in their history, do not count for N2V and have their own rate."""
+    """Rates of 10, 20 and 40 steps/s give 20 steps/s: 1000 steps in 50 s; the other method's fits do not
+    count, and have their own rate."""
     for job_id, seconds in (("a", 10.0), ("b", 5.0), ("c", 2.5)):  # 2 x 50 = 100 steps each
         _fit(settings, job_id, "n2v", {"steps_per_epoch": 50}, {"epochs_trained": 2, "seconds": seconds})
-    _fit(
-        settings,
-        "d",
-        "n2n",
-        {"steps_per_epoch": 10},
-        {"history": [{"epoch": 1, "seconds": 4.0}, {"epoch": 2, "seconds": 6.0}]},  # 20 steps in 10 s
-    )
+    _fit(settings, "d", "n2n", {"steps_per_epoch": 10}, {"epochs_trained": 2, "seconds": 10.0})  # 2 steps/s
     n2v = _estimate(client, "n2v", 20, 50)
     assert n2v["steps_per_second"] == pytest.approx(20.0) and n2v["seconds"] == pytest.approx(50.0)
     assert (n2v["source"], n2v["based_on"]) == ("job history", 3)
     assert "median rate of the last 3 fits of n2v on this server: 20 steps/s" in n2v["note"]
     n2n = _estimate(client, "n2n", 5, 10)
     assert n2n["steps_per_second"] == pytest.approx(2.0) and n2n["seconds"] == pytest.approx(25.0)
+
+
+def test_fit_folder_is_where_the_workers_train():
+    """The gateway looks for finished fits where the worker's task shell trains them."""
+    from shared.worker.jobs import WORK_DIR
+
+    assert FIT_MODEL_DIR == WORK_DIR
 
 
 def test_fits_without_a_known_budget_are_left_out(client: TestClient, settings: Settings):
