@@ -19,7 +19,7 @@ FIGURE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("bm3d_est", "BM3D est. sigma"),
     ("bm4d", "BM4D"),
     ("bm4d_est", "BM4D est. sigma"),
-    ("nlmeans", "NL-means 3D"),
+    ("nlmeans", "NL-means blockwise"),
     ("nlmeans_classic", "NL-means classic"),
 )
 
