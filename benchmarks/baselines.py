@@ -1,40 +1,86 @@
-"""The rows that learn nothing: the noisy input itself, and BM3D with the true sigma (optional)."""
+"""The rows that learn nothing: the classical denoisers a user would pick instead of training a network.
+
+Each comes from an optional package of the `bench` extra (never a service dependency). A row whose
+package cannot be imported says 'not installed'; one left out of `--methods` says 'not run'; one that
+raises says why, and the run goes on.
+"""
 
 from __future__ import annotations
 
-import time
+import importlib
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 
-import numpy as np
+from benchmarks.block_matching import run_bm3d, run_bm4d
+from benchmarks.data import BenchmarkData, NoisyCopies
+from benchmarks.dipy_nlmeans import run_nlmeans
+from benchmarks.prediction import Prediction
+from benchmarks.results import MethodKey
 
-from shared.noise import sigma_to_unit
+__all__ = ["CLASSICAL", "NOT_INSTALLED", "NOT_RUN", "Baseline", "Prediction", "classical_rows"]
 
-BM3D_NOT_INSTALLED = "not installed"
+NOT_INSTALLED = "not installed"
+NOT_RUN = "not run"
 
 
 @dataclass(frozen=True)
-class Prediction:
-    """A method's output on the test slices (N, H, W) and what it cost."""
+class Baseline:
+    """One classical row: the module it needs and how it denoises the noisy test data."""
 
-    images: np.ndarray
-    train_steps: int = 0
-    train_seconds: float = 0.0
-    infer_seconds: float = 0.0
+    key: MethodKey
+    module: str
+    """The import that must succeed for the row to run (its package is optional)."""
+    run: Callable[[BenchmarkData, NoisyCopies], Prediction]
 
 
-def bm3d_available() -> bool:
-    """Whether the optional `bm3d` package (non-commercial licence, a baseline only) can be imported."""
+CLASSICAL: tuple[Baseline, ...] = (
+    Baseline("bm3d", "bm3d", lambda data, noisy: run_bm3d(data, noisy, estimate=False)),
+    Baseline("bm3d_est", "bm3d", lambda data, noisy: run_bm3d(data, noisy, estimate=True)),
+    Baseline("bm4d", "bm4d", lambda data, noisy: run_bm4d(data, noisy, estimate=False)),
+    Baseline("bm4d_est", "bm4d", lambda data, noisy: run_bm4d(data, noisy, estimate=True)),
+    Baseline("nlmeans", "dipy.denoise.nlmeans", lambda data, noisy: run_nlmeans(data, noisy, "blockwise")),
+    Baseline(
+        "nlmeans_classic", "dipy.denoise.nlmeans", lambda data, noisy: run_nlmeans(data, noisy, "classic")
+    ),
+)
+
+
+def module_available(module: str) -> bool:
+    """Whether an optional module can be imported here."""
     try:
-        import bm3d  # noqa: F401
+        importlib.import_module(module)
     except ImportError:
         return False
     return True
 
 
-def denoise_bm3d(noisy: np.ndarray, sigma: float) -> Prediction:
-    """BM3D on each (N, H, W) slice with the true noise level; needs the optional `bm3d` package."""
-    import bm3d
+def _outcomes(
+    data: BenchmarkData,
+    noisy: NoisyCopies,
+    methods: Collection[MethodKey],
+    progress: Callable[[str], None],
+) -> Iterator[tuple[MethodKey, Prediction | str]]:
+    """Each classical row's prediction, or the status / error message that replaces it."""
+    for baseline in CLASSICAL:
+        if baseline.key not in methods:
+            yield baseline.key, NOT_RUN
+            continue
+        if not module_available(baseline.module):
+            yield baseline.key, NOT_INSTALLED
+            continue
+        progress(f"sigma={noisy.sigma:g}: {baseline.key}")
+        try:
+            yield baseline.key, baseline.run(data, noisy)
+        except Exception as exc:  # a failed baseline is a row that says so, not a lost run
+            progress(f"sigma={noisy.sigma:g}: {baseline.key} failed: {exc!r}")
+            yield baseline.key, f"{type(exc).__name__}: {exc}"
 
-    start = time.perf_counter()
-    out = np.stack([bm3d.bm3d(s.astype(np.float64), sigma_psd=sigma_to_unit(sigma)) for s in noisy])
-    return Prediction(images=out.astype(np.float32), infer_seconds=time.perf_counter() - start)
+
+def classical_rows(
+    data: BenchmarkData,
+    noisy: NoisyCopies,
+    methods: Collection[MethodKey],
+    progress: Callable[[str], None] = print,
+) -> dict[MethodKey, Prediction | str]:
+    """Run the classical rows asked for on the first noisy copy; a row that cannot run gets its status."""
+    return dict(_outcomes(data, noisy, methods, progress))

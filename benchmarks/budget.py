@@ -80,7 +80,10 @@ BUDGETS: dict[str, Budget] = {
         n2v_batch_norm=N2V_BATCH_NORM_SHORT,
         max_test_slices=3,
     ),
-    # About 30 minutes for all rows and both sigmas on a 2-core CPU.
+    # About 30 minutes on a 2-core CPU for the noisy, BM3D and learned rows at both sigmas. The 3D rows cost
+    # more at this size (estimates from the 3 mm and 2 mm volumes, benchmarks/block_matching.py): BM4D about
+    # 10-20 minutes and ~9 GB of memory per row and sigma, DIPY's classic non-local means about 5-12 minutes
+    # per sigma; `--methods` leaves rows out.
     "quick": Budget(
         name="quick",
         downsample=1,

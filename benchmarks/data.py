@@ -2,17 +2,20 @@
 
 The paper's protocol on open data: intensities normalised to [0, 1]; 2D sagittal slices with the empty
 background slices dropped; a train / validation / test split that is recorded; additive Gaussian noise
-with sigma on the 0-255 scale, fixed seeds, never clipped.
+with sigma on the 0-255 scale, fixed seeds, never clipped. The test noise covers the whole volume, so
+methods that use the third dimension (BM4D, non-local means in 3D) see the same noisy data as the 2D
+ones, which take its test slices.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
 from shared.intensity import IntensityMapping
-from shared.noise import seeded_pair
+from shared.noise import noisy_pair
 from shared.slices import DatasetSplit, foreground_slices, gather, plane_axis, split_slices
 from shared.volume import Volume
 
@@ -20,6 +23,8 @@ SPLIT_SEED = 0
 """Seed of the train / validation / test split (one volume: contiguous blocks, so unused but recorded)."""
 TEST_NOISE_SEED = 1000
 """The test copies of sigma s are drawn from seed TEST_NOISE_SEED + s."""
+TEST_NOISE_SCOPE: Final = "whole volume"
+"""What the seeded test noise is drawn over (until this was recorded: the stacked test slices only)."""
 
 
 def load_mni(downsample: int = 1) -> Volume:
@@ -64,6 +69,10 @@ class BenchmarkData:
             "n_test": len(self.test),
         }
 
+    def test_slices_of(self, volume: np.ndarray) -> np.ndarray:
+        """The test slices (N, H, W) of a (Z, Y, X) volume on this data's grid, e.g. a denoised one."""
+        return gather([volume], self.split.test, self.axis)
+
 
 def _evenly(refs: list[tuple[int, int]], limit: int | None) -> list[tuple[int, int]]:
     """At most `limit` refs, evenly spaced across the list (all of them when limit is None)."""
@@ -90,16 +99,34 @@ def prepare(volume: Volume, max_test_slices: int | None = None, seed: int = SPLI
     )
 
 
-def test_copies(clean: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """Two independent noisy copies of the clean test slices, from the fixed seed of this sigma."""
-    return seeded_pair(clean, sigma, seed=test_noise_seed(sigma))
+@dataclass(frozen=True)
+class NoisyCopies:
+    """The two seeded noisy copies of the whole normalised volume at one sigma, and their test slices."""
+
+    sigma: float
+    seed: int
+    volumes: tuple[np.ndarray, np.ndarray]
+    """Both noisy copies, (Z, Y, X) float32: what 3D methods denoise."""
+    test_slices: tuple[np.ndarray, np.ndarray]
+    """The test slices (N, H, W) of each copy: what 2D methods denoise; N2N Eq. 3 uses both."""
 
 
-def test_noise_seed(sigma: float) -> int:
-    """The seed the test noise of `sigma` is drawn from."""
+def evaluation_noise_seed(sigma: float) -> int:
+    """The seed the test noise of `sigma` (0-255 scale) is drawn from: TEST_NOISE_SEED + sigma."""
     return TEST_NOISE_SEED + round(sigma)
 
 
-# pytest would try to collect module-level functions named test_*; these are not tests.
-test_copies.__test__ = False  # type: ignore[attr-defined]
-test_noise_seed.__test__ = False  # type: ignore[attr-defined]
+def draw_noisy_copies(data: BenchmarkData, sigma: float) -> NoisyCopies:
+    """Two independent noisy copies of the whole normalised volume from the fixed seed of this sigma.
+
+    One generator draws the first copy over the whole volume, then the second, so a test slice's noise
+    no longer depends on how many test slices a budget scores.
+    """
+    seed = evaluation_noise_seed(sigma)
+    first, second = noisy_pair(data.volume.data, sigma, np.random.default_rng(seed))
+    return NoisyCopies(
+        sigma=sigma,
+        seed=seed,
+        volumes=(first, second),
+        test_slices=(data.test_slices_of(first), data.test_slices_of(second)),
+    )

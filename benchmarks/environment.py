@@ -17,6 +17,8 @@ PACKAGES = (
     "n2v",
     "scikit-image",
     "bm3d",
+    "bm4d",
+    "dipy",
     "nilearn",
 )
 

@@ -1,4 +1,4 @@
-"""The paper-style figure (its Figs. 2-4): clean | noisy | N2V | N2N | N2C | BM3D, with a detail crop."""
+"""The paper-style figure (its Figs. 2-4): clean, noisy, N2V, N2N, N2C and the classical rows, with a crop."""
 
 from __future__ import annotations
 
@@ -16,6 +16,11 @@ FIGURE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("n2n", "N2N"),
     ("n2c", "N2C"),
     ("bm3d", "BM3D"),
+    ("bm3d_est", "BM3D est. sigma"),
+    ("bm4d", "BM4D"),
+    ("bm4d_est", "BM4D est. sigma"),
+    ("nlmeans", "NL-means blockwise"),
+    ("nlmeans_classic", "NL-means classic"),
 )
 
 

@@ -10,7 +10,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from benchmarks.budget import Budget
 from shared.slices import DatasetSplit
 
-MethodKey = Literal["noisy", "bm3d", "n2v", "n2n", "n2n_eq3", "n2c"]
+MethodKey = Literal[
+    "noisy",
+    "bm3d",
+    "bm3d_est",
+    "bm4d",
+    "bm4d_est",
+    "nlmeans",
+    "nlmeans_classic",
+    "n2v",
+    "n2n",
+    "n2n_eq3",
+    "n2c",
+]
 RowStatus = Literal["ok", "not installed", "not run", "failed"]
 
 
@@ -32,8 +44,31 @@ class Row(BaseModel):
     n_test_slices: int = Field(ge=0, description="Test slices scored.")
     train_steps: int = Field(ge=0, description="Optimiser steps taken (0: nothing learned).")
     train_seconds: float = Field(ge=0, description="Wall-clock training time, seconds.")
+    infer_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        description="Wall-clock denoising time, seconds, with any noise estimate the method made "
+        "(results before this field: absent).",
+    )
+    infer_slices: int | None = Field(
+        default=None,
+        ge=0,
+        description="Sagittal slices infer_seconds covers: the test slices for 2D methods, all of the "
+        "volume's for 3D ones.",
+    )
     infer_seconds_per_slice: float | None = Field(
-        default=None, ge=0, description="Wall-clock inference time per test slice, seconds."
+        default=None, ge=0, description="infer_seconds / infer_slices: wall-clock seconds per slice."
+    )
+    scope: Literal["test slices", "whole volume"] | None = Field(
+        default=None, description="What the method denoised: each test slice (2D) or the whole volume (3D)."
+    )
+    sigma_given: float | None = Field(
+        default=None,
+        ge=0,
+        description="Noise sigma (0-255 scale) the method was told, true or estimated; None: none given.",
+    )
+    settings: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="The method's parameters as it ran (classical rows)."
     )
 
 
@@ -44,6 +79,12 @@ class SigmaResult(BaseModel):
 
     sigma: float = Field(description="Noise standard deviation on the 0-255 scale of the [0, 1] range.")
     test_noise_seed: int = Field(description="Seed the two test noisy copies were drawn from.")
+    test_noise_scope: Literal["test slices", "whole volume"] = Field(
+        default="test slices",
+        description="What the seeded test noise was drawn over: the whole normalised volume, or (results "
+        "written before it was recorded) the stacked test slices only. Figures of the two differ by the "
+        "noise realisation.",
+    )
     train_seed: int = Field(description="Seed of every learned method's training (noise, patches, init).")
     rows: list[Row] = Field(description="One row per method, in table order.")
     targets: dict[str, Any] = Field(default_factory=dict, description="The issue's targets, checked.")

@@ -1,5 +1,9 @@
 """`fetal-denoise benchmark`: the paper's Tables I and II on the MNI152 template, with baselines and N2C.
 
+The classical baselines are BM3D per slice, BM4D on the volume (true and estimated sigma) and DIPY's
+non-local means in 3D (its blockwise default and its classic algorithm). `--methods` picks rows, e.g.
+`--methods noisy,bm3d,bm3d_est,bm4d,bm4d_est,nlmeans,nlmeans_classic` for the classical rows alone.
+
 Usage: `python -m benchmarks.run [--tiny|--quick|--paper|--speed] [--name NAME]`. Writes
 `<out_dir>/<name>.json` (every figure, split, seeds, versions, machine), `<name>.md` and `<name>.png`.
 """
@@ -19,11 +23,19 @@ from typing import Any
 from pydantic import ValidationError
 
 from benchmarks import learned
-from benchmarks.baselines import BM3D_NOT_INSTALLED, Prediction, bm3d_available, denoise_bm3d
+from benchmarks.baselines import NOT_INSTALLED, NOT_RUN, Prediction, classical_rows
 from benchmarks.budget import Budget, BudgetName, get_budget
-from benchmarks.data import BenchmarkData, load_mni, prepare, test_copies, test_noise_seed
+from benchmarks.data import (
+    TEST_NOISE_SCOPE,
+    TEST_NOISE_SEED,
+    BenchmarkData,
+    draw_noisy_copies,
+    load_mni,
+    prepare,
+)
 from benchmarks.environment import machine, versions
 from benchmarks.figure import Panel, save_figure
+from benchmarks.noise_level import ESTIMATOR
 from benchmarks.results import BenchmarkResult, MethodKey, Row, SigmaResult
 from benchmarks.scoring import DATA_RANGE, check_targets, missing, score
 from benchmarks.speed import run_speed
@@ -32,7 +44,19 @@ from shared.atomic import atomic_write_text
 
 TRAIN_SEED = 0
 """Seed of every learned method's training noise, patch sampling and initialisation."""
-ROW_ORDER: tuple[MethodKey, ...] = ("noisy", "bm3d", "n2v", "n2n", "n2n_eq3", "n2c")
+ROW_ORDER: tuple[MethodKey, ...] = (
+    "noisy",
+    "bm3d",
+    "bm3d_est",
+    "bm4d",
+    "bm4d_est",
+    "nlmeans",
+    "nlmeans_classic",
+    "n2v",
+    "n2n",
+    "n2n_eq3",
+    "n2c",
+)
 
 PROTOCOL: dict[str, str] = {
     "normalisation": "the template is min-max normalised to [0, 1] once; noise is added after, never clipped",
@@ -41,8 +65,18 @@ PROTOCOL: dict[str, str] = {
     "metrics": "PSNR = 10 log10(1.0^2 / MSE) dB and RMSE = sqrt(MSE) on the [0, 1] scale (data range 1.0); "
     "SSIM: scikit-image, 7-pixel window, data range 1.0.",
     "aggregation": "Each figure is the mean of per-slice 2D values over the test slices.",
-    "inputs": "Every method denoises the same first noisy copy of each test slice; N2N Eq. 3 also sees the "
-    "second copy and averages its two predictions (it uses more information).",
+    "test_noise": f"The two noisy test copies at sigma s are drawn from seed {TEST_NOISE_SEED} + s over the "
+    "whole normalised volume (first copy, then second, from one generator). Results files written before "
+    "this entry drew them over the stacked test slices only: same statistics, other realisations.",
+    "inputs": "Every method denoises the same first noisy copy: 2D methods (BM3D, N2V, N2N, N2C) its test "
+    "slices, 3D methods (BM4D, non-local means) the whole noisy volume; all are scored on the same test "
+    "slices. N2N Eq. 3 also sees the second copy and averages its two predictions (it uses more "
+    "information).",
+    "estimated_sigma": f"Rows with an estimated sigma get it from the first noisy volume: {ESTIMATOR}; "
+    "DIPY's non-local means uses DIPY's own estimate_sigma (N=0, Gaussian).",
+    "timing": "infer_seconds is the wall-clock time of denoising, noise estimate included, on this "
+    "machine: the test slices for 2D methods, the whole volume for 3D ones; per slice divides by the "
+    "slices covered.",
     "budget": "Every learned method (N2V, N2N, N2C) gets the same optimiser steps, batch and patch size.",
 }
 
@@ -51,7 +85,6 @@ __all__ = ["run_benchmark", "run_speed"]
 
 Outcome = Prediction | str
 """A method's test predictions, or the status / error message that replaces its row."""
-NOT_RUN = "not run"
 
 
 def _learned_rows(
@@ -85,7 +118,7 @@ def _learned_rows(
 
 def _status(outcome: str) -> str:
     """The row status of a method that produced no predictions."""
-    return outcome if outcome in (BM3D_NOT_INSTALLED, NOT_RUN) else "failed"
+    return outcome if outcome in (NOT_INSTALLED, NOT_RUN) else "failed"
 
 
 def _sigma_result(
@@ -96,16 +129,10 @@ def _sigma_result(
     progress: Callable[[str], None],
 ) -> tuple[SigmaResult, dict[str, Panel]]:
     """Every row at one sigma, and the figure's panels for the chosen slice."""
-    first, second = test_copies(data.test, sigma)
-    preds: dict[MethodKey, Outcome] = {"noisy": Prediction(images=first)}
-    if "bm3d" not in methods:
-        preds["bm3d"] = NOT_RUN
-    elif bm3d_available():
-        progress(f"sigma={sigma:g}: BM3D on {len(first)} test slices")
-        preds["bm3d"] = denoise_bm3d(first, sigma)
-    else:
-        preds["bm3d"] = BM3D_NOT_INSTALLED
-    preds.update(_learned_rows(data, sigma, (first, second), budget, methods, progress))
+    noisy = draw_noisy_copies(data, sigma)
+    preds: dict[MethodKey, Outcome] = {"noisy": Prediction(images=noisy.test_slices[0])}
+    preds.update(classical_rows(data, noisy, methods, progress))
+    preds.update(_learned_rows(data, sigma, noisy.test_slices, budget, methods, progress))
     rows: list[Row] = []
     for key in ROW_ORDER:
         pred = preds.get(key, NOT_RUN)
@@ -124,7 +151,8 @@ def _sigma_result(
             panels[key] = Panel(None, missing=_status(pred))
     result = SigmaResult(
         sigma=sigma,
-        test_noise_seed=test_noise_seed(sigma),
+        test_noise_seed=noisy.seed,
+        test_noise_scope=TEST_NOISE_SCOPE,
         train_seed=TRAIN_SEED,
         rows=rows,
         targets=check_targets(rows),

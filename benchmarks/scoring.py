@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.baselines import Prediction
+from benchmarks.prediction import Prediction
 from benchmarks.results import MethodKey, Row
 from shared.metrics import compare
 
@@ -13,13 +13,23 @@ DATA_RANGE = 1.0
 
 LABELS: dict[MethodKey, str] = {
     "noisy": "Noisy input (no denoising)",
-    "bm3d": "BM3D, true sigma",
+    "bm3d": "BM3D per slice, true sigma",
+    "bm3d_est": "BM3D per slice, estimated sigma",
+    "bm4d": "BM4D on the volume, true sigma",
+    "bm4d_est": "BM4D on the volume, estimated sigma",
+    "nlmeans": "DIPY non-local means 3D, blockwise (DIPY's default)",
+    "nlmeans_classic": "DIPY non-local means 3D, classic (DIPY's default before 1.12)",
     "n2v": "N2V (n2v)",
     "n2n": "N2N, single copy",
     "n2n_eq3": "N2N Eq. 3, mean of 2 copies",
     "n2c": "N2C, clean targets (upper bound)",
 }
 NOTES: dict[MethodKey, str] = {
+    "bm3d_est": "sigma estimated from the noisy volume",
+    "bm4d": "uses the neighbouring slices",
+    "bm4d_est": "uses the neighbouring slices; sigma estimated from the noisy volume",
+    "nlmeans": "uses the neighbouring slices; DIPY's sigma estimate and rician=True",
+    "nlmeans_classic": "uses the neighbouring slices; DIPY's sigma estimate and rician=True",
     "n2n_eq3": "uses a second noisy acquisition",
     "n2c": "needs clean training data",
 }
@@ -29,6 +39,7 @@ def score(method: MethodKey, clean: np.ndarray, prediction: Prediction) -> Row:
     """Mean per-slice PSNR, RMSE and SSIM of `prediction` against the clean test slices."""
     per_slice = [compare(c, p, DATA_RANGE) for c, p in zip(clean, prediction.images, strict=True)]
     n = len(per_slice)
+    infer_slices = n if prediction.infer_slices is None else prediction.infer_slices
     return Row(
         method=method,
         label=LABELS[method],
@@ -41,7 +52,12 @@ def score(method: MethodKey, clean: np.ndarray, prediction: Prediction) -> Row:
         n_test_slices=n,
         train_steps=prediction.train_steps,
         train_seconds=round(prediction.train_seconds, 2),
-        infer_seconds_per_slice=prediction.infer_seconds / n if n else None,
+        infer_seconds=prediction.infer_seconds,
+        infer_slices=infer_slices,
+        infer_seconds_per_slice=prediction.infer_seconds / infer_slices if infer_slices else None,
+        scope=prediction.scope,
+        sigma_given=None if prediction.sigma_given is None else round(prediction.sigma_given, 3),
+        settings=prediction.settings,
     )
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from benchmarks.results import BenchmarkResult, Row
 
-HEADER = "| Method | PSNR (dB) | RMSE | SSIM | Test slices | Train steps | Train s | Infer s/slice |"
-RULE = "|---|---:|---:|---:|---:|---:|---:|---:|"
+HEADER = (
+    "| Method | PSNR (dB) | RMSE | SSIM | Test slices | Sigma given | Train steps | Train s | Infer s "
+    "| Infer s/slice |"
+)
+RULE = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 
 
 def _num(value: float | None, digits: int) -> str:
@@ -17,11 +20,26 @@ def row_line(row: Row) -> str:
     """One Markdown table line for a row; a row without scores shows its status instead."""
     label = row.label if not row.note else f"{row.label} ({row.note})"
     if row.status != "ok":
-        return f"| {label} | {row.status} | - | - | {row.n_test_slices} | - | - | - |"
+        return f"| {label} | {row.status} | - | - | {row.n_test_slices} | - | - | - | - | - |"
+    scope = f" ({row.infer_slices} slices)" if row.scope == "whole volume" else ""
     return (
         f"| {label} | {_num(row.psnr, 2)} | {_num(row.rmse, 4)} | {_num(row.ssim, 4)} | {row.n_test_slices} "
-        f"| {row.train_steps} | {row.train_seconds:.0f} | {_num(row.infer_seconds_per_slice, 3)} |"
+        f"| {_num(row.sigma_given, 1)} | {row.train_steps} | {row.train_seconds:.0f} "
+        f"| {_num(row.infer_seconds, 1)}{scope} | {_num(row.infer_seconds_per_slice, 3)} |"
     )
+
+
+def settings_lines(result: BenchmarkResult) -> list[str]:
+    """One bullet per method that recorded its settings (the first sigma's; they do not vary by sigma)."""
+    seen: dict[str, Row] = {}
+    for sigma in result.sigmas:
+        for row in sigma.rows:
+            if row.settings and row.method not in seen:
+                seen[row.method] = row
+    return [
+        f"- {row.label}: " + "; ".join(f"{key} {value}" for key, value in row.settings.items())
+        for row in seen.values()
+    ]
 
 
 def to_markdown(result: BenchmarkResult, figure_name: str | None = None) -> str:
@@ -39,7 +57,7 @@ def to_markdown(result: BenchmarkResult, figure_name: str | None = None) -> str:
         f"{result.data['slice_shape'][1]} for train / validation / test (split: {result.split.mode}).",
         "",
         f"Definitions: {result.protocol['metrics']} {result.protocol['aggregation']} "
-        f"{result.protocol['noise']}",
+        f"{result.protocol['noise']} {result.protocol.get('test_noise', '')}".rstrip(),
         "",
         f"Training: every learned method takes {budget.steps} optimiser steps ({budget.epochs} epochs x "
         f"{budget.steps_per_epoch}) of {budget.batch_size} patches of {budget.patch_size}x{budget.patch_size}, "
@@ -53,6 +71,16 @@ def to_markdown(result: BenchmarkResult, figure_name: str | None = None) -> str:
         lines += [row_line(row) for row in sigma.rows]
         if sigma.targets:
             lines += ["", "Targets: " + "; ".join(f"{k}: {v}" for k, v in sigma.targets.items())]
+    settings = settings_lines(result)
+    if settings:
+        lines += ["", "Settings of the classical rows:", "", *settings]
+    lines += [
+        "",
+        "Sigma given: the noise level (0-255 scale) a method was told, true or estimated. Infer s: "
+        "wall-clock denoising time on this machine, noise estimate included; 3D rows denoise the whole "
+        "volume (its slice count in brackets), 2D rows the test slices; s/slice divides by the slices "
+        "denoised.",
+    ]
     if figure_name:
         lines += ["", f"![clean, noisy and denoised test slice]({figure_name})"]
     return "\n".join(lines) + "\n"

@@ -3,7 +3,8 @@
 It writes the MNI152 template (nilearn) and a seeded sigma=20 noisy copy, starts the embedded service
 (no Redis, no Docker), POSTs the noisy volume to /denoise with the clean one as ground truth (N2V fitted
 on the noisy volume itself: the one-noisy-scan case), follows the job, downloads the result, and reports
-PSNR / RMSE / SSIM of the input and the output with a PNG of one slice.
+PSNR / RMSE / SSIM of the input and the output with a PNG of one slice. With --keep-serving the service
+stays up afterwards, with the web page on the result.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ def demo_command(
         int | None, typer.Option(help="N2V fit steps per epoch (default: the service's fit budget).")
     ] = None,
     timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 1800.0,
+    keep_serving: Annotated[
+        bool, typer.Option(help="Leave the service running with the web page on the result, until Ctrl-C.")
+    ] = False,
 ) -> None:
     """Denoise a real MRI volume through the embedded service and report how much it improved."""
     import httpx
@@ -79,9 +83,37 @@ def demo_command(
             )
         scored.raise_for_status()
         noisy_metrics = _wait(client, scored.json()["job_id"], timeout, None)["metrics"]
-    _report(noisy_metrics, job["metrics"])
-    png = _figure(clean_path, noisy_path, result_path, out / "demo.png", sigma)
-    typer.echo(f"result: {result_path}\nfigure: {png}")
+        _report(noisy_metrics, job["metrics"])
+        png = _figure(clean_path, noisy_path, result_path, out / "demo.png", sigma)
+        typer.echo(f"result: {result_path}\nfigure: {png}")
+        if keep_serving:
+            keep_serving_page(service.base_url, job_id)
+
+
+def keep_serving_page(base_url: str, job_id: str) -> None:
+    """Point the web page at the demo's job (opening a browser where there is a display), then wait for Ctrl-C."""
+    import os
+    import signal
+    import sys
+    import webbrowser
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    url = f"{base_url}/#job={job_id}"
+    typer.echo(f"\nweb page on the result: {url}\nthe service keeps running; Ctrl-C stops it")
+    # Without a display, webbrowser may start a text browser in this terminal: only open a graphical one.
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform in ("darwin", "win32"):
+        webbrowser.open(url)
+    # `kill`, systemd or docker stop send SIGTERM: stop the workers as Ctrl-C does, not leave them running.
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        typer.echo("stopping the service")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _write_inputs(out: Path, sigma: float, seed: int) -> tuple[Path, Path]:

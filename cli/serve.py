@@ -18,5 +18,12 @@ def serve_command(
     """Serve the HTTP API with local workers: a queue in DATA_DIR, or Redis when BROKER_URL is set."""
     from services.embedded.runtime import run_embedded
 
-    typer.echo(f"fetal-denoise serving on http://{host}:{port} (API docs at /docs); Ctrl-C stops it")
+    base = base_url(host, port)
+    typer.echo(f"fetal-denoise serving on {base}: web page {base}/, API docs {base}/docs; Ctrl-C stops it")
     run_embedded(host=host, port=port, data_dir=data_dir)
+
+
+def base_url(host: str, port: int) -> str:
+    """The address a browser on this machine opens (a wildcard listen address is reached as localhost)."""
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{reachable}:{port}"

@@ -67,10 +67,3 @@ def noisy_pair(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two independent noisy copies of the same clean image: one Noise2Noise training pair."""
     return add_noise(clean, sigma, rng, kind), add_noise(clean, sigma, rng, kind)
-
-
-def seeded_pair(
-    clean: np.ndarray, sigma: float, seed: int, kind: NoiseKind = "gaussian"
-) -> tuple[np.ndarray, np.ndarray]:
-    """Two independent noisy copies of `clean`, reproducible from `seed`: the paper's test inputs."""
-    return noisy_pair(clean, sigma, np.random.default_rng(seed), kind)

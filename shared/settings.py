@@ -49,6 +49,10 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest request body the gateway accepts (all files of a request).",
     )
+    PUBLIC_URL: str = Field(
+        default="",
+        description="Where users reach the gateway, e.g. http://localhost:8000; logged at start-up as the web page.",
+    )
     MAX_FIT_STEPS: int = Field(
         default=20_000,
         ge=1,

@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 from services.gateway.deps import require_api_key
 from services.gateway.errors import SafeJSONResponse, install_error_handlers
 from services.gateway.limits import BodyLimitMiddleware
-from services.gateway.routes import denoise, health, jobs, metrics, models, train
+from services.gateway.routes import denoise, estimates, health, jobs, metrics, models, page, train
 from shared.jobs.paths import jobs_root, models_root
 from shared.queue.app import ensure_local_queue
 from shared.settings import Settings, get_settings
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for folder in (jobs_root(Path(current.DATA_DIR)), models_root(Path(current.DATA_DIR))):
             folder.mkdir(parents=True, exist_ok=True)
         ensure_local_queue(current)
+        page.announce_page(current)
         yield
 
     app = FastAPI(
@@ -51,9 +52,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, limit=lambda: current_settings().MAX_UPLOAD_BYTES)
     install_error_handlers(app)
     secured = [Depends(require_api_key)]
-    for module in (denoise, train, jobs, models, metrics):
+    for module in (denoise, train, jobs, models, metrics, estimates):
         app.include_router(module.router, dependencies=secured)
     app.include_router(health.router)
+    app.include_router(page.router)  # the web page: no data, so no key (it asks for one)
     return app
 
 

@@ -54,6 +54,40 @@ class JobView(BaseModel):
         description="PSNR (dB), RMSE, SSIM per volume, as the mean of slices, and per slice (null = infinite PSNR).",
     )
     error: str | None = Field(default=None, description="Why the job failed.")
+    inputs: dict[str, str] = Field(
+        default_factory=dict,
+        description="The uploaded file name of each input role (file, file2, ground_truth, ...), as sent.",
+    )
+
+
+class JobSummary(BaseModel):
+    """A job in a listing: what it is and where it stands (file names, metrics and errors: GET /jobs/{id})."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    job_id: str = Field(description="The job's id.")
+    kind: Literal["denoise", "train", "metrics"] = Field(description="What the job does.")
+    method: Literal["n2n", "n2v"] | None = Field(default=None, description="Denoising method, if any.")
+    status: JobStatus = Field(description="queued, running, succeeded or failed.")
+    step: str | None = Field(default=None, description="The step running or queued now.")
+    progress: Progress | None = Field(default=None, description="Live progress of the current step.")
+    created: datetime = Field(description="UTC time the job was accepted.")
+    result: str | None = Field(default=None, description="Download URL of the result, once succeeded.")
+    model_id: str | None = Field(default=None, description="Model used, or registered by a training job.")
+    has_metrics: bool = Field(
+        description="Whether the job has PSNR / RMSE / SSIM (a ground truth was given)."
+    )
+
+
+class JobPage(BaseModel):
+    """One page of jobs, newest first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[JobSummary] = Field(description="At most `limit` jobs, newest first.")
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next (older) page; null on the last page."
+    )
 
 
 class ModelView(BaseModel):
@@ -69,6 +103,39 @@ class ModelView(BaseModel):
     data: dict[str, Any] = Field(description="Training data summary: shapes, spacing, sigma, split.")
     validation: dict[str, Any] = Field(description="Validation metrics of the kept model.")
     files: dict[str, str] = Field(description="sha256 of each weight file.")
+
+
+class ModelPage(BaseModel):
+    """One page of registered models, newest first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[ModelView] = Field(description="At most `limit` models, newest first.")
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next (older) page; null on the last page."
+    )
+
+
+class FitEstimate(BaseModel):
+    """How long a fit of this budget is expected to train on this server, from the trainings it has run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["n2n", "n2v"] = Field(description="The method asked about.")
+    steps: int = Field(description="Training steps of the budget: epochs x steps per epoch.")
+    seconds: float | None = Field(
+        description="Expected training seconds (steps / rate); null when this server has no history yet."
+    )
+    steps_per_second: float | None = Field(
+        description="Median training rate of the recent fits it is based on (validation included)."
+    )
+    based_on: int = Field(
+        description="How many finished fits of this method on this server the rate comes from."
+    )
+    source: Literal["job history", "none"] = Field(
+        description="job history: finished fits on this server; none: no fit of this method has finished here."
+    )
+    note: str = Field(description="One sentence saying what the estimate covers and where it comes from.")
 
 
 class Health(BaseModel):

@@ -41,6 +41,7 @@ def job_view(record: JobRecord, queue: JobQueue) -> JobView:
         job_id=record.id, kind=record.kind, method=record.method, status="succeeded", created=record.created
     )
     view.model_id = record.model_id
+    view.inputs = dict(record.inputs)
     for index, step in enumerate(record.steps):
         state = queue.state(step.task_id)
         if state.state == "SUCCESS":

@@ -80,6 +80,24 @@ def read_record(data_dir: Path, job_id: str) -> JobRecord:
         raise JobNotFoundError(f"no job with id {job_id!r} (its record is unreadable)") from exc
 
 
+def list_records(data_dir: Path) -> list[JobRecord]:
+    """Every job with a readable record, newest first (ties by id); cancelled and half-written ones are left out.
+
+    Reads every `jobs/<id>/job.json`: the cost grows with the number of jobs in the data directory.
+    """
+    root = jobs_root(data_dir)
+    records: list[JobRecord] = []
+    if root.is_dir():
+        for folder in root.iterdir():
+            if not folder.is_dir() or not is_valid_id(folder.name):
+                continue  # hidden folders of jobs being deleted, stray files
+            try:
+                records.append(read_record(data_dir, folder.name))
+            except JobNotFoundError:
+                continue  # cancelled, or its record is not written yet
+    return sorted(records, key=lambda record: (record.created, record.id), reverse=True)
+
+
 def cancel_marker(data_dir: Path, job_id: str) -> Path:
     """The tombstone that tells workers a job was cancelled."""
     job_dir(data_dir, job_id)  # validates the id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.data import BenchmarkData, load_mni, prepare, test_copies
+from benchmarks.data import BenchmarkData, draw_noisy_copies, load_mni, prepare
 from shared.noise import sigma_to_unit
 
 
@@ -32,10 +32,34 @@ def test_background_slices_are_dropped(data: BenchmarkData) -> None:
 
 def test_test_noise_is_reproducible_unclipped_and_of_the_stated_sigma(data: BenchmarkData) -> None:
     """The same sigma gives the same two copies; their noise has std sigma/255 and goes below 0."""
-    first, second = test_copies(data.test, 20)
-    again, _ = test_copies(data.test, 20)
-    np.testing.assert_array_equal(first, again)
-    assert not np.array_equal(first, second)
-    noise = np.concatenate([(first - data.test).ravel(), (second - data.test).ravel()])
-    assert noise.std() == pytest.approx(sigma_to_unit(20), rel=0.05)
-    assert first.min() < 0.0
+    noisy = draw_noisy_copies(data, 20)
+    again = draw_noisy_copies(data, 20)
+    np.testing.assert_array_equal(noisy.volumes[0], again.volumes[0])
+    assert noisy.seed == 1020
+    assert not np.array_equal(noisy.volumes[0], noisy.volumes[1])
+    noise = np.concatenate([(copy - data.volume.data).ravel() for copy in noisy.volumes])
+    assert noise.std() == pytest.approx(sigma_to_unit(20), rel=0.02)
+    assert noisy.volumes[0].min() < 0.0
+
+
+def test_test_noise_covers_the_whole_volume_and_the_test_slices_are_cut_from_it(data: BenchmarkData) -> None:
+    """Both copies are whole noisy volumes; the test slices every 2D method sees are theirs."""
+    noisy = draw_noisy_copies(data, 5)
+    for volume, slices in zip(noisy.volumes, noisy.test_slices, strict=True):
+        assert volume.shape == data.volume.shape and volume.dtype == np.float32
+        assert slices.shape == data.test.shape
+        for (_, index), image in zip(data.split.test, slices, strict=True):
+            np.testing.assert_array_equal(image, np.take(volume, index, axis=data.axis))
+
+
+def test_a_test_slice_gets_the_same_noise_whatever_the_number_of_test_slices(data: BenchmarkData) -> None:
+    """Scoring fewer test slices does not change the noise of those still scored."""
+    fewer = prepare(load_mni(downsample=3), max_test_slices=2)
+    shared_refs = set(fewer.split.test) & set(data.split.test)
+    assert shared_refs
+    full, reduced = draw_noisy_copies(data, 20), draw_noisy_copies(fewer, 20)
+    for ref in shared_refs:
+        np.testing.assert_array_equal(
+            full.test_slices[0][data.split.test.index(ref)],
+            reduced.test_slices[0][fewer.split.test.index(ref)],
+        )

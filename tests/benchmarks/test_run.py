@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.baselines import CLASSICAL, module_available
 from benchmarks.results import BenchmarkResult
 from benchmarks.run import ROW_ORDER, run_benchmark
 
@@ -30,26 +31,65 @@ def test_json_matches_its_schema_and_records_the_protocol(tiny_run: tuple[Path, 
     assert result.budget.name == "tiny"
     assert result.protocol["data_range"] == "1.0"
     assert result.split.test and result.split.train
-    assert {"numpy", "torch", "n2v"} <= result.versions.keys()
+    assert {"numpy", "torch", "n2v", "bm3d", "bm4d", "dipy"} <= result.versions.keys()
     assert [s.sigma for s in result.sigmas] == [20.0]
     assert result.sigmas[0].test_noise_seed == 1020
+    assert result.sigmas[0].test_noise_scope == "whole volume"
+    assert "whole normalised volume" in result.protocol["test_noise"]
+
+
+def test_json_round_trips(tiny_run: tuple[Path, list[str]]) -> None:
+    """Reading the JSON and writing it again gives the same result, new fields included."""
+    path, _ = tiny_run
+    result = BenchmarkResult.model_validate_json(path.read_text(encoding="utf-8"))
+    again = BenchmarkResult.model_validate_json(result.model_dump_json())
+    assert again == result
+    assert any(row.settings for row in again.sigmas[0].rows)
 
 
 def test_every_row_is_present_with_finite_figures(tiny_run: tuple[Path, list[str]]) -> None:
-    """All six rows are there in order; every row that ran has finite PSNR, RMSE and SSIM on all test slices."""
+    """All rows are there in order; every row that ran has finite PSNR, RMSE and SSIM on all test slices."""
     path, _ = tiny_run
     result = BenchmarkResult.model_validate_json(path.read_text(encoding="utf-8"))
     rows = result.sigmas[0].rows
     assert [row.method for row in rows] == list(ROW_ORDER)
     n_test = len(result.split.test)
+    optional = {baseline.key: baseline.module for baseline in CLASSICAL}
     for row in rows:
-        if row.method == "bm3d" and row.status == "not installed":
+        if row.method in optional and not module_available(optional[row.method]):
+            assert row.status == "not installed" and row.psnr is None
             continue
         assert row.status == "ok", f"{row.method}: {row.note}"
         assert all(math.isfinite(v) for v in (row.psnr, row.rmse, row.ssim))  # type: ignore[arg-type]
         assert row.n_test_slices == n_test == len(row.psnr_per_slice)
     learned = [row for row in rows if row.method in ("n2v", "n2n", "n2n_eq3", "n2c")]
     assert all(row.train_steps == result.budget.steps for row in learned)
+
+
+def test_classical_rows_record_their_scope_time_and_sigma(tiny_run: tuple[Path, list[str]]) -> None:
+    """3D rows are timed over every slice of the volume, 2D rows over the test slices; each says its sigma."""
+    path, _ = tiny_run
+    result = BenchmarkResult.model_validate_json(path.read_text(encoding="utf-8"))
+    rows = {row.method: row for row in result.sigmas[0].rows if row.status == "ok"}
+    volume_slices = result.data["volume_shape_zyx"][result.data["slice_axis"]]
+    for key in ("bm4d", "bm4d_est", "nlmeans", "nlmeans_classic"):
+        if key in rows:
+            assert rows[key].scope == "whole volume" and rows[key].infer_slices == volume_slices
+    for key in ("bm3d", "bm3d_est"):
+        if key in rows:
+            assert rows[key].scope == "test slices" and rows[key].infer_slices == len(result.split.test)
+    for key in ("bm3d", "bm4d"):
+        if key in rows:
+            assert rows[key].sigma_given == 20.0 and rows[key].settings["profile"] == "np"
+    for key in ("bm3d_est", "bm4d_est", "nlmeans", "nlmeans_classic"):
+        if key in rows:
+            assert math.isfinite(rows[key].sigma_given or math.nan) and "estimated" in str(rows[key].settings)
+    for row in rows.values():
+        if row.method != "noisy":
+            assert row.infer_seconds is not None and row.infer_seconds > 0
+            assert row.infer_seconds_per_slice == pytest.approx(
+                row.infer_seconds / row.infer_slices, rel=1e-2
+            )
 
 
 def test_noisy_row_matches_the_stated_sigma(tiny_run: tuple[Path, list[str]]) -> None:

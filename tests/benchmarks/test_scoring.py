@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
-from benchmarks import run as bench_run
-from benchmarks.baselines import Prediction
 from benchmarks.budget import get_budget
-from benchmarks.data import load_mni, prepare
+from benchmarks.prediction import Prediction
 from benchmarks.results import Row
 from benchmarks.scoring import check_targets, missing, score
 from benchmarks.table import row_line
@@ -58,27 +54,19 @@ def test_a_failed_row_shows_its_status_and_reason_in_the_table() -> None:
     assert row.psnr is None and "failed" in line and "training diverged" in line
 
 
-def test_missing_bm3d_is_reported_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without the optional bm3d package the BM3D row says 'not installed'; rows left out say 'not run'."""
-    monkeypatch.setattr(bench_run, "bm3d_available", lambda: False)
-    data = prepare(load_mni(3), max_test_slices=2)
-    result, panels = bench_run._sigma_result(
-        data, 20.0, get_budget("tiny"), ("noisy", "bm3d"), lambda _: None
-    )
-    status = {row.method: row.status for row in result.rows}
-    assert status == {
-        "noisy": "ok",
-        "bm3d": "not installed",
-        "n2v": "not run",
-        "n2n": "not run",
-        "n2n_eq3": "not run",
-        "n2c": "not run",
-    }
-    assert panels["bm3d"].image is None and panels["bm3d"].missing == "not installed"
-    assert math.isfinite(result.rows[0].psnr or math.nan)
-
-
 def test_unknown_budget_is_refused() -> None:
     """Asking for a preset that does not exist names the ones that do."""
     with pytest.raises(ValueError, match="no preset budget 'custom'; choose one of tiny, quick, paper"):
         get_budget("custom")
+
+
+def test_a_volume_method_is_timed_per_slice_of_the_volume_it_denoised() -> None:
+    """A 3D row's 30 s over a 60-slice volume is 0.5 s a slice; the table shows both and the sigma it got."""
+    clean = np.zeros((2, 8, 8), dtype=np.float32)
+    prediction = Prediction(
+        images=clean, infer_seconds=30.0, infer_slices=60, scope="whole volume", sigma_given=19.6
+    )
+    row = score("bm4d_est", clean + 0.1, prediction)
+    assert (row.infer_seconds, row.infer_slices, row.infer_seconds_per_slice) == (30.0, 60, 0.5)
+    line = row_line(row)
+    assert "| 19.6 |" in line and "30.0 (60 slices)" in line and "| 0.500 |" in line

@@ -83,7 +83,7 @@ def test_trained_n2n_model_is_listed_and_denoises_with_file2_average(
     redis_api: httpx.Client, e2e_volumes: dict[str, Path], n2n_model: str, tmp_path: Path
 ):
     """The /train model appears in /models with its manifest; denoising with it and file2 succeeds."""
-    listed = {model["id"]: model for model in redis_api.get("/models").json()}
+    listed = {model["id"]: model for model in redis_api.get("/models").json()["items"]}
     manifest = listed[n2n_model]
     assert manifest["method"] == "n2n" and manifest["data"]["sigma"] == 30.0
     assert manifest["files"] and all(len(digest) == 64 for digest in manifest["files"].values())

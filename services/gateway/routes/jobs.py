@@ -1,18 +1,59 @@
-"""GET /jobs/{id} (status, progress, metrics), GET /jobs/{id}/result, DELETE /jobs/{id} (cancel)."""
+"""GET /jobs (list), GET /jobs/{id} (status, progress, metrics), its result and previews, DELETE (cancel)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Response
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi.responses import FileResponse
 
-from services.gateway.deps import DataDirDep, QueueDep
-from services.gateway.schemas import JobView
+from services.gateway.deps import DataDirDep, QueueDep, SettingsDep
+from services.gateway.jobqueue import JobQueue
+from services.gateway.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate
+from services.gateway.previews import PreviewKind, preview_file, result_file
+from services.gateway.schemas import JobPage, JobSummary, JobView
 from services.gateway.views import job_view
-from shared.jobs.store import job_dir, mark_cancelled, read_record, remove_job_files
+from shared.jobs.store import JobRecord, job_dir, list_records, mark_cancelled, read_record, remove_job_files
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 _MEDIA_TYPES = {".gz": "application/gzip", ".zip": "application/zip", ".dcm": "application/dicom"}
+NO_STORE = {"Cache-Control": "no-store"}
+"""Volumes are patient data: no browser or proxy cache keeps a copy."""
+
+
+@router.get("", response_model=JobPage)
+def list_jobs(
+    data_dir: DataDirDep,
+    queue: QueueDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Jobs per page.")] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None, Query(description="`next_cursor` of the previous page; none: the newest jobs.")
+    ] = None,
+) -> JobPage:
+    """Jobs newest first, a page at a time, each with its status; file names, metrics and errors are in
+    GET /jobs/{id}, the job's own view."""
+    records, next_cursor = paginate(
+        list_records(data_dir), lambda record: (record.created, record.id), limit, cursor
+    )
+    return JobPage(items=[_summary(record, queue) for record in records], next_cursor=next_cursor)
+
+
+def _summary(record: JobRecord, queue: JobQueue) -> JobSummary:
+    """The listing form of a job."""
+    view = job_view(record, queue)
+    return JobSummary(
+        job_id=view.job_id,
+        kind=view.kind,
+        method=view.method,
+        status=view.status,
+        step=view.step,
+        progress=view.progress,
+        created=view.created,
+        result=view.result,
+        model_id=view.model_id,
+        has_metrics=view.metrics is not None,
+    )
 
 
 @router.get("/{job_id}", response_model=JobView)
@@ -41,6 +82,32 @@ def result(job_id: str, data_dir: DataDirDep, queue: QueueDep) -> FileResponse:
         media_type=_MEDIA_TYPES.get(path.suffix, "application/octet-stream"),
         filename=f"{stem}_denoised{suffix}",
     )
+
+
+@router.get(
+    "/{job_id}/preview/{kind}",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/gzip": {}}, "description": "A gzipped NIfTI volume."}},
+)
+def preview(
+    job_id: str, kind: PreviewKind, data_dir: DataDirDep, settings: SettingsDep, queue: QueueDep
+) -> FileResponse:
+    """A denoising job's input, result or difference (input - result, in the input's units) as gzipped NIfTI
+    with the input's geometry, whatever the upload's format: what the web page's viewer loads. The input is
+    there from the start; the result and the difference once the job has succeeded (409 before)."""
+    record = read_record(data_dir, job_id)
+    if record.kind != "denoise":
+        raise HTTPException(
+            status_code=404, detail=f"job {job_id} is a {record.kind} job: it has no volume to preview"
+        )
+    if kind != "input":
+        view = job_view(record, queue)
+        if view.status != "succeeded" or not result_file(data_dir, record).is_file():
+            raise HTTPException(
+                status_code=409, detail=f"job {job_id} is {view.status}; it has no result yet"
+            )
+    path = preview_file(data_dir, record, kind, settings)
+    return FileResponse(path, media_type="application/gzip", filename=f"{kind}.nii.gz", headers=NO_STORE)
 
 
 @router.delete("/{job_id}", status_code=204)

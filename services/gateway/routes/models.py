@@ -1,11 +1,14 @@
-"""GET /models, GET /models/{id}, DELETE /models/{id}: the registry in the data directory."""
+"""GET /models (list), GET /models/{id}, DELETE /models/{id}: the registry in the data directory."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 
 from services.gateway.deps import DataDirDep
-from services.gateway.schemas import ModelView
+from services.gateway.pagination import DEFAULT_LIMIT, MAX_LIMIT, SortKey, paginate
+from services.gateway.schemas import ModelPage, ModelView
 from shared.jobs.registry import ModelEntry, delete_model, get_model, list_models
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -16,10 +19,22 @@ def _view(entry: ModelEntry) -> ModelView:
     return ModelView(id=entry.id, **entry.manifest.model_dump())
 
 
-@router.get("", response_model=list[ModelView])
-def list_all(data_dir: DataDirDep) -> list[ModelView]:
-    """Every registered model, newest first."""
-    return [_view(entry) for entry in list_models(data_dir)]
+@router.get("", response_model=ModelPage)
+def list_all(
+    data_dir: DataDirDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Models per page.")] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None, Query(description="`next_cursor` of the previous page; none: the newest models.")
+    ] = None,
+) -> ModelPage:
+    """Registered models newest first, a page at a time, each with its manifest (method, data summary,
+    validation metrics)."""
+
+    def key(entry: ModelEntry) -> SortKey:
+        return (entry.manifest.created, entry.id)
+
+    entries, next_cursor = paginate(sorted(list_models(data_dir), key=key, reverse=True), key, limit, cursor)
+    return ModelPage(items=[_view(entry) for entry in entries], next_cursor=next_cursor)
 
 
 @router.get("/{model_id}", response_model=ModelView)

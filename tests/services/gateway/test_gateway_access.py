@@ -16,7 +16,10 @@ def test_api_key_guards_every_route_but_health(client: TestClient, settings: Set
     settings.API_KEY = "s3cret"
     for method, url in (
         ("GET", "/models"),
+        ("GET", "/jobs"),
         ("GET", "/jobs/abc"),
+        ("GET", "/jobs/abc/preview/input"),
+        ("GET", "/estimates/fit"),
         ("DELETE", "/models/x"),
         ("POST", "/metrics"),
     ):
@@ -26,7 +29,7 @@ def test_api_key_guards_every_route_but_health(client: TestClient, settings: Set
             assert response.json()["detail"] == "missing or wrong X-API-Key header"
     assert client.get("/health").status_code == 200
     assert client.get("/health").json()["api_key_required"] is True
-    assert client.get("/models", headers={"X-API-Key": "s3cret"}).json() == []
+    assert client.get("/models", headers={"X-API-Key": "s3cret"}).json() == {"items": [], "next_cursor": None}
 
 
 def test_declared_oversize_body_is_413_before_reading(
@@ -94,5 +97,8 @@ def test_openapi_docs_list_every_resource(client: TestClient):
         "/jobs/{job_id}/result",
         "/models",
         "/models/{model_id}",
+        "/jobs",
+        "/jobs/{job_id}/preview/{kind}",
+        "/estimates/fit",
     } <= paths
     assert {"/metrics", "/health"} <= paths

@@ -114,11 +114,11 @@ def test_models_are_listed_shown_and_deleted(client: TestClient, settings: Setti
             validation={"psnr": 30.5},
             files=["w.bin"],
         )
-    listed = client.get("/models").json()
+    listed = client.get("/models").json()["items"]
     assert [m["id"] for m in listed] == ["n2v-b", "n2n-a"]
     shown = client.get("/models/n2n-a").json()
     assert shown["method"] == "n2n" and shown["data"]["sigma"] == 20.0 and "w.bin" in shown["files"]
     assert client.delete("/models/n2n-a").status_code == 204
-    assert [m["id"] for m in client.get("/models").json()] == ["n2v-b"]
+    assert [m["id"] for m in client.get("/models").json()["items"]] == ["n2v-b"]
     missing = client.get("/models/n2n-a")
     assert (missing.status_code, missing.json()["detail"]) == (404, "no model with id 'n2n-a'")

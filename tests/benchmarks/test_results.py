@@ -1,0 +1,25 @@
+"""Tests of the results schema against the results files the README quotes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks.results import BenchmarkResult
+
+RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+TABLE_FILES = sorted(p for p in RESULTS.rglob("*.json") if p.with_suffix(".md").is_file())
+
+
+def test_there_are_published_tables_to_check() -> None:
+    """The results folder holds the benchmark tables the README quotes."""
+    assert len(TABLE_FILES) >= 5
+
+
+@pytest.mark.parametrize("path", TABLE_FILES, ids=lambda p: str(p.relative_to(RESULTS)))
+def test_published_results_still_read_and_say_which_test_noise_they_used(path: Path) -> None:
+    """Every file validates; one that predates the whole-volume test noise reads as slice-only test noise."""
+    result = BenchmarkResult.model_validate_json(path.read_text(encoding="utf-8"))
+    expected = "whole volume" if "test_noise" in result.protocol else "test slices"
+    assert all(sigma.test_noise_scope == expected for sigma in result.sigmas)
