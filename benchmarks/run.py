@@ -4,7 +4,7 @@ The classical baselines are BM3D per slice, BM4D on the volume (true and estimat
 non-local means in 3D (its blockwise default and its classic algorithm). `--methods` picks rows, e.g.
 `--methods noisy,bm3d,bm3d_est,bm4d,bm4d_est,nlmeans,nlmeans_classic` for the classical rows alone.
 
-Usage: `python -m benchmarks.run [--tiny|--quick|--paper|--speed] [--name NAME]`. Writes
+Usage: `fetal-denoise benchmark [--tiny|--quick|--paper|--speed] [--name NAME]`. Writes
 `<out_dir>/<name>.json` (every figure, split, seeds, versions, machine), `<name>.md` and `<name>.png`.
 """
 
@@ -236,9 +236,9 @@ def _overrides(parser: argparse.ArgumentParser, pairs: Sequence[str]) -> dict[st
     return overrides
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point: `python -m benchmarks.run --quick`."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+def main(argv: Sequence[str] | None = None, prog: str = "python -m benchmarks.run") -> int:
+    """Command-line entry point: `fetal-denoise benchmark --quick` (or `python -m benchmarks.run --quick`)."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     mode = parser.add_mutually_exclusive_group()
     for flag in ("tiny", "quick", "paper", "speed"):
         mode.add_argument(f"--{flag}", action="store_true", help=f"the {flag} budget")

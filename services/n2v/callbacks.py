@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from shared.training.schedule import cosine_rampdown
 from shared.training.state import EpochRecord, TrainingState
 
 _PLATEAU_COUNTERS = ("wait", "best", "cooldown_counter")
+STEP_EVENT_INTERVAL_S = 0.5
+"""Step events at most this often; epoch events always."""
 """ReduceLROnPlateau's attributes that Keras resets at the start of `fit`, kept in TrainingState.backend."""
 
 
@@ -52,6 +55,8 @@ class EpochCallback(tf.keras.callbacks.Callback):
         self.best_weights, self.steps, self.epochs, self.progress = best_weights, steps, epochs, progress
         self.siblings = siblings
         self._started = time.monotonic()
+        self._epoch = state.epoch
+        self._last_step_event = -STEP_EVENT_INTERVAL_S
 
     def _n2v_callbacks(self) -> tuple[Any, Any]:
         """n2v's best-weights ModelCheckpoint and its ReduceLROnPlateau (either may be absent)."""
@@ -74,6 +79,30 @@ class EpochCallback(tf.keras.callbacks.Callback):
                 reduce.wait = int(self.state.backend["wait"])
                 reduce.best = self.state.backend["best"]
                 reduce.cooldown_counter = int(self.state.backend["cooldown_counter"])
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Remember the epoch, for the step events."""
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        """A throttled step event, so a long first epoch shows progress (and can be cancelled) too."""
+        now = time.monotonic()
+        if now - self._last_step_event < STEP_EVENT_INTERVAL_S or batch + 1 >= self.steps:
+            return
+        self._last_step_event = now
+        loss = _float_or_none((logs or {}).get("loss"))
+        self.progress(
+            Progress(
+                stage="training",
+                fraction=min(1.0, (self._epoch * self.steps + batch + 1) / (self.epochs * self.steps)),
+                epoch=self._epoch,
+                epochs=self.epochs,
+                step=batch + 1,
+                steps=self.steps,
+                loss=loss if loss is None or math.isfinite(loss) else None,
+                seconds=now - self._started,
+            )
+        )
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         """Score, record, checkpoint, report."""

@@ -25,7 +25,7 @@ from services.n2v.tf_env import N2V, n2v_utils, quiet, tf, versions
 from shared.errors import JobError
 from shared.manifest import MANIFEST_NAME, ModelManifest, write_manifest
 from shared.methods.n2v import N2VConfig
-from shared.progress import ProgressCallback, ignore_progress
+from shared.progress import Progress, ProgressCallback, ignore_progress
 from shared.training.resume import resume_state
 from shared.training.state import TrainingState, validation_summary
 from shared.volume import Volume
@@ -71,7 +71,9 @@ def train(
     `data_info` (e.g. the synthetic sigma) is recorded in the manifest's data summary.
     """
     out_dir = Path(out_dir)
+    progress(Progress(stage="loading", fraction=0.0))
     data = prepare(config, noisy, clean)
+    progress(Progress(stage="loading", fraction=0.5))  # patches ready; the network is built next
     ckpt_dir = find_checkpoint(out_dir) if resume else None
     if resume:
         checkpoint = read_state(ckpt_dir) if ckpt_dir is not None else None

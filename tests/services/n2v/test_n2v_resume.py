@@ -118,7 +118,7 @@ def test_a_training_killed_mid_way_resumes_to_the_full_epoch_count(
 
     manifest = train(N2VConfig(**TINY), [noisy], model_dir, progress=events.append, resume=True)
 
-    assert [e.epoch for e in events] == list(range(stopped_at + 1, 7))
+    assert [e.epoch for e in events if e.val_loss is not None] == list(range(stopped_at + 1, 7))
     assert [r["epoch"] for r in manifest.validation["history"]] == [1, 2, 3, 4, 5, 6]
     assert manifest.validation["epochs_trained"] == 6
     seconds = [r["seconds"] for r in manifest.validation["history"]]  # cumulative over both runs
