@@ -79,6 +79,17 @@ def slice_along(data: np.ndarray, axis: int) -> np.ndarray:
     return np.moveaxis(np.asarray(data), axis, 0)
 
 
+def context_stack(data: np.ndarray, axis: int, index: int, context: int) -> np.ndarray:
+    """Slice `index` across `axis` with its `context` neighbours on either side, as (2 context + 1, H, W).
+
+    The slice is in the middle; beyond the volume's ends the end slice repeats, so every slice has a full
+    stack (a single 2D image is its own neighbours).
+    """
+    count = data.shape[axis]
+    picks = np.clip(np.arange(index - context, index + context + 1), 0, count - 1)
+    return np.ascontiguousarray(np.moveaxis(np.take(data, picks, axis=axis), axis, 0), dtype=np.float32)
+
+
 def stack_slices(slices: np.ndarray, axis: int) -> np.ndarray:
     """Inverse of `slice_along`: put (N, H, W) slices back as a volume sliced across `axis`."""
     return np.moveaxis(np.asarray(slices), 0, axis)

@@ -1,9 +1,14 @@
-"""Noise2Noise training data: normalised 2D slice pairs for training and validation, and their split.
+"""Noise2Noise training data: normalised slice pairs for training and validation, and their split.
 
-Two sources, as in the issue: clean volumes plus synthetic noise of a given sigma (the paper's protocol),
-or pairs of real noisy acquisitions of the same anatomy. A clean volume is normalised by its min-max range,
-on which the paper defines sigma; a real pair by the robust percentile mapping (shared.intensity) fitted on
-its first copy and applied to both, so they stay comparable and a hot voxel rescales nothing. Test slices are only named in the split (benchmarks gather them); they are never loaded here.
+Three sources: clean volumes plus synthetic noise of a given sigma (the paper's protocol), pairs of real
+noisy acquisitions of the same anatomy, or single noisy scans, paired with recorrupted copies of
+themselves at training time (Recorrupted-to-Recorrupted, Pang et al. 2021: y + a z and y - z / a, z
+Gaussian of the scan's noise level, have independent noise, so they are a Noise2Noise pair of one scan).
+A clean volume is normalised by its min-max range, on which the paper defines sigma; a noisy one by the
+robust percentile mapping (shared.intensity), fitted on the first copy of a pair and applied to both.
+
+Every slice is kept as a stack (2 context + 1, H, W): the slice in the middle and its `context` neighbours
+on either side, the network's 2.5D input. Test slices are only named in the split (benchmarks gather them).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+from skimage.restoration import estimate_sigma
 
 from shared.errors import ConfigError, InvalidVolumeError, ShapeMismatchError
 from shared.intensity import IntensityMapping, Normalisation
@@ -22,8 +28,10 @@ from shared.noise import NoiseKind, check_sigma, noisy_pair
 from shared.slices import (
     DatasetSplit,
     PlaneSetting,
+    context_stack,
     foreground_slices,
     plane_of_axis,
+    slice_along,
     slice_axis,
     split_slices,
 )
@@ -33,20 +41,32 @@ AFFINE_TOLERANCE = 1e-3
 """Two acquisitions are voxel-aligned when their affines agree to this (mm, or mm per voxel)."""
 
 # Distinct streams of one seed, so changing one use of randomness never shifts another.
-NOISE_TRAIN_STREAM = 1
-NOISE_VAL_STREAM = 2
+NOISE_STREAM = 1
+
+Source = Literal["synthetic", "pairs", "single"]
 
 
 @dataclass(frozen=True, eq=False)
 class SlicePairs:
-    """Normalised 2D slices of one subset: two noisy copies of each and, when known, the clean slice."""
+    """Normalised slice stacks (2 context + 1, H, W) of one subset.
+
+    `first[i]` and `second[i]` are the two noisy copies; `second` is None for single scans, whose pair is
+    made by recorruption with `noise_std[i]` (the scan's noise level on the normalised scale); `clean[i]`
+    the clean stack, when known.
+    """
 
     first: list[np.ndarray]
-    second: list[np.ndarray]
+    second: list[np.ndarray] | None
     clean: list[np.ndarray] | None
+    noise_std: list[float] | None = None
 
     def __len__(self) -> int:
         return len(self.first)
+
+    @property
+    def middle(self) -> int:
+        """Channel of the slice itself in each stack (its neighbours lie on either side)."""
+        return self.first[0].shape[0] // 2 if self.first else 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,7 +77,7 @@ class N2NTrainingData:
     val: SlicePairs
     split: DatasetSplit
     plane: PlaneSetting
-    source: Literal["synthetic", "pairs"]
+    source: Source
     sigma: float | None
     noise: NoiseKind | None
     volumes: list[dict[str, Any]]
@@ -72,6 +92,7 @@ class N2NTrainingData:
             "sigma": self.sigma,
             "sigma_scale": "0-255 of the normalised [0, 1] range" if self.sigma is not None else None,
             "noise": self.noise,
+            "pairs": _PAIRS[self.source],
             "volumes": self.volumes,
             "normalisation": Normalisation().model_dump(),
             "slices": {
@@ -91,19 +112,20 @@ class N2NTrainingData:
         """sha256 of the summary and every slice: a resumed training refuses data that differ."""
         digest = hashlib.sha256(json.dumps(self.summary(), sort_keys=True).encode())
         for subset in (self.train, self.val):
-            for group in (subset.first, subset.second, subset.clean or []):
+            for group in (subset.first, subset.second or [], subset.clean or []):
                 for image in group:
                     digest.update(np.ascontiguousarray(image).tobytes())
+            digest.update(json.dumps(subset.noise_std).encode())
         return digest.hexdigest()
 
 
 def from_clean(
     volumes: list[Volume], sigma: float, config: N2NConfig, noise: NoiseKind = "gaussian"
 ) -> N2NTrainingData:
-    """The paper's protocol: two independent noisy copies (sigma on the 0-255 scale) of each clean slice.
+    """The paper's protocol: two independent noisy copies (sigma on the 0-255 scale) of each clean volume.
 
-    The training pairs are drawn once from `config.seed` (fixed, as in the paper); with
-    `config.resample_noise` the trainer draws fresh ones every epoch from the clean slices kept here.
+    The noisy copies of volume i are drawn once from (`config.seed`, i) (fixed, as in the paper); with
+    `config.resample_noise` the trainer draws fresh ones every epoch from the clean stacks kept here.
     """
     if not volumes:
         raise ConfigError("no training volumes given")
@@ -117,11 +139,22 @@ def from_clean(
         described.append(_describe(volume, mapping))
     axis = _common_axis(volumes, config.plane, described)
     split = _split([_kept(n, axis, config) for n in normalised], axis, config, described)
-    train_clean = _take(normalised, split.train, axis)
-    val_clean = _take(normalised, split.val, axis)
+    copies = [
+        noisy_pair(clean, sigma, np.random.default_rng([config.seed, NOISE_STREAM, i]), noise)
+        for i, clean in enumerate(normalised)
+    ]
+    firsts, seconds = [c[0] for c in copies], [c[1] for c in copies]
+
+    def subset(refs: list[tuple[int, int]]) -> SlicePairs:
+        return SlicePairs(
+            _take(firsts, refs, axis, config.context),
+            _take(seconds, refs, axis, config.context),
+            _take(normalised, refs, axis, config.context),
+        )
+
     return N2NTrainingData(
-        train=_noisy(train_clean, sigma, noise, np.random.default_rng([config.seed, NOISE_TRAIN_STREAM])),
-        val=_noisy(val_clean, sigma, noise, np.random.default_rng([config.seed, NOISE_VAL_STREAM])),
+        train=subset(split.train),
+        val=subset(split.val),
         split=split,
         plane=config.plane,
         source="synthetic",
@@ -154,8 +187,16 @@ def from_pairs(first: list[Volume], second: list[Volume], config: N2NConfig) -> 
     kept = [_kept((a + b) / 2, axis, config) for a, b in zip(firsts, seconds, strict=True)]
     split = _split(kept, axis, config, described)
     return N2NTrainingData(
-        train=SlicePairs(_take(firsts, split.train, axis), _take(seconds, split.train, axis), None),
-        val=SlicePairs(_take(firsts, split.val, axis), _take(seconds, split.val, axis), None),
+        train=SlicePairs(
+            _take(firsts, split.train, axis, config.context),
+            _take(seconds, split.train, axis, config.context),
+            None,
+        ),
+        val=SlicePairs(
+            _take(firsts, split.val, axis, config.context),
+            _take(seconds, split.val, axis, config.context),
+            None,
+        ),
         split=split,
         plane=config.plane,
         source="pairs",
@@ -163,6 +204,76 @@ def from_pairs(first: list[Volume], second: list[Volume], config: N2NConfig) -> 
         noise=None,
         volumes=described,
     )
+
+
+def from_single(
+    volumes: list[Volume], config: N2NConfig, clean: list[Volume] | None = None
+) -> N2NTrainingData:
+    """Single noisy scans, each paired with recorrupted copies of itself at training time (R2R).
+
+    The noise level of each scan is estimated on its normalised scale (`estimated_noise_std`) and recorded in
+    the summary. `clean` (synthetic experiments only) adds validation PSNR / RMSE; it never trains.
+    """
+    if not volumes:
+        raise ConfigError("no training volumes given")
+    if clean is not None and len(clean) != len(volumes):
+        raise ConfigError(f"{len(clean)} clean volume(s) given for {len(volumes)} noisy volume(s)")
+    normalised, cleans, stds = [], [], []
+    described: list[dict[str, Any]] = [{} for _ in volumes]
+    axis = _common_axis(volumes, config.plane, described)
+    for i, volume in enumerate(volumes):
+        name = f"volume {i}"
+        check_voxels(require_single(volume, name).data, name)
+        mapping = Normalisation().fit(volume.data, name)
+        data = mapping.normalise(volume.data)
+        std = estimated_noise_std(data, axis)
+        if not std > 0.0:
+            raise InvalidVolumeError(
+                f"{name}: no noise could be measured in it, so no pair can be made from it by recorruption"
+            )
+        normalised.append(data)
+        stds.append(std)
+        described[i] |= {**_describe(volume, mapping), "noise_std": std, "sigma_255": round(255 * std, 3)}
+        if clean is not None:
+            check_aligned(volume, clean[i], f"volume {i} and its clean reference")
+            cleans.append(mapping.normalise(clean[i].data))
+    split = _split([_kept(n, axis, config) for n in normalised], axis, config, described)
+
+    def subset(refs: list[tuple[int, int]]) -> SlicePairs:
+        return SlicePairs(
+            _take(normalised, refs, axis, config.context),
+            None,
+            _take(cleans, refs, axis, config.context) if clean is not None else None,
+            [stds[v] for v, _ in refs],
+        )
+
+    return N2NTrainingData(
+        train=subset(split.train),
+        val=subset(split.val),
+        split=split,
+        plane=config.plane,
+        source="single",
+        sigma=None,
+        noise=None,
+        volumes=described,
+    )
+
+
+def estimated_noise_std(normalised: np.ndarray, axis: int) -> float:
+    """The standard deviation of a scan's noise, from its slices across `axis` (normalised scale).
+
+    scikit-image's wavelet estimator (the median absolute deviation of the finest diagonal wavelet
+    coefficients, Donoho and Johnstone 1994) on each slice, in-plane only so that thick slices do not
+    count anatomy as noise, and the median over the slices, which is robust to the few whose detail
+    dominates their finest scale. Slices that are constant (zero-filled) give no estimate and are skipped.
+    """
+    estimates = [
+        float(estimate_sigma(image))
+        for image in slice_along(normalised, axis)
+        if min(image.shape) >= 8 and float(np.ptp(image)) > 0.0
+    ]
+    estimates = [e for e in estimates if np.isfinite(e)]
+    return float(np.median(estimates)) if estimates else 0.0
 
 
 def check_aligned(first: Volume, second: Volume, label: str) -> None:
@@ -222,12 +333,15 @@ def _split(
     return split_slices(kept, axis, seed=config.seed)
 
 
-def _take(volumes: list[np.ndarray], refs: list[tuple[int, int]], axis: int) -> list[np.ndarray]:
-    """The 2D slices named by (volume, slice) refs, as contiguous float32 arrays."""
-    return [np.ascontiguousarray(np.take(volumes[v], s, axis=axis), dtype=np.float32) for v, s in refs]
+def _take(
+    volumes: list[np.ndarray], refs: list[tuple[int, int]], axis: int, context: int
+) -> list[np.ndarray]:
+    """The slice stacks named by (volume, slice) refs, (2 context + 1, H, W) float32 each."""
+    return [context_stack(volumes[v], axis, s, context) for v, s in refs]
 
 
-def _noisy(clean: list[np.ndarray], sigma: float, noise: NoiseKind, rng: np.random.Generator) -> SlicePairs:
-    """Two independent noisy copies of each clean slice, drawn in order from `rng`."""
-    pairs = [noisy_pair(image, sigma, rng, noise) for image in clean]
-    return SlicePairs([p[0] for p in pairs], [p[1] for p in pairs], clean)
+_PAIRS: dict[Source, str] = {
+    "synthetic": "two noisy copies of each clean volume, drawn with sigma",
+    "pairs": "two acquisitions of the same anatomy",
+    "single": "each scan with recorrupted copies of itself (R2R, Pang et al. 2021) at its estimated noise level",
+}

@@ -22,7 +22,7 @@ def predict_slices(
     amp: bool,
     on_batch: Callable[[int], None] | None = None,
 ) -> np.ndarray:
-    """The network's output for (N, H, W) normalised slices, as (N, H, W) float32.
+    """The network's output for (N, H, W) normalised slices, or (N, C, H, W) slice stacks, as (N, H, W).
 
     Slices with a side above `tile` go through in overlapping tiles blended linearly, so memory stays
     bounded by `batch_size` tiles whatever the slice size. `on_batch(done)` is called after each batch.
@@ -30,9 +30,11 @@ def predict_slices(
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     slices = np.asarray(slices, dtype=np.float32)
-    count, height, width = slices.shape
+    if slices.ndim == 3:
+        slices = slices[:, None]
+    count, _, height, width = slices.shape
     device = next(model.parameters()).device
-    out = np.empty_like(slices)
+    out = np.empty((count, height, width), dtype=np.float32)
     was_training = model.training
     model.eval()
     try:
@@ -51,8 +53,8 @@ def predict_slices(
 
 
 def _run(model: N2NUNet, chunk: np.ndarray, device: torch.device) -> np.ndarray:
-    """One forward pass over a (B, H, W) chunk."""
-    x = torch.from_numpy(np.ascontiguousarray(chunk)).to(device)[:, None]
+    """One forward pass over a (B, C, H, W) chunk."""
+    x = torch.from_numpy(np.ascontiguousarray(chunk)).to(device)
     x = x.contiguous(memory_format=memory_format(device))
     return model(x)[:, 0].float().cpu().numpy()
 
@@ -60,15 +62,15 @@ def _run(model: N2NUNet, chunk: np.ndarray, device: torch.device) -> np.ndarray:
 def _run_tiled(
     model: N2NUNet, chunk: np.ndarray, device: torch.device, tile: int, overlap: int
 ) -> np.ndarray:
-    """A (B, H, W) chunk in overlapping tiles, each tile position batched across the chunk."""
-    _, height, width = chunk.shape
+    """A (B, C, H, W) chunk in overlapping tiles, each tile position batched across the chunk."""
+    count, _, height, width = chunk.shape
     tile_h, tile_w = min(tile, height), min(tile, width)
     window = blend_window(tile_h, tile_w, overlap)
-    total = np.zeros(chunk.shape, dtype=np.float32)
+    total = np.zeros((count, height, width), dtype=np.float32)
     weight = np.zeros((height, width), dtype=np.float32)
     for y in blended_tile_starts(height, tile_h, overlap):
         for x in blended_tile_starts(width, tile_w, overlap):
-            piece = _run(model, chunk[:, y : y + tile_h, x : x + tile_w], device)
+            piece = _run(model, chunk[:, :, y : y + tile_h, x : x + tile_w], device)
             total[:, y : y + tile_h, x : x + tile_w] += piece * window
             weight[y : y + tile_h, x : x + tile_w] += window
     return total / weight

@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from shared.methods.n2n import N2NConfig
+
 DOWNSAMPLING = 32
 """Five 2x2 pools: the network sees sides that are multiples of 2**5; other sizes are padded."""
 
@@ -31,12 +33,21 @@ def _conv(in_channels: int, out_channels: int, gain: float = math.sqrt(2.0)) -> 
 
 
 class N2NUNet(nn.Module):
-    """The reference Noise2Noise U-Net; accepts (N, C, H, W) of any H, W >= 1."""
+    """The reference Noise2Noise U-Net; accepts (N, C, H, W) of any H, W >= 1.
 
-    def __init__(self, in_channels: int = 1, out_channels: int = 1) -> None:
+    `in_channels` > 1 takes neighbouring slices as channels (2.5D), the slice to denoise in the middle.
+    With `residual` the network predicts the correction to that middle slice (output = input + network),
+    so an untrained network is the identity: a denoiser that starts no worse than its input and learns
+    only what the noise is, which converges much faster in a short training (the DnCNN observation).
+    """
+
+    def __init__(self, in_channels: int = 1, out_channels: int = 1, residual: bool = False) -> None:
         super().__init__()
+        if residual and (out_channels != 1 or in_channels % 2 == 0):
+            raise ValueError("a residual U-Net needs an odd number of input slices and one output channel")
         self.in_channels = in_channels
         self.out_channels = out_channels
+        self.residual = residual
         self.enc_conv0 = _conv(in_channels, 48)
         self.enc_conv1 = _conv(48, 48)
         self.enc_conv2 = _conv(48, 48)
@@ -59,7 +70,11 @@ class N2NUNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Denoise a batch; pads to a multiple of 32 (reflect) and crops back to the input size."""
         height, width = x.shape[-2:]
-        return self._forward_padded(pad_to_multiple(x, DOWNSAMPLING))[..., :height, :width]
+        out = self._forward_padded(pad_to_multiple(x, DOWNSAMPLING))[..., :height, :width]
+        if self.residual:
+            middle = self.in_channels // 2
+            return x[:, middle : middle + 1].float() + out
+        return out
 
     def _forward_padded(self, x: torch.Tensor) -> torch.Tensor:
         """The network proper, on sides that are multiples of 32."""
@@ -116,3 +131,8 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
 def parameter_count(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def network_for(config: N2NConfig) -> N2NUNet:
+    """The U-Net a config trains: one input channel per slice of its 2.5D stack, residual or not."""
+    return N2NUNet(in_channels=2 * config.context + 1, out_channels=1, residual=config.residual)

@@ -15,14 +15,17 @@ from services.n2n.checkpoint import ARCHITECTURE, CONFIG_FORMAT, CONFIG_NAME, WE
 from services.n2n.data import check_aligned
 from services.n2n.device import pick_device, place, prepare
 from services.n2n.inference import predict_slices
-from services.n2n.model import N2NUNet
+from services.n2n.model import N2NUNet, network_for
 from shared.errors import InvalidModelError
 from shared.intensity import Normalisation
 from shared.manifest import ModelManifest, read_manifest
 from shared.methods.n2n import N2NConfig
 from shared.progress import Progress, ProgressCallback, ignore_progress
-from shared.slices import slice_along, slice_axis, stack_slices
+from shared.slices import context_stack, slice_axis, stack_slices
 from shared.volume import Volume, check_voxels, require_single
+
+STACK_CHUNK = 64
+"""Slices whose 2.5D input stacks are built at once during inference."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,7 +53,7 @@ def load_model(model_dir: Path, device: str | None = None) -> LoadedN2N:
     config = _read_config(model_dir / CONFIG_NAME)
     dev = pick_device(device)
     prepare(dev)
-    network = N2NUNet()
+    network = network_for(config)
     load_weights(model_dir / WEIGHTS_NAME, network)
     network = place(network, dev).eval()
     return LoadedN2N(network=network, config=config, manifest=manifest, directory=model_dir)
@@ -82,29 +85,34 @@ def denoise(
     count = volume.shape[axis]
     started = time.monotonic()
     total = np.zeros(volume.shape, dtype=np.float32)
+    context = loaded.config.context
     for index, copy in enumerate(copies):
-        slices = slice_along(mapping.normalise(copy.data), axis)
+        normalised = mapping.normalise(copy.data)
+        predicted = np.empty((count, *(n for a, n in enumerate(volume.shape) if a != axis)), np.float32)
+        # Stacks are built a chunk at a time: 2 context + 1 copies of the whole volume would not fit.
+        for start in range(0, count, STACK_CHUNK):
+            stop = min(start + STACK_CHUNK, count)
 
-        def report(done: int, index: int = index) -> None:
-            progress(
-                Progress(
-                    stage="predicting",
-                    fraction=(index * count + done) / (len(copies) * count),
-                    step=index * count + done,
-                    steps=len(copies) * count,
-                    seconds=time.monotonic() - started,
+            def report(done: int, index: int = index, start: int = start) -> None:
+                progress(
+                    Progress(
+                        stage="predicting",
+                        fraction=(index * count + start + done) / (len(copies) * count),
+                        step=index * count + start + done,
+                        steps=len(copies) * count,
+                        seconds=time.monotonic() - started,
+                    )
                 )
-            )
 
-        predicted = predict_slices(
-            loaded.network,
-            slices,
-            batch_size=batch_size,
-            tile=loaded.config.tile,
-            overlap=loaded.config.tile_overlap,
-            amp=loaded.config.amp,
-            on_batch=report,
-        )
+            predicted[start:stop] = predict_slices(
+                loaded.network,
+                np.stack([context_stack(normalised, axis, i, context) for i in range(start, stop)]),
+                batch_size=batch_size,
+                tile=loaded.config.tile,
+                overlap=loaded.config.tile_overlap,
+                amp=loaded.config.amp,
+                on_batch=report,
+            )
         total += stack_slices(predicted, axis)
     return volume.with_data(mapping.denormalise(total / len(copies)))
 

@@ -34,8 +34,8 @@ from services.n2n.checkpoint import (
 )
 from services.n2n.data import N2NTrainingData
 from services.n2n.device import autocast, memory_format, pick_device, place, prepare
-from services.n2n.model import N2NUNet, parameter_count
-from services.n2n.validation import LossFn, input_metrics, validate, validation_pairs
+from services.n2n.model import N2NUNet, network_for, parameter_count
+from services.n2n.validation import LossFn, input_metrics, validate, validation_set
 from shared.atomic import atomic_write_text
 from shared.errors import JobError
 from shared.manifest import MANIFEST_NAME, ModelManifest, write_manifest
@@ -65,12 +65,12 @@ def train(
     out_dir.mkdir(parents=True, exist_ok=True)
     steps = steps_per_epoch(data, config)
     crop_shape(data, config)  # refuse an impossible crop before any work
-    val = validation_pairs(data.val, config)  # and refuse Noise2Clean without clean slices
+    val = validation_set(data.val, config)  # and refuse Noise2Clean without clean slices
     dev = pick_device(device)
     prepare(dev)
     fingerprint = data.fingerprint()
     torch.manual_seed(config.seed)
-    model = place(N2NUNet(), dev)
+    model = place(network_for(config), dev)
     optimizer = torch.optim.Adam(
         model.parameters(), lr=config.lr, betas=(config.beta1, config.beta2), eps=config.eps
     )
@@ -167,7 +167,13 @@ def model_config_document(config: N2NConfig, parameters: int) -> dict[str, objec
     """The content of config.json: the architecture and the training config."""
     return {
         "format": CONFIG_FORMAT,
-        "architecture": {"name": ARCHITECTURE, "in_channels": 1, "out_channels": 1, "parameters": parameters},
+        "architecture": {
+            "name": ARCHITECTURE,
+            "in_channels": 2 * config.context + 1,
+            "out_channels": 1,
+            "residual": config.residual,
+            "parameters": parameters,
+        },
         "normalisation": "per volume, robust percentiles to [0, 1] (manifest.json data.normalisation), "
         "mapped back after inference; clean volumes + sigma: their min-max range, on which sigma is defined",
         "config": config.model_dump(mode="json"),
@@ -180,7 +186,14 @@ def _finish(
     """Write config.json and, last, the manifest that makes `out_dir` a model directory."""
     document = model_config_document(config, parameter_count(model))
     atomic_write_text(out_dir / CONFIG_NAME, json.dumps(document, indent=2))
-    pairs = "noisy -> noisy" if config.targets == "noisy" else "noisy -> clean"
+    pairs = (
+        {
+            "noisy": "noisy -> noisy",
+            "clean": "noisy -> clean",
+        }[config.targets]
+        if data.source != "single"
+        else "recorrupted scan -> its recorrupted complement (R2R)"
+    )
     held_out = (
         "the training slices themselves (too few slices to hold any out)"
         if data.split.mode == "unsplit"
@@ -189,7 +202,7 @@ def _finish(
     validation = validation_summary(
         state,
         criterion=f"lowest validation loss ({config.loss}) on {held_out}, {pairs}",
-        baseline=input_metrics(data.val),
+        baseline=input_metrics(validation_set(data.val, config)),
     )
     return write_manifest(
         out_dir,

@@ -1,9 +1,10 @@
 """The N2N use cases over volumes (shared.methods.workflow.MethodWorkflow): what the CLI and the tasks call.
 
-Training chooses its mode from what the caller has (clean volumes + sigma, or pairs of noisy acquisitions)
-and refuses what N2N cannot do (a single noisy volume with nothing else is N2V's case). A fit on the
-volume to denoise trains on it and its second acquisition; with that second acquisition the result is the
-mean of the predictions on both (the paper's Eq. 3). PyTorch is imported inside the methods only.
+Training chooses its pairs from what the caller has: clean volumes + sigma (the paper's protocol), pairs of
+noisy acquisitions (or a series of repetitions), or single noisy scans, each paired with recorrupted copies
+of itself (Recorrupted-to-Recorrupted). A fit on the volume to denoise trains on whichever it is given; with
+a second acquisition the result is the mean of the predictions on both (the paper's Eq. 3). PyTorch is
+imported inside the methods only.
 """
 
 from __future__ import annotations
@@ -20,12 +21,6 @@ from shared.methods.workflow import MethodWorkflow
 from shared.noise import NoiseKind
 from shared.progress import ProgressCallback, share_of
 from shared.volume import Volume
-
-NEEDS_PAIRS = (
-    "n2n trains on pairs: give clean volumes with a sigma (synthetic pairs), a second noisy acquisition of "
-    "each volume, or a series of repeated acquisitions (repeats); a single noisy volume with nothing else is "
-    "n2v's case"
-)
 
 
 class N2NWorkflow(MethodWorkflow):
@@ -50,8 +45,9 @@ class N2NWorkflow(MethodWorkflow):
         progress: ProgressCallback,
         resume: bool,
     ) -> ModelManifest:
-        """Train from clean `inputs` + `sigma` (the paper's protocol) or from (inputs, second acquisitions)."""
-        from services.n2n.data import from_clean, from_pairs
+        """Train from clean `inputs` + `sigma` (the paper's protocol), from (inputs, second acquisitions), or
+        from single noisy scans by recorruption."""
+        from services.n2n.data import from_clean, from_pairs, from_single
         from services.n2n.train import train
 
         n2n = require_config(config, N2NConfig)
@@ -62,7 +58,7 @@ class N2NWorkflow(MethodWorkflow):
         elif second_acquisitions:
             data = from_pairs(inputs, second_acquisitions, n2n)
         else:
-            raise ConfigError(NEEDS_PAIRS)
+            data = from_single(inputs, n2n)
         return train(n2n, data, out_dir, progress=progress, resume=resume)
 
     def predict(

@@ -50,8 +50,31 @@ class N2NConfig(BaseModel):
     )
     targets: Literal["noisy", "clean"] = Field(
         default="noisy",
-        description="noisy: Noise2Noise (the other noisy copy is the target); clean: Noise2Clean, the "
-        "supervised upper bound, for synthetic noise on clean volumes only.",
+        description="noisy: Noise2Noise (the other noisy copy is the target; for a single scan, a "
+        "recorrupted copy of it); clean: Noise2Clean, the supervised upper bound, for synthetic noise on "
+        "clean volumes only.",
+    )
+    context: int = Field(
+        default=0,
+        ge=0,
+        le=4,
+        description="Neighbouring slices on each side given to the network as extra input channels (2.5D): "
+        "the third dimension of the volume; 0 = 2D slices (the paper).",
+    )
+    residual: bool = Field(
+        default=False,
+        description="The network predicts the correction to its input slice (it starts as the identity, "
+        "never worse than the input) instead of the slice itself (the paper).",
+    )
+    augment: bool = Field(
+        default=False, description="Random in-plane flips and 90-degree rotations of each training crop."
+    )
+    recorruption: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=2.0,
+        description="Single scans (Recorrupted-to-Recorrupted, Pang et al. 2021): alpha of the pair made "
+        "from one noisy scan, y + alpha z -> y - z / alpha, z of the scan's estimated noise level.",
     )
     resample_noise: bool = Field(
         default=False,

@@ -159,12 +159,16 @@ def test_n2v_train_then_denoise_and_fit(run_cli, small_files, tmp_path):
     assert np.load(tmp_path / "b.npy").shape == (48, 64, 64)
 
 
-def test_n2n_with_a_single_noisy_volume_is_refused(run_cli, small_files, tmp_path):
-    """N2N needs pairs: a lone noisy volume gets a clear error pointing at n2v."""
-    result = run_cli("train", "--method", "n2n", "--noisy", small_files["noisy"], "--out", tmp_path / "m")
-    assert result.code == 2
-    assert "a single noisy volume with nothing else is n2v's case" in result.err
-    assert not (tmp_path / "m").exists()
+def test_n2n_on_single_noisy_volumes_trains_by_recorruption(run_cli, small_files, tmp_path):
+    """A lone noisy volume trains N2N on recorrupted copies of itself, at its estimated noise level."""
+    result = run_cli(
+        "train", "--method", "n2n", "--noisy", small_files["noisy"], "--out", tmp_path / "m",
+        "--epochs", "1", "--steps-per-epoch", "2", "--crop-size", "32", "--batch-size", "2", "--quiet",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    data = json.loads((tmp_path / "m" / "manifest.json").read_text())["data"]
+    assert data["source"] == "single" and data["pairs"].startswith("each scan with recorrupted copies")
+    assert data["volumes"][0]["noise_std"] > 0
 
 
 def test_options_of_the_other_method_are_refused(run_cli, small_files, tmp_path):

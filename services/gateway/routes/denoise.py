@@ -68,10 +68,9 @@ def denoise(
             raise ConfigError(
                 f"params, plane and repeats are for fitting; model {model_id} is used as it was trained"
             )
-    elif method == "n2n" and file2 is None and not repeats:
+    if file2 is not None and repeats:
         raise ConfigError(
-            "method n2n without model_id needs file2 (a second noisy acquisition of the same anatomy) "
-            "to train on the pair, or repeats for a series of repeated acquisitions; or pass model_id"
+            "give either file2 (a second acquisition) or repeats (a series of repetitions), not both"
         )
     if method == "n2v" and file2 is not None:
         raise ConfigError("file2 (a second acquisition) is only used by method n2n")

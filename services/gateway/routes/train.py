@@ -64,10 +64,11 @@ def train(
     """Queue a training job; 202 with its id and the id its model will have."""
     config = training_config(method, with_plane(parse_params(params), plane))
     files2 = files2 or []
-    if method == "n2n" and [sigma is not None, bool(files2), repeats].count(True) != 1:
+    if method == "n2n" and [sigma is not None, bool(files2), repeats].count(True) > 1:
         raise ConfigError(
-            "n2n training needs exactly one of sigma (files are clean; noise is added), files2 (a second "
-            "noisy acquisition of each file) or repeats (each file a series of repeated acquisitions)"
+            "n2n training takes at most one of sigma (files are clean; noise is added), files2 (a second "
+            "noisy acquisition of each file) or repeats (each file a series of repeated acquisitions); "
+            "with none, each file is a single noisy scan, paired with recorrupted copies of itself"
         )
     if method == "n2v" and files2:
         raise ConfigError("files2 (second acquisitions) are only used by method n2n")

@@ -79,17 +79,21 @@ def test_n2n_pair_and_registered_model_are_queued(
     assert queue.submitted[1][0].payload["second"]["name"] == "brain.nii.gz"
 
 
-def test_n2n_without_model_or_second_acquisition_is_422(
+def test_n2n_on_one_scan_fits_by_recorruption_and_two_pair_sources_are_422(
     client: TestClient, queue: RecordingQueue, nifti_path: Path, job_folders: Callable[[], list[Path]]
 ):
-    """n2n needs file2 to train on a pair when no model is given: 422 that says so, nothing queued."""
-    response = client.post("/denoise", data={"method": "n2n"}, files=_files(file=nifti_path))
-    assert response.status_code == 422
-    assert response.json()["detail"] == (
-        "method n2n without model_id needs file2 (a second noisy acquisition of the same anatomy) "
-        "to train on the pair, or repeats for a series of repeated acquisitions; or pass model_id"
+    """A single scan is an n2n fit of its own (R2R); file2 and repeats at once is refused, nothing queued."""
+    single = client.post("/denoise", data={"method": "n2n"}, files=_files(file=nifti_path))
+    assert single.status_code == 202, single.text
+    assert queue.submitted[0][0].payload["config"]["method"] == "n2n"
+    both = client.post(
+        "/denoise", data={"method": "n2n", "repeats": "true"}, files=_files(file=nifti_path, file2=nifti_path)
     )
-    assert queue.submitted == [] and job_folders() == []
+    assert both.status_code == 422
+    assert both.json()["detail"] == (
+        "give either file2 (a second acquisition) or repeats (a series of repetitions), not both"
+    )
+    assert len(queue.submitted) == 1 and len(job_folders()) == 1
 
 
 def test_unknown_model_is_404(client: TestClient, queue: RecordingQueue, nifti_path: Path):

@@ -44,21 +44,22 @@ def test_n2v_on_noisy_volumes_is_queued(client: TestClient, queue: RecordingQueu
     assert queue.submitted[0][0].name == N2V_TRAIN
 
 
-def test_n2n_needs_exactly_one_source_of_pairs(client: TestClient, queue: RecordingQueue, nifti_path: Path):
-    """n2n with none of sigma, files2 and repeats, or with two of them, is 422 with the same explanation."""
-    detail = (
-        "n2n training needs exactly one of sigma (files are clean; noise is added), files2 (a second noisy "
-        "acquisition of each file) or repeats (each file a series of repeated acquisitions)"
-    )
-    neither = client.post("/train", data={"method": "n2n"}, files=_files(("files", nifti_path)))
+def test_n2n_takes_at_most_one_source_of_pairs(client: TestClient, queue: RecordingQueue, nifti_path: Path):
+    """n2n with two of sigma, files2 and repeats is 422; with none, each file is a single scan (queued)."""
     both = client.post(
         "/train",
         data={"method": "n2n", "sigma": "20"},
         files=_files(("files", nifti_path), ("files2", nifti_path)),
     )
-    assert [r.status_code for r in (neither, both)] == [422, 422]
-    assert neither.json()["detail"] == both.json()["detail"] == detail
+    assert both.status_code == 422
+    assert both.json()["detail"] == (
+        "n2n training takes at most one of sigma (files are clean; noise is added), files2 (a second noisy "
+        "acquisition of each file) or repeats (each file a series of repeated acquisitions); with none, each "
+        "file is a single noisy scan, paired with recorrupted copies of itself"
+    )
     assert queue.submitted == []
+    single = client.post("/train", data={"method": "n2n"}, files=_files(("files", nifti_path)))
+    assert single.status_code == 202 and len(queue.submitted) == 1
 
 
 def test_unpaired_files2_are_422(client: TestClient, queue: RecordingQueue, nifti_path: Path):

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 
 from services.n2n.batches import crop_shape, epoch_batches, steps_per_epoch
-from services.n2n.data import N2NTrainingData, SlicePairs
+from services.n2n.data import N2NTrainingData, SlicePairs, from_clean, from_single
 from services.n2n.train import learning_rate
 from shared.errors import ConfigError
+from shared.volume import Volume
 
-from .conftest import as_real_pairs, tiny_config
+from .conftest import SIGMA, as_real_pairs, tiny_config
 
 
 def test_batches_have_the_configured_shape(small_data: N2NTrainingData) -> None:
@@ -44,9 +45,10 @@ def test_an_epoch_is_reproducible_and_epochs_differ(small_data: N2NTrainingData)
 
 def test_fixed_pairs_versus_resampled_noise(small_data: N2NTrainingData) -> None:
     """Fixed pairs reuse the stored noisy copies; resample_noise draws fresh noise every epoch."""
+    assert small_data.train.second is not None
     stored = {
-        tuple(np.round(image[:4, :4].ravel(), 5))
-        for image in small_data.train.first + small_data.train.second
+        tuple(np.round(stack[0, :4, :4].ravel(), 5))
+        for stack in small_data.train.first + small_data.train.second
     }
     whole = tiny_config(crop_size=None, steps_per_epoch=2)
     fixed_inputs = next(epoch_batches(small_data, whole, epoch=0))[0]
@@ -66,8 +68,8 @@ def test_whole_slices_of_several_shapes_need_a_crop(small_data: N2NTrainingData)
     mixed = as_real_pairs(
         small_data,
         SlicePairs(
-            [np.zeros((48, 64), np.float32), np.zeros((40, 64), np.float32)],
-            [np.zeros((48, 64), np.float32), np.zeros((40, 64), np.float32)],
+            [np.zeros((1, 48, 64), np.float32), np.zeros((1, 40, 64), np.float32)],
+            [np.zeros((1, 48, 64), np.float32), np.zeros((1, 40, 64), np.float32)],
             None,
         ),
     )
@@ -97,10 +99,10 @@ def test_clean_targets_share_n2n_inputs_and_crops(small_data: N2NTrainingData) -
     clean = tiny_config(steps_per_epoch=3, targets="clean")
     assert small_data.train.clean is not None
     crops = {
-        tuple(np.round(image[y : y + 32, x : x + 32].ravel(), 6)): image
-        for image in small_data.train.clean
-        for y in range(image.shape[0] - 31)
-        for x in range(image.shape[1] - 31)
+        tuple(np.round(stack[0, y : y + 32, x : x + 32].ravel(), 6)): stack
+        for stack in small_data.train.clean
+        for y in range(stack.shape[1] - 31)
+        for x in range(stack.shape[2] - 31)
     }
     for (n2n_in, _), (n2c_in, n2c_target) in zip(
         epoch_batches(small_data, noisy, epoch=0), epoch_batches(small_data, clean, epoch=0), strict=True
@@ -116,3 +118,37 @@ def test_clean_targets_need_clean_slices(small_data: N2NTrainingData) -> None:
     pairs = as_real_pairs(small_data)
     with pytest.raises(ConfigError, match=r"targets='clean' \(Noise2Clean\) needs clean volumes"):
         next(epoch_batches(pairs, tiny_config(targets="clean"), epoch=0))
+
+
+def test_context_slices_are_input_channels_and_the_target_is_the_middle_one(small_mni_volume: Volume) -> None:
+    """With context 2 each input is a stack of 5 neighbouring slices; the target is one slice."""
+    config = tiny_config(context=2, batch_size=3, steps_per_epoch=2)
+    data = from_clean([small_mni_volume], SIGMA, config)
+    assert data.train.first[0].shape == (5, 48, 64) and data.train.middle == 2
+    inputs, targets = next(epoch_batches(data, config, epoch=0))
+    assert inputs.shape == (3, 5, 32, 32) and targets.shape == (3, 1, 32, 32)
+
+
+def test_a_single_scan_is_paired_with_its_recorrupted_complement(small_mni_volume: Volume) -> None:
+    """R2R: input y + a z, target y - z / a, so input - target = z (a + 1 / a) at the scan's noise level."""
+    noisy = small_mni_volume.with_data(
+        small_mni_volume.data + np.random.default_rng(0).normal(0, SIGMA / 255, small_mni_volume.shape)
+    )
+    config = tiny_config(batch_size=8, steps_per_epoch=4, recorruption=0.5)
+    data = from_single([noisy], config)
+    assert data.train.second is None and data.train.noise_std is not None
+    std = data.train.noise_std[0]
+    differences = np.concatenate(
+        [(x[:, 0] - y[:, 0]).ravel() for x, y in epoch_batches(data, config, epoch=0)]
+    )
+    assert float(np.std(differences)) == pytest.approx(std * (0.5 + 1 / 0.5), rel=0.05)
+
+
+def test_augmentation_turns_input_and_target_together(small_data: N2NTrainingData) -> None:
+    """Augmented crops keep their shapes, and each epoch's augmentation is as reproducible as its crops."""
+    config = tiny_config(augment=True, steps_per_epoch=2, targets="clean")
+    first, again = list(epoch_batches(small_data, config, 0)), list(epoch_batches(small_data, config, 0))
+    for (x, y), (x2, y2) in zip(first, again, strict=True):
+        np.testing.assert_array_equal(x, x2) and np.testing.assert_array_equal(y, y2)
+        assert x.shape == (2, 1, 32, 32) and y.shape == (2, 1, 32, 32)
+        assert 0.1 < float(np.std(x - y)) < 0.3  # the clean target still lies under its noisy input

@@ -41,7 +41,7 @@ def test_summary_is_json_and_matches_the_split(small_data: N2NTrainingData, smal
     assert sum(counts.values()) == summary["volumes"][0]["kept_slices"]
     assert summary["split"]["mode"] == "by_slice_block"
     # Sagittal slices of an RAS volume lie across the array's X axis (axis 2): 48x64 (Z, Y) images.
-    assert summary["axis"] == 2 and small_data.train.first[0].shape == (48, 64)
+    assert summary["axis"] == 2 and small_data.train.first[0].shape == (1, 48, 64)
     train_refs = {tuple(r) for r in summary["split"]["train"]}
     assert not train_refs & {tuple(r) for r in summary["split"]["val"] + summary["split"]["test"]}
 
@@ -79,6 +79,7 @@ def test_real_pairs_share_one_intensity_mapping(small_mni_volume: Volume) -> Non
     mapping = Normalisation().fit(first.data)
     low, high = mapping.low, mapping.high
     expected = (2.0 * data.train.first[0] * (high - low) + 2.0 * low - low) / (high - low)
+    assert data.train.second is not None
     np.testing.assert_allclose(data.train.second[0], expected, atol=1e-4)
 
 
