@@ -69,8 +69,19 @@ def series_description(original: str, description: str) -> str:
     return (original + suffix)[:64]
 
 
+def drop_misplaced_groups(ds: Dataset) -> None:
+    """Remove command (0000,xxxx) and file meta (0002,xxxx) elements found in the data set itself.
+
+    They have no place there (a damaged or hand-edited source file), say nothing about the image, and
+    pydicom refuses to write a data set that holds them.
+    """
+    for tag in [element.tag for element in ds if element.tag.group in (0x0000, 0x0002)]:
+        del ds[tag]
+
+
 def derive(ds: Dataset, series_uid: str, description: str, drop_types: tuple[str, ...] = ()) -> None:
     """Make `ds` (a copy of a source header) a derived instance of the series `series_uid`."""
+    drop_misplaced_groups(ds)
     enhanced = is_enhanced(ds)
     source_class, source_instance = ds.get("SOPClassUID"), ds.get("SOPInstanceUID")
     ds.SOPInstanceUID = generate_uid()

@@ -71,7 +71,7 @@ def ds_strings(values: Sequence[float] | np.ndarray) -> list[str]:
 
 def _common(base: Dataset | None, description: str, multiframe: bool) -> Dataset:
     """Patient / study / series tags shared by every instance of the new series."""
-    ds = Dataset()
+    ds = Dataset()  # only named, public attributes are copied from `base`, so nothing misplaced comes along
     kept = STUDY_KEYWORDS if multiframe else STUDY_KEYWORDS + MR_KEYWORDS
     for keyword in kept:
         if base is not None and keyword in base:

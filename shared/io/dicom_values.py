@@ -27,8 +27,11 @@ from shared.io.limits import library_detail
 
 def _detail(exc: BaseException, path: Path | None, label: str) -> str:
     """The library's message (the stored path replaced by the label), or the error's class when it has none."""
-    text = library_detail(exc, path, label) if path is not None else str(exc)
-    return text.strip() or type(exc).__name__
+    text = (library_detail(exc, path, label) if path is not None else str(exc)).strip()
+    if len(text) > 160 and ". " in text:
+        # pydicom's longer messages go on with advice about its own settings; the first sentence is the problem.
+        text = text.split(". ", 1)[0] + "."
+    return text or type(exc).__name__
 
 
 @contextmanager

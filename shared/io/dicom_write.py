@@ -37,20 +37,37 @@ def _file_meta(ds: Dataset) -> None:
     ds.preamble = b"\x00" * 128
 
 
+def _stored_layout(header: Dataset) -> tuple[int, int, int] | None:
+    """(BitsAllocated, BitsStored, PixelRepresentation) when they describe integers this writer can pack."""
+    try:
+        allocated, stored, signed = (
+            int(header.get(k)) for k in ("BitsAllocated", "BitsStored", "PixelRepresentation")
+        )
+    except (TypeError, ValueError):  # absent, several values or not a number: a damaged source
+        return None
+    if allocated not in _PACKABLE_BITS or not 1 <= stored <= allocated or signed not in (0, 1):
+        return None
+    return allocated, stored, signed
+
+
 def _can_derive(volume: Volume, as_multiframe: bool) -> bool:
-    """Whether the volume still matches its DICOM source closely enough to write a derived copy of it."""
+    """Whether the volume still matches its DICOM source closely enough to write a derived copy of it.
+
+    Otherwise (another shape, a source header too damaged to copy: no SOP Class, no usable pixel layout) a
+    new MR series is written, which keeps the source's patient and study.
+    """
     source = volume.source
     if not isinstance(source, DicomSource) or not source.datasets:
         return False
-    first = source.datasets[0]
-    if int(first.get("BitsAllocated", 0)) not in _PACKABLE_BITS:
+    if any(_stored_layout(ds) is None or not ds.get("SOPClassUID") for ds in source.datasets):
         return False
+    first = source.datasets[0]
     volumes = volume.shape[0] if volume.is_series else 1
     z, rows, columns = volume.frame_shape
     if source.mosaic:
         # A mosaic is written as single-frame slices (see dicom_unpacked); one .dcm file gets a new series.
         return not as_multiframe and len(source.datasets) == volumes == len(source.rescale)
-    if source.multiframe != as_multiframe or (int(first.Rows), int(first.Columns)) != (rows, columns):
+    if source.multiframe != as_multiframe or (first.get("Rows"), first.get("Columns")) != (rows, columns):
         return False
     expected = 1 if source.multiframe else volumes * z
     return len(source.datasets) == expected and len(source.rescale) == volumes * z
