@@ -23,30 +23,37 @@ def read_dicom(path: Path, fmt: str, limits: ReadLimits, series_uid: str | None,
     """Read a `.dcm` file, a directory or a `.zip` of DICOM files (format keys from formats.py).
 
     Every error is one of shared.errors' InputErrors: each file's own problems name that file (the member,
-    in a zip); anything the per-file checks did not foresee still becomes an UnreadableVolumeError naming
-    the upload, never a library's exception.
+    in a zip); anything the per-file checks did not foresee while interpreting the files still becomes an
+    UnreadableVolumeError naming the upload, never a library's exception.
     """
-    with library_errors(name, path):
-        if fmt == DICOM_DIR:
-            files = sorted(p for p in path.rglob("*") if p.is_file())
-            labelled = [(f"{name}: {p.relative_to(path)}", p) for p in files]
-            for label, file in labelled:
-                check_file_size(file, limits, label)
-            return _read_series(labelled, fmt, limits, series_uid, name)
-        check_file_size(path, limits, name)
-        if fmt == DICOM:
-            return _read_series([(name, path)], fmt, limits, series_uid, name)
-        # Members are extracted to a private directory that is removed even when reading fails.
-        with tempfile.TemporaryDirectory(prefix="fetal-denoise-") as tmp:
-            members = extract_zip(path, Path(tmp), limits, name)
-            return _read_series(((f"{name}: {m}", p) for m, p in members), fmt, limits, series_uid, name)
-    raise AssertionError("unreachable")  # library_errors re-raises; here for the type checker
+    if fmt == DICOM_DIR:
+        files = sorted(p for p in path.rglob("*") if p.is_file())
+        labelled = [(f"{name}: {p.relative_to(path)}", p) for p in files]
+        for label, file in labelled:
+            check_file_size(file, limits, label)
+        return _read_series(labelled, fmt, limits, series_uid, name)
+    check_file_size(path, limits, name)
+    if fmt == DICOM:
+        return _read_series([(name, path)], fmt, limits, series_uid, name)
+    # Members are extracted to a private directory that is removed even when reading fails.
+    with tempfile.TemporaryDirectory(prefix="fetal-denoise-") as tmp:
+        members = extract_zip(path, Path(tmp), limits, name)
+        return _read_series(((f"{name}: {m}", p) for m, p in members), fmt, limits, series_uid, name)
 
 
 def _read_series(
     files: Iterable[tuple[str, Path]], fmt: str, limits: ReadLimits, series_uid: str | None, name: str
 ) -> Volume:
     """Keep the DICOM image files, pick one series, and read it in the layout its files have."""
+    with library_errors(name):
+        return _interpret(files, fmt, limits, series_uid, name)
+    raise AssertionError("unreachable")  # library_errors re-raises; here for the type checker
+
+
+def _interpret(
+    files: Iterable[tuple[str, Path]], fmt: str, limits: ReadLimits, series_uid: str | None, name: str
+) -> Volume:
+    """_read_series' work, inside its last-resort conversion of unforeseen errors."""
     headers = [h for label, p in files if (h := parse_header(label, p)) is not None]
     if not headers:
         if fmt == DICOM:
