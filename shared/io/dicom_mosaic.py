@@ -46,7 +46,6 @@ class MosaicLayout:
     plane: PlaneGeometry
     first: np.ndarray  # ImagePositionPatient of the first unpacked slice (LPS, mm)
     step: np.ndarray  # from one unpacked slice to the next (LPS, mm)
-    csa: dict[str, Any]  # the CSA image header, for the per-volume values written back (b-value, ...)
 
 
 def _refuse(header: DicomHeader, problem: str) -> InvalidVolumeError:
@@ -108,7 +107,11 @@ def mosaic_layout(header: DicomHeader, warnings: list[str]) -> MosaicLayout:
         or normal.shape != (3,)
         or not np.isclose(abs(float(normal @ plane.normal)), 1.0, atol=1e-4)
     ):
-        raise _refuse(header, "its CSA SliceNormalVector is not perpendicular to its ImageOrientationPatient")
+        raise _refuse(
+            header, "its CSA SliceNormalVector is not the normal of its ImageOrientationPatient plane"
+        )
+    if first.shape != (3,) or not np.all(np.isfinite(first)):
+        raise _refuse(header, "the position of its first slice cannot be computed")
     gap = _gap(header, warnings)
     return MosaicLayout(
         images=images,
@@ -117,7 +120,6 @@ def mosaic_layout(header: DicomHeader, warnings: list[str]) -> MosaicLayout:
         plane=plane,
         first=first,
         step=normal * gap,
-        csa=csa,
     )
 
 
