@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ class DicomHeader:
     acquisition_number: int | None
     acquisition_time: str  # AcquisitionDateTime, else AcquisitionDate + AcquisitionTime; "" when absent
     instance_number: int | None
+    dropped: tuple[str, ...] = ()  # private elements that could not be decoded, removed from `dataset`
 
     @property
     def mosaic(self) -> bool:
@@ -126,8 +127,8 @@ def parse_header(label: str, path: Path) -> DicomHeader | None:
         ds = pydicom.dcmread(path, stop_before_pixels=True)
         if "Rows" not in ds or "Columns" not in ds:
             return None
-        parse_all(ds, label)
-        return _header(label, path, ds)
+        dropped = parse_all(ds, label)
+        return replace(_header(label, path, ds), dropped=tuple(dropped))
     raise AssertionError("unreachable")  # library_errors re-raises; here for the type checker
 
 
@@ -191,3 +192,15 @@ def rescale(ds: Dataset, frame: int | None, label: str) -> tuple[float, float]:
     slope = one_number(slope_value, "RescaleSlope", label)
     intercept = one_number(intercept_value, "RescaleIntercept", label)
     return (slope if slope else 1.0, intercept if intercept is not None else 0.0)
+
+
+def dropped_warning(headers: list[DicomHeader]) -> list[str]:
+    """One sentence naming the private elements left out of the headers (none when nothing was dropped)."""
+    dropped = [(h.label, tag) for h in headers for tag in h.dropped]
+    if not dropped:
+        return []
+    label, tag = dropped[0]
+    return [
+        f"{len(dropped)} private DICOM attribute(s) that could not be decoded were left out (the first: {tag} "
+        f"in {label}); a DICOM output does not carry them."
+    ]

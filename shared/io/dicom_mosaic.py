@@ -20,7 +20,7 @@ import numpy as np
 
 from shared.errors import InvalidVolumeError
 from shared.io.dicom_geometry import PlaneGeometry, affine_from_dicom, same_orientation
-from shared.io.dicom_headers import DicomHeader, rescale
+from shared.io.dicom_headers import DicomHeader, dropped_warning, rescale
 from shared.io.dicom_pixels import decode_frames
 from shared.io.dicom_source import DicomSource
 from shared.io.dicom_values import library_errors, one_integer, one_number
@@ -187,7 +187,7 @@ def acquisition_order(headers: list[DicomHeader], name: str) -> list[int]:
 
 def read_mosaics(series: list[DicomHeader], fmt: str, limits: ReadLimits, name: str) -> Volume:
     """One mosaic file as a (Z, Y, X) volume, several as a (T, Z, Y, X) series in acquisition order."""
-    warnings: list[str] = []
+    warnings: list[str] = dropped_warning(series)
     headers = [series[i] for i in acquisition_order(series, name)]
     layouts = [mosaic_layout(h, warnings) for h in headers]
     first = layouts[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from shared.io.dicom_geometry import PlaneGeometry, affine_from_dicom, slice_order
-from shared.io.dicom_headers import DicomHeader, functional_value, rescale
+from shared.io.dicom_headers import DicomHeader, dropped_warning, functional_value, rescale
 from shared.io.dicom_pixels import decode_frames
 from shared.io.dicom_slices import DEFAULT_ORIENTATION, NO_GAP, NO_ORIENTATION, NO_POSITION, NO_SPACING
 from shared.io.dicom_source import DicomSource
@@ -36,7 +36,7 @@ def read_multiframe(header: DicomHeader, fmt: str, limits: ReadLimits, name: str
     with a warning on the volume's source for each default taken.
     """
     check_voxel_count((header.frames, header.rows, header.columns), limits, name)
-    warnings: list[str] = []
+    warnings: list[str] = dropped_warning([header])
     orientation = header.orientation if header.orientation is not None else DEFAULT_ORIENTATION
     if header.orientation is None:
         warnings.append(NO_ORIENTATION)

@@ -8,7 +8,7 @@ import numpy as np
 
 from shared.errors import InvalidVolumeError
 from shared.io.dicom_geometry import PlaneGeometry, affine_from_dicom, same_orientation, slice_order
-from shared.io.dicom_headers import DicomHeader, rescale
+from shared.io.dicom_headers import DicomHeader, dropped_warning, rescale
 from shared.io.dicom_pixels import decode_frames
 from shared.io.dicom_source import DicomSource
 from shared.io.dicom_values import library_errors
@@ -107,7 +107,7 @@ def read_single_frames(series: list[DicomHeader], fmt: str, limits: ReadLimits, 
     the attribute that told them apart.
     """
     check_voxel_count((len(series), series[0].rows, series[0].columns), limits, name)
-    warnings: list[str] = []
+    warnings: list[str] = dropped_warning(series)
     plane = plane_of(series, name, warnings)
     if len(series) == 1:
         header = series[0]

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag
@@ -49,18 +50,20 @@ def library_errors(
 
 def tag_name(tag: BaseTag) -> str:
     """`(0018,0050) SliceThickness`, or just the tag for private and unknown elements."""
-    from pydicom.datadict import keyword_for_tag
-
     keyword = keyword_for_tag(tag)
     return f"{tag} {keyword}" if keyword else str(tag)
 
 
-def parse_all(ds: Dataset, label: str) -> None:
-    """Decode every element (nested sequences too), so a malformed value is refused now, by name.
+def parse_all(ds: Dataset, label: str) -> list[str]:
+    """Decode every element (nested sequences too), so a malformed value is dealt with now, by name.
 
-    Without this a broken value surfaces later, wherever it is first touched: in the worker, or when the
-    derived series (which copies the header) is written.
+    A public element that cannot be decoded is refused (UnreadableVolumeError naming it). A private one is
+    removed instead, and its tag returned: vendors' private elements are often malformed in real files, this
+    project never interprets them (a mosaic's CSA header is parsed separately, and a mosaic without a readable
+    one is refused), and a derived series cannot copy what cannot be decoded. Without this pass a broken value
+    would surface later, wherever it is first touched: in the worker, or when the derived series is written.
     """
+    dropped: list[str] = []
     for tag in list(ds.keys()):
         try:
             element = ds[tag]
@@ -68,11 +71,16 @@ def parse_all(ds: Dataset, label: str) -> None:
         except (FetalDenoiseError, MemoryError):
             raise
         except Exception as exc:  # see the module docstring
+            if BaseTag(tag).is_private:
+                del ds[tag]
+                dropped.append(str(BaseTag(tag)))
+                continue
             raise UnreadableVolumeError(
                 f"{label}: attribute {tag_name(BaseTag(tag))} cannot be read ({_detail(exc, None, label)})"
             ) from exc
         for item in items or ():
-            parse_all(item, label)
+            dropped.extend(parse_all(item, label))
+    return dropped
 
 
 def _shown(value: Any) -> str:

@@ -96,6 +96,25 @@ def test_malformed_values_name_the_attribute_and_the_problem(make: object, messa
     assert str(caught.value) == message
 
 
+def test_an_undecodable_private_attribute_is_left_out_with_a_warning(tmp_path: Path):
+    """A vendor's private element that cannot be decoded does not cost the image: it is left out of the
+    header (and so of any DICOM output), and the volume says so."""
+    ds = pydicom.dcmread(MR_SMALL)
+    ds.private_block(0x0011, "FETAL TEST", create=True).add_new(0x01, "LO", "vendor value")
+    path = tmp_path / "private.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    content = path.read_bytes()
+    path.write_bytes(content.replace(b"\x11\x00\x01\x10LO", b"\x11\x00\x01\x10ZZ"))  # an unknown VR
+    tag = Tag(0x0011, 0x1001)
+    volume = read_volume(path)
+    assert volume.source is not None and volume.source.warnings == (
+        "1 private DICOM attribute(s) that could not be decoded were left out (the first: (0011,1001) in "
+        "private.dcm); a DICOM output does not carry them.",
+    )
+    written = pydicom.dcmread(write_volume(volume, tmp_path / "out.dcm"))
+    assert tag not in written and written.PatientName == ds.PatientName
+
+
 def test_a_file_without_transfer_syntax_is_refused(tmp_path: Path):
     """A file meta without TransferSyntaxUID: the pixels cannot be decoded, and the message says why."""
     ds = pydicom.dcmread(MR_SMALL)
