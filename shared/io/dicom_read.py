@@ -102,8 +102,14 @@ def _choose_series(headers: list[DicomHeader], series_uid: str | None, name: str
 
 
 def _list_series(by_series: dict[str, list[DicomHeader]]) -> str:
-    """Each series as `UID ('description', N slices)`, sorted by UID."""
+    """Each series as `UID ('description', N slices)` (or `N mosaic files`), sorted by UID."""
     return ", ".join(
-        f"{uid} ('{group[0].series_description}', {sum(h.frames for h in group)} slices)"
-        for uid, group in sorted(by_series.items())
+        f"{uid} ('{group[0].series_description}', {_size(group)})" for uid, group in sorted(by_series.items())
     )
+
+
+def _size(group: list[DicomHeader]) -> str:
+    """How much a series holds, in the unit a user sees in a DICOM browser."""
+    if all(h.mosaic for h in group):
+        return f"{len(group)} mosaic file{'s' if len(group) > 1 else ''}"
+    return f"{sum(h.frames for h in group)} slices"

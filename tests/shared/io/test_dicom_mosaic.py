@@ -13,7 +13,7 @@ import pytest
 from io_helpers import dicom_bytes, heudiconv_data, make_zip, nicom_file
 from pydicom.dataset import Dataset
 
-from shared.errors import InvalidVolumeError, UnreadableVolumeError
+from shared.errors import AmbiguousSeriesError, InvalidVolumeError, UnreadableVolumeError
 from shared.io import read_volume
 
 with warnings.catch_warnings():
@@ -194,3 +194,24 @@ def test_a_single_mosaic_copied_into_a_folder_reads_like_the_file(
     folder.mkdir()
     shutil.copy(dwi_pair[0], folder / "IM0001")
     assert np.array_equal(read_volume(folder).data, read_volume(dwi_pair[0]).data)
+
+
+def test_mosaic_series_are_listed_by_file_count(dwi_pair: tuple[Path, Path], tmp_path: Path):
+    """Two series, one of them mosaics: the choice lists the mosaic series by its number of files."""
+
+    def other_series(ds: Dataset) -> None:
+        ds.SeriesInstanceUID, ds.SeriesDescription = "1.2.826.0.1.3680043.10.543.1", "other"
+
+    other = _edited(dwi_pair[0], other_series, tmp_path / "other.dcm")
+    path = make_zip(
+        tmp_path / "two.zip",
+        {"a.dcm": dwi_pair[0].read_bytes(), "b.dcm": dwi_pair[1].read_bytes(), "c.dcm": other.read_bytes()},
+    )
+    uid = str(pydicom.dcmread(dwi_pair[0], stop_before_pixels=True).SeriesInstanceUID)
+    with pytest.raises(AmbiguousSeriesError) as caught:
+        read_volume(path)
+    assert str(caught.value) == (
+        "two.zip: holds 2 DICOM series; choose one with series_uid: 1.2.826.0.1.3680043.10.543.1 ('other', "
+        f"1 mosaic file), {uid} ('{pydicom.dcmread(dwi_pair[0], stop_before_pixels=True).SeriesDescription}', "
+        "2 mosaic files)"
+    )
