@@ -16,10 +16,13 @@ class SourceMetadata:
     """What a writer needs to put a volume back in the format it came from.
 
     Readers subclass this with their own payload (a NIfTI header, the DICOM datasets of a series);
-    `format` is the registry key of the reader that produced it.
+    `format` is the registry key of the reader that produced it. `warnings` are plain sentences about
+    what the reader had to assume (e.g. a DICOM file without geometry read with identity orientation and
+    1 mm pixels), for the CLI to show and the job to record; the volume is still usable.
     """
 
     format: str
+    warnings: tuple[str, ...] = field(default=(), kw_only=True)
 
 
 @dataclass(frozen=True, eq=False)

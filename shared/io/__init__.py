@@ -9,19 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from shared.errors import UnreadableVolumeError, UnsupportedFormatError
+from shared.errors import ConfigError, UnreadableVolumeError, UnsupportedFormatError
 from shared.io.dicom_read import read_dicom
 from shared.io.dicom_write import write_dicom_file, write_dicom_zip
-from shared.io.formats import DICOM, DICOM_DIR, DICOM_ZIP, NIFTI, NPY, SUPPORTED, detect_format
+from shared.io.formats import DICOM, DICOM_DIR, DICOM_ZIP, NIFTI, NPY, SUPPORTED, detect_format, output_format
 from shared.io.limits import ReadLimits, check_file_size
 from shared.io.nifti import read_nifti, write_nifti
 from shared.io.numpy_io import read_npy, write_npy
 from shared.volume import Volume
 
-__all__ = ["ReadLimits", "detect_format", "read_volume", "write_volume"]
+__all__ = ["ReadLimits", "detect_format", "output_format", "read_volume", "write_volume"]
 
 _WRITERS: dict[str, Callable[[Volume, Path, str], Path]] = {
-    NIFTI: write_nifti,
     NPY: lambda volume, path, _description: write_npy(volume, path),
     DICOM_ZIP: write_dicom_zip,
     DICOM: write_dicom_file,
@@ -56,16 +55,24 @@ def read_volume(
     return reader(path, limits, name)
 
 
-def write_volume(volume: Volume, path: str | Path, *, description: str = "denoised") -> Path:
+def write_volume(
+    volume: Volume, path: str | Path, *, description: str = "denoised", keep_dtype: bool = False
+) -> Path:
     """Write `volume` in the format of `path`'s extension, atomically; returns the path.
 
     A volume read from the same format keeps its metadata (NIfTI header; a DICOM source becomes a
     derived series with new UIDs); from another format, geometry comes from the volume's affine.
+    `keep_dtype` (NIfTI outputs) stores the input's data type and scaling instead of float32, rounding half
+    to even and clipping to the type's range (stored_type.py); DICOM outputs always store integers (the
+    source's type, or 16 bits for a new series), so it changes nothing there; a .npy output is float32
+    and refuses it. A directory, or a name without a writable suffix, is refused before anything is written.
     """
+    fmt = output_format(path)
     path = Path(path)
-    writer = _WRITERS.get(detect_format(path))
-    if writer is None:
-        raise UnsupportedFormatError(
-            f"{path.name}: cannot write a volume to a directory; name a .nii, .nii.gz, .dcm, .zip or .npy file"
+    if fmt == NIFTI:
+        return write_nifti(volume, path, description, keep_dtype=keep_dtype)
+    if keep_dtype and fmt == NPY:
+        raise ConfigError(
+            f"{path.name}: a .npy output is float32; keeping the input's data type needs a NIfTI output"
         )
-    return writer(volume, path, description)
+    return _WRITERS[fmt](volume, path, description)

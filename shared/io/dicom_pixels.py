@@ -11,6 +11,8 @@ from pydicom.uid import UID
 from pydicom.valuerep import format_number_as_ds
 
 from shared.errors import InvalidVolumeError, UnreadableVolumeError
+from shared.io.dicom_headers import DicomHeader, read_full
+from shared.io.dicom_values import library_errors
 
 _UINT16_MAX = 65535
 
@@ -30,25 +32,32 @@ def check_decodable(transfer_syntax: UID, name: str) -> None:
         )
 
 
-def check_image_pixels(ds: Dataset, name: str) -> None:
+def check_image_pixels(header: DicomHeader) -> None:
     """Refuse what is not one grey value per pixel (colour, palette)."""
-    samples = int(ds.get("SamplesPerPixel", 1))
-    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
-    if samples != 1 or not photometric.startswith("MONOCHROME"):
+    if header.samples_per_pixel != 1 or not header.photometric.startswith("MONOCHROME"):
         raise InvalidVolumeError(
-            f"{name}: a {photometric} image with {samples} sample(s) per pixel; "
+            f"{header.label}: a {header.photometric} image with {header.samples_per_pixel} sample(s) per pixel; "
             "only greyscale (MONOCHROME) images can be denoised"
         )
 
 
-def decode_frames(ds: Dataset, name: str) -> np.ndarray:
-    """The stored values as (frames, rows, columns), before any rescale."""
-    check_decodable(ds.file_meta.TransferSyntaxUID, name)
-    try:
-        array = ds.pixel_array
-    except (ValueError, RuntimeError, NotImplementedError, AttributeError, KeyError, OSError) as exc:
-        raise UnreadableVolumeError(f"{name}: the pixel data cannot be decoded ({exc})") from exc
-    return array.reshape((-1, *array.shape[-2:]))
+def decode_frames(header: DicomHeader) -> np.ndarray:
+    """The stored values of a file whose header was parsed, as (frames, rows, columns), before any rescale.
+
+    What the decoder returns must have the shape the header announces; anything else is refused rather
+    than reshaped.
+    """
+    check_decodable(header.transfer_syntax, header.label)
+    ds = read_full(header)
+    with library_errors(header.label, header.path, "the pixel data cannot be decoded"):
+        array = np.asarray(ds.pixel_array)
+    expected = (header.frames, header.rows, header.columns)
+    if array.ndim < 2 or array.size != int(np.prod(expected)) or array.shape[-2:] != expected[1:]:
+        raise UnreadableVolumeError(
+            f"{header.label}: the pixel data decodes to shape {tuple(array.shape)}, "
+            f"the header announces {header.frames} frame(s) of {header.rows}x{header.columns}"
+        )
+    return array.reshape(expected)
 
 
 def ds_number(value: float) -> float:
@@ -124,3 +133,10 @@ def set_pixels(ds: Dataset, stored: np.ndarray, bits_stored: int, multiframe: bo
     content = np.ascontiguousarray(stored, dtype=stored.dtype.newbyteorder("<")).tobytes()
     ds.PixelData = content + b"\x00" * (len(content) % 2)
     ds["PixelData"].VR = "OB" if ds.BitsAllocated <= 8 else "OW"
+
+
+def to_source_dtype(values: np.ndarray, rescale: tuple[float, float], header: Dataset) -> np.ndarray:
+    """Real values back in a source header's stored dtype and range, via its original rescale."""
+    dtype = stored_dtype(int(header.BitsAllocated), int(header.PixelRepresentation))
+    slope, intercept = rescale
+    return to_stored(values, slope, intercept, int(header.BitsStored), dtype)

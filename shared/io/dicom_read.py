@@ -6,24 +6,26 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-import numpy as np
-
 from shared.errors import AmbiguousSeriesError, InvalidVolumeError, UnreadableVolumeError
 from shared.io.archive import extract_zip
-from shared.io.dicom_geometry import PlaneGeometry, affine_from_dicom, same_orientation, slice_order
-from shared.io.dicom_headers import DicomHeader, parse_header, read_full, rescale
+from shared.io.dicom_headers import DicomHeader, parse_header
+from shared.io.dicom_mosaic import read_mosaics
 from shared.io.dicom_multiframe import read_multiframe
-from shared.io.dicom_pixels import check_decodable, check_image_pixels, decode_frames
-from shared.io.dicom_source import DicomSource
+from shared.io.dicom_pixels import check_decodable, check_image_pixels
+from shared.io.dicom_slices import read_single_frames
+from shared.io.dicom_values import library_errors
 from shared.io.formats import DICOM, DICOM_DIR, DICOM_ZIP
-from shared.io.limits import ReadLimits, check_file_size, check_voxel_count
-from shared.volume import Volume, check_voxels
-
-_DEFAULT_ORIENTATION = np.array([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
+from shared.io.limits import ReadLimits, check_file_size
+from shared.volume import Volume
 
 
 def read_dicom(path: Path, fmt: str, limits: ReadLimits, series_uid: str | None, name: str) -> Volume:
-    """Read a `.dcm` file, a directory or a `.zip` of DICOM files (format keys from formats.py)."""
+    """Read a `.dcm` file, a directory or a `.zip` of DICOM files (format keys from formats.py).
+
+    Every error is one of shared.errors' InputErrors: each file's own problems name that file (the member,
+    in a zip); anything the per-file checks did not foresee while interpreting the files still becomes an
+    UnreadableVolumeError naming the upload, never a library's exception.
+    """
     if fmt == DICOM_DIR:
         files = sorted(p for p in path.rglob("*") if p.is_file())
         labelled = [(f"{name}: {p.relative_to(path)}", p) for p in files]
@@ -42,7 +44,16 @@ def read_dicom(path: Path, fmt: str, limits: ReadLimits, series_uid: str | None,
 def _read_series(
     files: Iterable[tuple[str, Path]], fmt: str, limits: ReadLimits, series_uid: str | None, name: str
 ) -> Volume:
-    """Keep the DICOM image files, pick one series, order its slices and decode them."""
+    """Keep the DICOM image files, pick one series, and read it in the layout its files have."""
+    with library_errors(name):
+        return _interpret(files, fmt, limits, series_uid, name)
+    raise AssertionError("unreachable")  # library_errors re-raises; here for the type checker
+
+
+def _interpret(
+    files: Iterable[tuple[str, Path]], fmt: str, limits: ReadLimits, series_uid: str | None, name: str
+) -> Volume:
+    """_read_series' work, inside its last-resort conversion of unforeseen errors."""
     headers = [h for label, p in files if (h := parse_header(label, p)) is not None]
     if not headers:
         if fmt == DICOM:
@@ -51,8 +62,16 @@ def _read_series(
         raise UnreadableVolumeError(f"{name}: the {where} holds no DICOM images")
     series = _choose_series(headers, series_uid, name)
     for header in series:
-        check_image_pixels(header.dataset, header.label)
-        check_decodable(header.dataset.file_meta.TransferSyntaxUID, header.label)
+        check_image_pixels(header)
+        check_decodable(header.transfer_syntax, header.label)
+    mosaics = sum(h.mosaic for h in series)
+    if mosaics:
+        if mosaics < len(series):
+            raise InvalidVolumeError(
+                f"{name}: the series mixes {mosaics} Siemens mosaic file(s) with {len(series) - mosaics} "
+                "ordinary image file(s); it cannot be read as one volume or one series of volumes"
+            )
+        return read_mosaics(series, fmt, limits, name)
     if any(h.frames > 1 for h in series):
         if len(series) > 1:
             raise InvalidVolumeError(
@@ -60,7 +79,7 @@ def _read_series(
                 "only one multi-frame file or a series of single-frame files can be read"
             )
         return read_multiframe(series[0], fmt, limits, name)
-    return _read_single_frames(series, fmt, limits, name)
+    return read_single_frames(series, fmt, limits, name)
 
 
 def _choose_series(headers: list[DicomHeader], series_uid: str | None, name: str) -> list[DicomHeader]:
@@ -83,57 +102,14 @@ def _choose_series(headers: list[DicomHeader], series_uid: str | None, name: str
 
 
 def _list_series(by_series: dict[str, list[DicomHeader]]) -> str:
-    """Each series as `UID ('description', N slices)`, sorted by UID."""
+    """Each series as `UID ('description', N slices)` (or `N mosaic files`), sorted by UID."""
     return ", ".join(
-        f"{uid} ('{group[0].series_description}', {sum(h.frames for h in group)} slices)"
-        for uid, group in sorted(by_series.items())
+        f"{uid} ('{group[0].series_description}', {_size(group)})" for uid, group in sorted(by_series.items())
     )
 
 
-def _plane(series: list[DicomHeader], name: str) -> PlaneGeometry:
-    """The in-plane geometry every slice shares; refuses slices that disagree."""
-    sizes = sorted({(h.rows, h.columns) for h in series})
-    if len(sizes) > 1:
-        listed = ", ".join(f"{r}x{c}" for r, c in sizes)
-        raise InvalidVolumeError(f"{name}: the slices have different sizes (rows x columns): {listed}")
-    first = series[0]
-    orientation = first.orientation if first.orientation is not None else _DEFAULT_ORIENTATION
-    spacing = first.pixel_spacing or (1.0, 1.0)
-    for header in series[1:]:
-        if header.orientation is None or not same_orientation(header.orientation, orientation):
-            raise InvalidVolumeError(f"{name}: the slices have different ImageOrientationPatient values")
-        if not np.allclose(header.pixel_spacing or (1.0, 1.0), spacing, atol=1e-4):
-            raise InvalidVolumeError(f"{name}: the slices have different PixelSpacing values")
-    return PlaneGeometry(orientation=orientation, pixel_spacing=spacing)
-
-
-def _read_single_frames(series: list[DicomHeader], fmt: str, limits: ReadLimits, name: str) -> Volume:
-    """Order single-frame slices along their normal (never by InstanceNumber), decode and rescale."""
-    check_voxel_count((len(series), series[0].rows, series[0].columns), limits, name)
-    plane = _plane(series, name)
-    if len(series) == 1:
-        ds = series[0].dataset
-        thickness = ds.get("SpacingBetweenSlices") or ds.get("SliceThickness") or 1.0
-        order, step = np.array([0]), plane.normal * float(thickness)
-        first = series[0].position if series[0].position is not None else np.zeros(3)
-    else:
-        if any(h.position is None for h in series):
-            raise InvalidVolumeError(
-                f"{name}: some slices have no ImagePositionPatient, so the series cannot be ordered"
-            )
-        positions = np.array([h.position for h in series])
-        order, step = slice_order(positions, plane, name)
-        first = positions[order[0]]
-    ordered = [series[i] for i in order]
-    data = np.empty((len(ordered), ordered[0].rows, ordered[0].columns), dtype=np.float32)
-    scales = []
-    for k, header in enumerate(ordered):
-        frames = decode_frames(read_full(header), header.label)
-        slope, intercept = rescale(header.dataset, 0)
-        data[k] = frames[0] * slope + intercept
-        scales.append((slope, intercept))
-    check_voxels(data, name)
-    source = DicomSource(
-        format=fmt, datasets=tuple(h.dataset for h in ordered), frame_order=(), rescale=tuple(scales)
-    )
-    return Volume(data=data, affine=affine_from_dicom(plane, first, step), source=source)
+def _size(group: list[DicomHeader]) -> str:
+    """How much a series holds, in the unit a user sees in a DICOM browser."""
+    if all(h.mosaic for h in group):
+        return f"{len(group)} mosaic file{'s' if len(group) > 1 else ''}"
+    return f"{sum(h.frames for h in group)} slices"

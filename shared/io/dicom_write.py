@@ -10,48 +10,19 @@ import numpy as np
 from pydicom import __version__ as pydicom_version
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filewriter import dcmwrite
-from pydicom.multival import MultiValue
-from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
 
 from shared.atomic import atomic_path
+from shared.errors import UnsupportedFormatError
 from shared.io.archive import write_zip
+from shared.io.dicom_derive import derive
 from shared.io.dicom_new import new_series
-from shared.io.dicom_pixels import set_pixels, stored_dtype, to_stored
+from shared.io.dicom_pixels import set_pixels, to_source_dtype
 from shared.io.dicom_source import DicomSource
+from shared.io.dicom_unpacked import slices_from_mosaics
 from shared.volume import Volume
 
 _PACKABLE_BITS = (8, 16, 32)
-
-
-def _derived_type(values: object) -> list[str]:
-    """An ImageType / FrameType value marked DERIVED, SECONDARY, keeping the values after the second."""
-    original = [str(v) for v in values] if isinstance(values, list | tuple | MultiValue) else [str(values)]
-    return ["DERIVED", "SECONDARY", *(original[2:] or ["OTHER"])]
-
-
-def _derive(ds: Dataset, series_uid: str, description: str) -> None:
-    """Turn a copy of a source header into a derived instance of a new series (same study, patient)."""
-    source_class, source_instance = ds.get("SOPClassUID"), ds.get("SOPInstanceUID")
-    ds.SOPInstanceUID = generate_uid()
-    ds.SeriesInstanceUID = series_uid
-    ds.ImageType = _derived_type(ds.get("ImageType", []))
-    # Enhanced objects repeat the image type per frame (MR Image Frame Type and the like).
-    for groups in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
-        for group in ds.get(groups, []):
-            for element in group:
-                if element.keyword.endswith("FrameTypeSequence") and element.value:
-                    for item in element.value:
-                        if "FrameType" in item:
-                            item.FrameType = _derived_type(item.FrameType)
-    original = str(ds.get("SeriesDescription", ""))
-    ds.SeriesDescription = f"{original} ({description})" if original else description
-    ds.DerivationDescription = f"{description} by fetal-denoise"
-    if source_class and source_instance:
-        reference = Dataset()
-        reference.ReferencedSOPClassUID = source_class
-        reference.ReferencedSOPInstanceUID = source_instance
-        ds.SourceImageSequence = DicomSequence([reference])
 
 
 def _file_meta(ds: Dataset) -> None:
@@ -66,53 +37,68 @@ def _file_meta(ds: Dataset) -> None:
     ds.preamble = b"\x00" * 128
 
 
-def _to_source_dtype(values: np.ndarray, rescale: tuple[float, float], header: Dataset) -> np.ndarray:
-    """Real values back in the source's stored dtype and range, via its original rescale."""
-    dtype = stored_dtype(int(header.BitsAllocated), int(header.PixelRepresentation))
-    slope, intercept = rescale
-    return to_stored(values, slope, intercept, int(header.BitsStored), dtype)
+def _stored_layout(header: Dataset) -> tuple[int, int, int] | None:
+    """(BitsAllocated, BitsStored, PixelRepresentation) when they describe integers this writer can pack."""
+    try:
+        allocated, stored, signed = (
+            int(header.get(k)) for k in ("BitsAllocated", "BitsStored", "PixelRepresentation")
+        )
+    except (TypeError, ValueError):  # absent, several values or not a number: a damaged source
+        return None
+    if allocated not in _PACKABLE_BITS or not 1 <= stored <= allocated or signed not in (0, 1):
+        return None
+    return allocated, stored, signed
 
 
 def _can_derive(volume: Volume, as_multiframe: bool) -> bool:
-    """Whether the volume still matches its DICOM source closely enough to write a derived copy."""
+    """Whether the volume still matches its DICOM source closely enough to write a derived copy of it.
+
+    Otherwise (another shape, a source header too damaged to copy: no SOP Class, no usable pixel layout) a
+    new MR series is written, which keeps the source's patient and study.
+    """
     source = volume.source
-    if not isinstance(source, DicomSource) or source.multiframe != as_multiframe:
+    if not isinstance(source, DicomSource) or not source.datasets:
         return False
-    expected = 1 if source.multiframe else volume.shape[0]
+    if any(_stored_layout(ds) is None or not ds.get("SOPClassUID") for ds in source.datasets):
+        return False
     first = source.datasets[0]
-    return (
-        len(source.datasets) == expected
-        and len(source.rescale) == volume.shape[0]
-        and (int(first.Rows), int(first.Columns)) == volume.shape[1:]
-        and int(first.get("BitsAllocated", 0)) in _PACKABLE_BITS
-    )
+    volumes = volume.shape[0] if volume.is_series else 1
+    z, rows, columns = volume.frame_shape
+    if source.mosaic:
+        # A mosaic is written as single-frame slices (see dicom_unpacked); one .dcm file gets a new series.
+        return not as_multiframe and len(source.datasets) == volumes == len(source.rescale)
+    if source.multiframe != as_multiframe or (first.get("Rows"), first.get("Columns")) != (rows, columns):
+        return False
+    expected = 1 if source.multiframe else volumes * z
+    return len(source.datasets) == expected and len(source.rescale) == volumes * z
 
 
 def build_datasets(volume: Volume, description: str, multiframe: bool) -> list[Dataset]:
     """The instances to write: a derived copy of a matching DICOM source, else a new MR series."""
     source = volume.source
-    if _can_derive(volume, multiframe) and isinstance(source, DicomSource):
-        series_uid = generate_uid()
-        if multiframe:
-            ds = copy.deepcopy(source.datasets[0])
-            _derive(ds, series_uid, description)
-            stored = np.stack(
-                [_to_source_dtype(volume.data[k], source.rescale[k], ds) for k in range(volume.shape[0])]
-            )
-            # Frames go back in the file's own order so per-frame functional groups still match.
-            stored[list(source.frame_order)] = stored.copy()
-            set_pixels(ds, stored, int(ds.BitsStored), multiframe=True)
-            return [ds]
-        derived = []
-        for k, header in enumerate(source.datasets):
-            ds = copy.deepcopy(header)
-            _derive(ds, series_uid, description)
-            stored = _to_source_dtype(volume.data[k : k + 1], source.rescale[k], header)
-            set_pixels(ds, stored, int(ds.BitsStored), multiframe="NumberOfFrames" in header)
-            derived.append(ds)
-        return derived
-    base = source.datasets[0] if isinstance(source, DicomSource) else None
-    return new_series(volume, description, base, multiframe)
+    if not (_can_derive(volume, multiframe) and isinstance(source, DicomSource)):
+        base = source.datasets[0] if isinstance(source, DicomSource) and source.datasets else None
+        return new_series(volume, description, base, multiframe)
+    series_uid = generate_uid()
+    if source.mosaic:
+        return slices_from_mosaics(volume, source, series_uid, description)
+    slices = volume.data.reshape((-1, *volume.shape[-2:]))  # (T x Z, Y, X), volume by volume
+    if multiframe:
+        ds = copy.deepcopy(source.datasets[0])
+        derive(ds, series_uid, description)
+        stored = np.stack([to_source_dtype(slices[k], source.rescale[k], ds) for k in range(len(slices))])
+        # Frames go back in the file's own order so per-frame functional groups still match.
+        stored[list(source.frame_order)] = stored.copy()
+        set_pixels(ds, stored, int(ds.BitsStored), multiframe=True)
+        return [ds]
+    derived = []
+    for k, header in enumerate(source.datasets):
+        ds = copy.deepcopy(header)
+        derive(ds, series_uid, description)
+        stored = to_source_dtype(slices[k : k + 1], source.rescale[k], header)
+        set_pixels(ds, stored, int(ds.BitsStored), multiframe="NumberOfFrames" in header)
+        derived.append(ds)
+    return derived
 
 
 def _encode(ds: Dataset) -> bytes:
@@ -124,13 +110,21 @@ def _encode(ds: Dataset) -> bytes:
 
 
 def write_dicom_zip(volume: Volume, path: Path, description: str) -> Path:
-    """A zip holding one DICOM file per slice."""
+    """A zip holding one DICOM file per slice (per slice of each volume, for a series)."""
     datasets = build_datasets(volume, description, multiframe=False)
     return write_zip(((f"slice_{k + 1:04d}.dcm", _encode(ds)) for k, ds in enumerate(datasets)), path)
 
 
 def write_dicom_file(volume: Volume, path: Path, description: str) -> Path:
-    """One `.dcm` file: a single slice, or a multi-frame object for more than one slice."""
+    """One `.dcm` file: a single slice, or a multi-frame object for more than one slice.
+
+    A series of volumes has no single-file form here: it is refused, naming the formats that hold it.
+    """
+    if volume.is_series:
+        raise UnsupportedFormatError(
+            f"{path.name}: a series of {volume.shape[0]} volumes cannot be written as one .dcm file; "
+            "name a .zip (a DICOM series of single-frame slices), .nii or .nii.gz file"
+        )
     as_multiframe = volume.shape[0] > 1 or (
         isinstance(volume.source, DicomSource) and volume.source.multiframe
     )

@@ -47,3 +47,25 @@ def detect_format(path: str | Path) -> str:
     if path.is_dir():
         return DICOM_DIR
     return format_of_name(path.name)
+
+
+WRITABLE = ".nii, .nii.gz, .dcm, .zip or .npy"
+
+
+def output_format(path: str | Path) -> str:
+    """The format to write `path` in, by its suffix; one error for everything that is not a file name to
+    write to: an existing directory, a name ending in a path separator, or a name without a writable suffix.
+
+    Callers check an output with this before doing any work, so a bad name fails at once, the same way.
+    """
+    text = str(path)
+    name = Path(text).name or text
+    refusal = UnsupportedFormatError(
+        f"{name}: not a file to write a volume to; name a file ending in {WRITABLE} (a directory cannot be one)"
+    )
+    if text.endswith(("/", "\\")) or Path(text).is_dir():
+        raise refusal
+    try:
+        return format_of_name(Path(text).name)
+    except UnsupportedFormatError:
+        raise refusal from None

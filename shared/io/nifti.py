@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import nibabel as nib
@@ -15,17 +14,11 @@ from shared.atomic import atomic_path
 from shared.errors import InvalidVolumeError, TooManyVolumesError, UnreadableVolumeError
 from shared.io.formats import NIFTI
 from shared.io.limits import ReadLimits, check_voxel_count, library_detail
-from shared.volume import SourceMetadata, Volume, check_voxels
+from shared.io.nifti_source import NiftiSource
+from shared.io.stored_type import input_stored_type
+from shared.volume import Volume, check_voxels
 
 _NIBABEL_ERRORS = (ImageFileError, HeaderDataError, OSError, EOFError, ValueError, zlib.error)
-
-
-@dataclass(frozen=True, eq=False)
-class NiftiSource(SourceMetadata):
-    """The original header (geometry, codes, units, descrip) and on-disk shape (2D, 3D or 4D)."""
-
-    header: nib.Nifti1Header
-    shape: tuple[int, ...]
 
 
 def _array_shape(shape: tuple[int, ...], name: str) -> tuple[int, ...]:
@@ -66,7 +59,18 @@ def read_nifti(path: Path, limits: ReadLimits, name: str) -> Volume:
         ) from exc
     data = np.ascontiguousarray(data_xyz.transpose(tuple(reversed(range(data_xyz.ndim)))))
     check_voxels(data, name)
-    source = NiftiSource(format=NIFTI, header=image.header.copy(), shape=shape)
+    # A loaded image's header no longer holds the scaling (nibabel moves it to the data proxy): keep both.
+    slope, inter = (
+        float(getattr(image.dataobj, field, default)) for field, default in (("slope", 1.0), ("inter", 0.0))
+    )
+    source = NiftiSource(
+        format=NIFTI,
+        header=image.header.copy(),
+        shape=shape,
+        dtype=image.header.get_data_dtype(),
+        slope=slope if np.isfinite(slope) and slope != 0 else 1.0,
+        inter=inter if np.isfinite(inter) else 0.0,
+    )
     return Volume(data=data, affine=image.affine, source=source)
 
 
@@ -80,8 +84,12 @@ def _new_header(volume: Volume, description: str) -> nib.Nifti1Header:
     return header
 
 
-def write_nifti(volume: Volume, path: Path, description: str) -> Path:
-    """Write `volume` as float32 NIfTI; a NIfTI source's header (and on-disk shape) is kept as it was."""
+def write_nifti(volume: Volume, path: Path, description: str, keep_dtype: bool = False) -> Path:
+    """Write `volume` as NIfTI; a NIfTI source's header (and on-disk shape) is kept as it was.
+
+    Values are float32 without scaling, or with `keep_dtype` the input's own data type and scaling, by the
+    rule in stored_type.py (round half to even, clip to the type's range).
+    """
     data_xyz = volume.data.transpose(tuple(reversed(range(volume.data.ndim))))  # (T,)Z,Y,X -> X,Y,Z(,T)
     source = volume.source
     if isinstance(source, NiftiSource):
@@ -90,11 +98,20 @@ def write_nifti(volume: Volume, path: Path, description: str) -> Path:
             data_xyz = data_xyz.reshape(source.shape)
     else:
         header = _new_header(volume, description)
-    header.set_data_dtype(np.float32)
-    # Denoised values are floats in the volume's own scale: no scaling on disk.
-    header.set_slope_inter(1.0, 0.0)
+    if keep_dtype:
+        stored_type = input_stored_type(volume, path.name)
+        array, (slope, inter) = (
+            stored_type.store(np.asarray(data_xyz)),
+            (stored_type.slope, stored_type.inter),
+        )
+    else:
+        # Denoised values are floats in the volume's own scale: no scaling on disk.
+        array, (slope, inter) = np.asarray(data_xyz, dtype=np.float32), (1.0, 0.0)
+    header.set_data_dtype(array.dtype)
     image_class = nib.Nifti2Image if isinstance(header, nib.Nifti2Header) else nib.Nifti1Image
-    image = image_class(np.asarray(data_xyz, dtype=np.float32), volume.affine, header)
+    image = image_class(array, volume.affine, header)
+    # Set after construction: nibabel's constructor resets the scaling of a header given with an array.
+    image.header.set_slope_inter(slope, inter)
     with atomic_path(path) as tmp:
         nib.save(image, tmp)
     return path

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from shared.errors import UnreadableVolumeError, UnsupportedFormatError
-from shared.io import ReadLimits, detect_format, read_volume, write_volume
+from shared.io import ReadLimits, detect_format, output_format, read_volume, write_volume
 from shared.settings import Settings, get_settings
 from shared.volume import Volume
 
@@ -78,3 +78,49 @@ def test_limits_come_from_the_settings():
     default = get_settings()
     assert ReadLimits.from_settings().max_voxels == default.MAX_VOXELS
     assert ReadLimits.from_settings().max_zip_members == default.MAX_ZIP_MEMBERS
+
+
+WRITABLE_HINT = "not a file to write a volume to; name a file ending in .nii, .nii.gz, .dcm, .zip or .npy (a directory cannot be one)"
+
+
+@pytest.mark.parametrize(
+    ("target", "shown"),
+    [
+        ("results", "results"),
+        ("results/", "results"),
+        ("made_dir", "made_dir"),
+        ("made.zip", "made.zip"),
+        ("out.png", "out.png"),
+    ],
+    ids=[
+        "no suffix",
+        "trailing separator",
+        "existing directory",
+        "directory named like a zip",
+        "unknown suffix",
+    ],
+)
+def test_every_unwritable_output_gets_one_error(target: str, shown: str, tmp_path: Path):
+    """A directory (existing, or a name ending in a separator) and a name without a writable suffix get the
+    same error, before anything is written; output_format gives it up front, write_volume the same."""
+    (tmp_path / "made_dir").mkdir()
+    (tmp_path / "made.zip").mkdir()
+    before = sorted(tmp_path.iterdir())
+    volume = Volume(data=np.ones((2, 3, 4), dtype=np.float32))
+    for attempt in (
+        lambda: output_format(f"{tmp_path}/{target}"),
+        lambda: write_volume(volume, f"{tmp_path}/{target}"),
+    ):
+        with pytest.raises(UnsupportedFormatError) as caught:
+            attempt()
+        assert str(caught.value) == f"{shown}: {WRITABLE_HINT}"
+    assert sorted(tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("a.nii.gz", "nifti"), ("b.NII", "nifti"), ("c.zip", "dicom-zip"), ("d.dcm", "dicom"), ("e.npy", "npy")],
+)
+def test_output_format_follows_the_suffix(name: str, expected: str, tmp_path: Path):
+    """A file name with a writable suffix names its format, whether or not the file exists yet."""
+    assert output_format(tmp_path / name) == expected

@@ -110,3 +110,36 @@ def test_multiframe_with_per_frame_positions(tmp_path: Path, series_volume: Volu
     np.testing.assert_allclose(volume.affine, series_volume.affine, atol=1e-4)
     slope = float(ds.SharedFunctionalGroupsSequence[0].PixelValueTransformationSequence[0].RescaleSlope)
     assert np.abs(volume.data - series_volume.data).max() <= slope / 2 + 1e-6
+
+
+NO_ORIENTATION = (
+    "The DICOM images have no ImageOrientationPatient: they were read as axial slices (identity orientation), "
+    "which may not be their true orientation."
+)
+NO_SPACING = "The DICOM images have no PixelSpacing: their pixels were read as 1 x 1 mm."
+NO_POSITION = "The DICOM image has no ImagePositionPatient: the volume was placed at the scanner's origin."
+
+
+def test_a_slice_without_geometry_reads_with_warnings(tmp_path: Path):
+    """MR_small without orientation, position and pixel spacing still reads, and its source says, one plain
+    sentence each, what was assumed: identity orientation, 1 mm pixels, the origin."""
+    ds = pydicom.dcmread(required("MR_small.dcm"))
+    for keyword in ("ImageOrientationPatient", "ImagePositionPatient", "PixelSpacing"):
+        delattr(ds, keyword)
+    path = tmp_path / "bare.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    volume = read_volume(path)
+    assert volume.source is not None and volume.source.warnings == (NO_ORIENTATION, NO_SPACING, NO_POSITION)
+    np.testing.assert_allclose(volume.affine, np.diag([-1.0, -1.0, 0.8, 1.0]))  # LPS identity, SliceThickness
+
+
+def test_a_slice_with_geometry_has_no_warning():
+    """A complete header gives no warning."""
+    volume = read_volume(required("MR_small.dcm"))
+    assert volume.source is not None and volume.source.warnings == ()
+
+
+def test_enhanced_mr_without_geometry_says_so():
+    """emri_small.dcm has no orientation, pixel spacing or position anywhere: three warnings."""
+    volume = read_volume(required("emri_small.dcm"))
+    assert volume.source is not None and volume.source.warnings == (NO_ORIENTATION, NO_SPACING, NO_POSITION)

@@ -163,3 +163,17 @@ def test_oblique_geometry_round_trips(tmp_path: Path, series_volume: Volume):
     back = read_volume(write_volume(volume, tmp_path / "oblique.zip"))
     np.testing.assert_allclose(back.affine, affine, atol=1e-4)
     assert np.abs(back.data - volume.data).max() <= 1e-5
+
+
+@pytest.mark.parametrize("keyword", ["ImageOrientationPatient", "PixelSpacing"])
+def test_geometry_missing_from_some_slices_is_refused(
+    tmp_path: Path, series_files: list[Dataset], keyword: str
+):
+    """One slice without the orientation or spacing the others state is refused, not given a default."""
+    odd = copy.deepcopy(series_files[5])
+    delattr(odd, keyword)
+    files = [*series_files[:5], odd, *series_files[6:]]
+    path = make_zip(tmp_path / "odd.zip", {f"{k}.dcm": dicom_bytes(ds) for k, ds in enumerate(files)})
+    with pytest.raises(InvalidVolumeError) as caught:
+        read_volume(path)
+    assert str(caught.value) == f"odd.zip: the slices have different {keyword} values"

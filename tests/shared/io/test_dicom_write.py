@@ -96,7 +96,8 @@ def test_single_slice_dcm_is_written_as_one_derived_file(tmp_path: Path):
 
 
 def test_multiframe_input_gives_one_multiframe_file(enhanced_mr_path: Path, tmp_path: Path):
-    """A multi-frame .dcm input is written as one multi-frame .dcm: same frames, new UIDs, DERIVED."""
+    """A multi-frame .dcm input is written as one multi-frame .dcm: same frames, new UIDs, DERIVED (value 2
+    stays PRIMARY, the only value the enhanced IODs allow there)."""
     volume = read_volume(enhanced_mr_path)
     out = write_volume(volume, tmp_path / "out.dcm")
     ds, original = pydicom.dcmread(out), pydicom.dcmread(enhanced_mr_path)
@@ -104,9 +105,9 @@ def test_multiframe_input_gives_one_multiframe_file(enhanced_mr_path: Path, tmp_
     assert ds.SeriesInstanceUID != original.SeriesInstanceUID
     assert ds.SOPInstanceUID != original.SOPInstanceUID
     assert ds.StudyInstanceUID == original.StudyInstanceUID
-    assert list(ds.ImageType) == ["DERIVED", "SECONDARY", "VOLUME", "NONE"]
+    assert list(ds.ImageType) == ["DERIVED", "PRIMARY", "VOLUME", "NONE"]
     frame_type = ds.SharedFunctionalGroupsSequence[0].MRImageFrameTypeSequence[0].FrameType
-    assert list(frame_type) == ["DERIVED", "SECONDARY", "VOLUME", "NONE"]
+    assert list(frame_type) == ["DERIVED", "PRIMARY", "VOLUME", "NONE"]
     assert ds.SeriesDescription == "emri-like (denoised)"
     assert np.array_equal(ds.pixel_array, original.pixel_array)
     assert np.array_equal(read_volume(out).data, volume.data)

@@ -8,8 +8,9 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+from io_helpers import pydicom_file
 
-from shared.errors import TooManyVolumesError
+from shared.errors import ConfigError, TooManyVolumesError
 from shared.io import read_volume, write_volume
 from shared.volume import Volume
 
@@ -144,3 +145,81 @@ def test_volume_from_another_format_is_written_with_its_affine(tmp_path: Path, s
     assert image.header.get_xyzt_units() == ("mm", "sec")
     assert image.header["descrip"].item() == b"n2v"
     assert np.array_equal(read_volume(out).data, small_mni_volume.data)
+
+
+def _int_nifti(
+    path: Path, stored: np.ndarray, dtype: type, slope: float | None = None, inter: float = 0.0
+) -> Path:
+    """A NIfTI file of integers `stored` (X, Y, Z) in `dtype`, with scl_slope / scl_inter when given."""
+    image = nib.Nifti1Image(stored.astype(dtype), np.diag([0.8, 0.8, 4.0, 1.0]))
+    image.set_data_dtype(dtype)
+    if slope is not None:
+        image.header.set_slope_inter(slope, inter)
+    nib.save(image, path)
+    return path
+
+
+def test_keep_dtype_rounds_half_to_even_and_clips_to_the_type(tmp_path: Path):
+    """An int16 input stays int16: values rounded half to even, clipped to -32768..32767, no scaling."""
+    source = read_volume(_int_nifti(tmp_path / "t2.nii", np.zeros((6, 1, 1)), np.int16))
+    denoised = source.with_data(
+        np.array([2.5, 3.5, -2.5, 40000.0, -40000.0, 7.2], dtype=np.float32).reshape(1, 1, 6)
+    )
+    out = write_volume(denoised, tmp_path / "out.nii", keep_dtype=True)
+    header = raw_header(out)
+    assert header.get_data_dtype() == np.int16
+    assert (float(header["scl_slope"]), float(header["scl_inter"])) == (1.0, 0.0)
+    assert np.asarray(nib.load(out).dataobj).ravel().tolist() == [2, 4, -2, 32767, -32768, 7]
+
+
+def test_keep_dtype_keeps_the_input_scaling(tmp_path: Path):
+    """A scaled uint8 input (slope 0.5, inter 10) keeps type and scaling: stored = rint((v - 10) / 0.5)."""
+    source = read_volume(
+        _int_nifti(tmp_path / "s.nii.gz", np.arange(4).reshape(4, 1, 1), np.uint8, 0.5, 10.0)
+    )
+    denoised = source.with_data(np.array([10.75, 10.25, 4.0, 200.0], dtype=np.float32).reshape(1, 1, 4))
+    out = write_volume(denoised, tmp_path / "out.nii.gz", keep_dtype=True)
+    header = raw_header(out)
+    assert header.get_data_dtype() == np.uint8
+    assert (float(header["scl_slope"]), float(header["scl_inter"])) == (0.5, 10.0)
+    assert np.asarray(nib.load(out).dataobj.get_unscaled()).ravel().tolist() == [2, 0, 0, 255]
+    assert read_volume(out).data.ravel().tolist() == [11.0, 10.0, 10.0, 137.5]
+
+
+def test_keep_dtype_round_trips_the_real_mni_file_exactly(mni_nifti_path: Path, tmp_path: Path):
+    """The MNI152 file (uint8, scl_slope 1/255) written back with keep_dtype: same type, scaling and values."""
+    out = write_volume(read_volume(mni_nifti_path), tmp_path / "same.nii.gz", keep_dtype=True)
+    before, after = raw_header(mni_nifti_path), raw_header(out)
+    assert after.get_data_dtype() == before.get_data_dtype() == np.uint8
+    assert float(after["scl_slope"]) == pytest.approx(float(before["scl_slope"]))
+    assert np.array_equal(
+        np.asarray(nib.load(out).dataobj.get_unscaled()),
+        np.asarray(nib.load(mni_nifti_path).dataobj.get_unscaled()),
+    )
+
+
+def test_keep_dtype_from_dicom_keeps_the_stored_type(tmp_path: Path):
+    """A DICOM input (MR_small: int16, no rescale) written as NIfTI with keep_dtype is int16 with its values."""
+    source = read_volume(pydicom_file("MR_small.dcm"))
+    out = write_volume(source, tmp_path / "mr.nii", keep_dtype=True)
+    assert raw_header(out).get_data_dtype() == np.int16
+    assert np.array_equal(read_volume(out).data, source.data)
+
+
+def test_keep_dtype_needs_a_type_to_keep(tmp_path: Path):
+    """From .npy (no stored type) or to .npy (always float32), keep_dtype is a clear configuration error."""
+    np.save(tmp_path / "v.npy", np.ones((2, 3, 4), dtype=np.float32))
+    volume = read_volume(tmp_path / "v.npy")
+    with pytest.raises(ConfigError) as caught:
+        write_volume(volume, tmp_path / "out.nii", keep_dtype=True)
+    assert str(caught.value) == (
+        "out.nii: keeping the data type needs an input read from NIfTI or DICOM; this volume came from npy, so "
+        "write it without keeping the type (float32)"
+    )
+    with pytest.raises(ConfigError) as caught:
+        write_volume(volume, tmp_path / "out.npy", keep_dtype=True)
+    assert (
+        str(caught.value)
+        == "out.npy: a .npy output is float32; keeping the input's data type needs a NIfTI output"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.npy"]
