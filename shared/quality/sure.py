@@ -44,7 +44,7 @@ from collections.abc import Callable
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.errors import ConfigError, ShapeMismatchError
+from shared.errors import ConfigError, JobError, ShapeMismatchError
 from shared.quality.error_figures import check_data_range, psnr_of, rmse_of
 from shared.quality.region import as_region, as_volume, same_shape
 
@@ -95,7 +95,7 @@ def _check_output(output: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if array.shape != shape:
         raise ShapeMismatchError(f"the denoiser returned shape {array.shape} for an input of shape {shape}")
     if not np.isfinite(array).all():
-        raise ConfigError("the denoiser returned NaN or infinite values; SURE needs finite outputs")
+        raise JobError("the denoiser returned NaN or infinite values; SURE needs finite outputs")
     return array
 
 

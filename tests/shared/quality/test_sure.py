@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from shared.errors import ConfigError, ShapeMismatchError
+from shared.errors import ConfigError, JobError, ShapeMismatchError
 from shared.quality import monte_carlo_sure
 
 SIGMA = 20.0 / 255
@@ -145,7 +145,7 @@ def test_a_2d_image_and_float32_inputs_are_passed_as_they_are(noisy_template) ->
 
 
 def test_invalid_arguments_are_refused(noisy_template) -> None:
-    """A non-positive sigma, no probes, or a denoiser that changes the shape get clear errors."""
+    """A bad sigma, no probes, a denoiser that changes the shape or returns NaN, a wrong mask: clear errors."""
     noisy = noisy_template(20.0)
     with pytest.raises(ConfigError, match="sigma"):
         monte_carlo_sure(smooth, noisy, 0.0)
@@ -153,5 +153,7 @@ def test_invalid_arguments_are_refused(noisy_template) -> None:
         monte_carlo_sure(smooth, noisy, SIGMA, probes=0)
     with pytest.raises(ShapeMismatchError, match="denoiser returned shape"):
         monte_carlo_sure(lambda y: y[:-1], noisy, SIGMA)
+    with pytest.raises(JobError, match="NaN"):
+        monte_carlo_sure(lambda y: y * np.nan, noisy, SIGMA)
     with pytest.raises(ShapeMismatchError, match="mask"):
         monte_carlo_sure(smooth, noisy, SIGMA, mask=np.ones((3, 3), dtype=bool))
