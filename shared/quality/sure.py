@@ -9,7 +9,9 @@ box from its response to a random probe b ~ N(0, I):
 exact in expectation over b as eps -> 0, so it costs one extra call of f per probe. The step must be
 small for the first-order difference to hold, and large against the arithmetic's rounding: eps defaults
 to sigma / 100 (EPS_FRACTION), a perturbation far inside the noise the denoiser is built for, and
-thousands of times the float32 resolution of intensities normalised to [0, 1]. Several probes give a
+thousands of times the float32 resolution of intensities normalised to [0, 1] (on the noisy 2 mm MNI152
+template, TV denoising and soft thresholding give the same estimate within 0.1 % for eps from sigma / 10^4
+to sigma / 10, and soft thresholding is 8 % off at eps = sigma). Several probes give a
 Monte-Carlo standard error; on a whole volume one probe is usually enough (the divergence of a smoother
 over N voxels varies by about sqrt(2 / N) of itself between probes).
 
