@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
-from cli import benchmark, demo, denoise, evaluate, noise, serve, train
+from cli import benchmark, demo, denoise, evaluate, noise, noise_level, serve, train
 from shared.errors import FetalDenoiseError
 
 app = typer.Typer(
@@ -43,6 +43,7 @@ def _root(
 
 app.command("noise")(noise.noise_command)
 app.command("evaluate")(evaluate.evaluate_command)
+app.command("noise-level")(noise_level.noise_level_command)
 app.command("train")(train.train_command)
 app.command("denoise")(denoise.denoise_command)
 app.command("serve")(serve.serve_command)

@@ -1,0 +1,81 @@
+"""The noise level of one volume: the wavelet and the air-background estimate side by side, and which to use.
+
+Both are reported in the volume's own units and on the project's 0-255 scale, sigma / scale * 255,
+where scale is the width of the intensity range the methods normalise to [0, 1]: by default that of
+`shared.intensity.Normalisation` (the 0.5th to 99.9th percentile, as every method normalises its input),
+or the `IntensityMapping` passed in. So the 0-255 figure is the sigma a method sees. It differs from a
+synthetic sigma stated on the clean volume's min-max range (the paper's protocol, `fetal-denoise
+noise`): pass `IntensityMapping.min_max(clean)` to compare with one.
+
+The preferred sigma (`sigma`, `source`) is the background one when the volume has air of pure noise: it
+measures noise alone, whereas anatomy leaks into the wavelet estimate at low noise and Rayleigh air pulls
+it down on magnitude images. Otherwise (the anatomy fills the field of view) it is the wavelet one.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.errors import ConfigError
+from shared.intensity import IntensityMapping, Normalisation
+from shared.quality.background_noise import BackgroundNoiseEstimate, estimate_background_sigma
+from shared.quality.region import as_volume
+from shared.quality.wavelet_noise import WaveletNoiseEstimate, estimate_wavelet_sigma
+
+NoiseSource = Literal["background", "wavelet"]
+
+
+class NoiseLevel(BaseModel):
+    """How noisy a volume is: the preferred sigma, and both estimates with their details."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sigma: float | None = Field(
+        description="Preferred noise sigma in the volume's units (background if available, else wavelet)."
+    )
+    sigma_255: float | None = Field(description="The preferred sigma on the 0-255 scale of `scale`.")
+    source: NoiseSource | None = Field(
+        description="Which estimate `sigma` is; null when neither is available."
+    )
+    scale: float = Field(
+        description="Width of the intensity range (volume units) that the 0-255 scale refers to."
+    )
+    wavelet: WaveletNoiseEstimate = Field(
+        description="Wavelet (Gaussian) estimate over the slices with anatomy."
+    )
+    background: BackgroundNoiseEstimate = Field(
+        description="Estimate from the air background (Rayleigh for magnitude images, or Gaussian)."
+    )
+
+
+def estimate_noise_level(
+    data: np.ndarray,
+    mapping: IntensityMapping | None = None,
+    slice_axis: int = 0,
+    name: str = "volume",
+) -> NoiseLevel:
+    """Estimate the noise sigma of a 2D image or a (Z, Y, X) volume, in its units and on the 0-255 scale.
+
+    `mapping` is the normalisation whose range the 0-255 figures refer to (default: the methods' robust
+    percentiles of this volume); `slice_axis` is the axis the 2D slices are taken across.
+    """
+    volume = as_volume(data, name)
+    if np.ndim(data) == 3 and slice_axis not in (0, 1, 2):
+        raise ConfigError(f"slice_axis must be 0, 1 or 2 for a 3D volume, got {slice_axis}")
+    axis = slice_axis if np.ndim(data) == 3 else 0
+    if mapping is None:
+        mapping = Normalisation().fit(volume, name=name)
+    wavelet = estimate_wavelet_sigma(volume, mapping.scale, axis)
+    background = estimate_background_sigma(volume, mapping.scale, wavelet.sigma or 0.0, axis)
+    preferred = background if background.sigma is not None else wavelet
+    return NoiseLevel(
+        sigma=preferred.sigma,
+        sigma_255=preferred.sigma_255,
+        source=None if preferred.sigma is None else ("background" if preferred is background else "wavelet"),
+        scale=mapping.scale,
+        wavelet=wavelet,
+        background=background,
+    )
