@@ -48,27 +48,33 @@ def image_sizes(stack: Stack, builds: Path, summary: Summary) -> None:
 
 
 def drive(args: argparse.Namespace, stack: Stack, summary: Summary) -> None:
-    """Everything after the build, in the order a deployment meets it."""
+    """Everything after the build, in the order a deployment meets it; each step passed lands in summary."""
     inputs = make_inputs(args.work / "inputs")
     noisy_psnr = input_psnr(inputs)
     image_sizes(stack, args.builds, summary)
 
     summary.healthy_s["docker-compose up"] = stack.up()
+    summary.passed.append("every service healthy")
     api = Api(args.gateway_url, args.api_key)
     outcome = run_user_jobs(api, inputs, noisy_psnr)
     summary.stack_s = outcome.seconds
+    summary.passed.append("user jobs on the stack")
 
     summary.faults.append(kill_n2v_worker_mid_training(api, stack, inputs))
+    summary.passed.append("N2V worker killed")
     summary.faults.append(restart_redis_with_jobs_queued(api, stack, inputs, outcome.model_id))
+    summary.passed.append("Redis restarted")
     kept, summary.healthy_s["docker-compose up after down"] = down_and_up(
         api, stack, outcome.finished_jobs, outcome.model_id
     )
     summary.faults.append(kept)
+    summary.passed.append("down and up")
     # The stack's containers go before the embedded run, so both modes had the machine to themselves.
     stack.compose_run("down", "--volumes")
 
     with embedded_service(args.work / "embedded-data", args.api_key, args.work / "embedded.log") as url:
         summary.embedded_s = run_user_jobs(Api(url, args.api_key), inputs, noisy_psnr).seconds
+    summary.passed.append("user jobs on the embedded mode")
 
 
 def main(argv: list[str]) -> int:
@@ -82,10 +88,12 @@ def main(argv: list[str]) -> int:
         traceback.print_exc()
         print("--- last log lines of each service ---", file=sys.stderr)
         print(stack.logs(), file=sys.stderr)
-        print("stack test FAILED", file=sys.stderr)
+        print(f"stack test FAILED after: {', '.join(summary.passed) or 'nothing'}", file=sys.stderr)
+        print(f"stack-test: {len(summary.passed)} passed, 1 failed")
         return 1
     (args.work / "summary.json").write_text(json.dumps(summary.__dict__, indent=2))
-    print("\n".join(["stack test passed", *summary.lines()]))
+    print("\n".join(summary.lines()))
+    print(f"stack-test: {len(summary.passed)} passed, 0 failed")
     return 0
 
 

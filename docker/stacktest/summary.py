@@ -17,6 +17,8 @@ class Summary:
     stack_s: dict[str, float] = field(default_factory=dict)
     embedded_s: dict[str, float] = field(default_factory=dict)
     faults: list[str] = field(default_factory=list)
+    passed: list[str] = field(default_factory=list)
+    """The steps done and checked, in order."""
 
     def lines(self) -> list[str]:
         """The report, one printable line each."""
