@@ -52,11 +52,13 @@ WORK=$(mktemp -d /tmp/fetal-denoise-stack.XXXXXX)
 STARTED_DAEMON=0
 WHEEL=
 
-stop_private_daemon() {  # by its pid file; then what it leaves mounted under RUN_DIR (its netns), and RUN_DIR
+stop_private_daemon() {  # by its pid file (if that pid is still a dockerd); then its mounts (netns) and RUN_DIR
   local pid
-  pid=$(cat "$RUN_DIR/docker.pid" 2>/dev/null) || return 0
-  kill "$pid" 2>/dev/null
-  for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  pid=$(cat "$RUN_DIR/docker.pid" 2>/dev/null || true)
+  if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ]; then
+    kill "$pid"
+    for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  fi
   awk -v dir="$RUN_DIR/" 'index($2, dir) == 1 {print $2}' /proc/mounts | sort -r | xargs -r umount
   rm -rf "$RUN_DIR"
 }
@@ -82,9 +84,7 @@ trap 'exit 130' INT TERM
 if "$DOCKER" info >/dev/null 2>&1; then
   log "using the Docker daemon that answers at ${DOCKER_HOST:-the default socket}"
 else
-  if [ -s "$RUN_DIR/docker.pid" ] && kill -0 "$(cat "$RUN_DIR/docker.pid")" 2>/dev/null; then
-    log "stopping the private daemon an interrupted run left"
-  fi
+  [ -e "$RUN_DIR" ] && log "removing what an interrupted run left in $RUN_DIR"
   stop_private_daemon
   mkdir -p "$RUN_DIR" "$CACHE/docker"
   log "starting a private Docker daemon (data in $CACHE/docker)"
