@@ -1,6 +1,7 @@
 """Container health checks, run by each image's HEALTHCHECK: exit 0 when healthy, 1 (with a reason) when not.
 
-    python docker/healthcheck.py http URL   the gateway: URL answers 2xx within the timeout
+    python docker/healthcheck.py http URL   the gateway: URL answers 2xx within the timeout; a URL that is
+                                            a bare path (/health) is asked on 127.0.0.1 at UVICORN_PORT
     python docker/healthcheck.py worker     a Celery worker: its broker (BROKER_URL) answers a Redis PING
 
 Why not `celery inspect ping` for workers: a GPU worker busy with a long training may not answer the
@@ -17,6 +18,15 @@ import urllib.error
 import urllib.request
 
 TIMEOUT_S = 4.0
+DEFAULT_PORT = "8000"
+"""The gateway's port when UVICORN_PORT is not set (the image sets it; uvicorn reads it)."""
+
+
+def local_url(url_or_path: str) -> str:
+    """`url_or_path` itself, or for a bare path the gateway's own URL on loopback at UVICORN_PORT."""
+    if not url_or_path.startswith("/"):
+        return url_or_path
+    return f"http://127.0.0.1:{os.environ.get('UVICORN_PORT', DEFAULT_PORT)}{url_or_path}"
 
 
 def check_http(url: str, timeout_s: float = TIMEOUT_S) -> str | None:
@@ -49,11 +59,11 @@ def check_broker(broker_url: str, timeout_s: float = TIMEOUT_S) -> str | None:
 def main(argv: list[str]) -> int:
     """Run the check named by argv[0]; print why when unhealthy."""
     if argv[:1] == ["http"] and len(argv) == 2:
-        reason = check_http(argv[1])
+        reason = check_http(local_url(argv[1]))
     elif argv == ["worker"]:
         reason = check_broker(os.environ.get("BROKER_URL", ""))
     else:
-        print("usage: healthcheck.py http URL | worker", file=sys.stderr)
+        print("usage: healthcheck.py http URL|/PATH | worker", file=sys.stderr)
         return 2
     if reason is not None:
         print(f"unhealthy: {reason}", file=sys.stderr)

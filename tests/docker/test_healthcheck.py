@@ -74,6 +74,17 @@ def test_http_check_fails_on_error_status(server: str, capsys: pytest.CaptureFix
     assert f"unhealthy: {server}/down answered HTTP 503" in capsys.readouterr().err
 
 
+def test_http_check_of_a_path_asks_the_port_in_uvicorn_port(
+    server: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`http /health` asks 127.0.0.1 at UVICORN_PORT, the port the image's uvicorn listens on."""
+    monkeypatch.setenv("UVICORN_PORT", server.rsplit(":", 1)[1])
+    assert healthcheck.main(["http", "/health"]) == 0
+    monkeypatch.setenv("UVICORN_PORT", str(free_port()))
+    assert healthcheck.main(["http", "/health"]) == 1
+    assert "/health unreachable" in capsys.readouterr().err
+
+
 def test_http_check_fails_when_nothing_listens() -> None:
     """A gateway that is not listening is unhealthy."""
     url = f"http://127.0.0.1:{free_port()}/health"
@@ -102,4 +113,4 @@ def test_worker_check_without_redis_broker(monkeypatch: pytest.MonkeyPatch) -> N
 def test_unknown_check_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     """A misspelt HEALTHCHECK command fails loudly instead of reporting healthy."""
     assert healthcheck.main(["gateway"]) == 2
-    assert "usage: healthcheck.py http URL | worker" in capsys.readouterr().err
+    assert "usage: healthcheck.py http URL|/PATH | worker" in capsys.readouterr().err
