@@ -6,11 +6,11 @@ size and patch size, so the comparison is about the method, not about who traine
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-BudgetName = Literal["tiny", "quick", "paper", "custom"]
+BudgetName = Literal["tiny", "quick", "paper", "curve", "custom"]
 
 
 class Budget(BaseModel):
@@ -46,6 +46,18 @@ class Budget(BaseModel):
     max_test_slices: int | None = Field(
         default=None, ge=1, description="Score at most this many test slices (evenly spaced); None: all."
     )
+    n2n_fit_params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="N2N fit rows: config fields over the service's fit defaults (what `denoise --fit` does), "
+        "e.g. a longer budget for the curve, or a lever to measure.",
+    )
+    n2v_fit_params: dict[str, Any] = Field(
+        default_factory=dict, description="N2V fit row: config fields over the service's fit defaults."
+    )
+    curve: bool = Field(
+        default=False,
+        description="Fit rows: score the test slices after every epoch, for the time-to-quality curve.",
+    )
 
     @property
     def steps(self) -> int:
@@ -79,6 +91,9 @@ BUDGETS: dict[str, Budget] = {
         n2v_perc_pix=N2V_PERC_PIX,
         n2v_batch_norm=N2V_BATCH_NORM_SHORT,
         max_test_slices=3,
+        n2n_fit_params={"epochs": 1, "steps_per_epoch": 4, "batch_size": 4, "crop_size": 32},
+        n2v_fit_params={"epochs": 1, "steps_per_epoch": 4, "batch_size": 4, "patch_size": 32},
+        curve=True,
     ),
     # About 30 minutes on a 2-core CPU for the noisy, BM3D and learned rows at both sigmas. The 3D rows cost
     # more at this size (estimates from the 3 mm and 2 mm volumes, benchmarks/block_matching.py): BM4D about
@@ -97,6 +112,23 @@ BUDGETS: dict[str, Budget] = {
         n2v_batch_norm=N2V_BATCH_NORM_SHORT,
     ),
     # The paper's 150 epochs; meant for a GPU.
+    # The time-to-quality curve: the quick rows, and fits scored after every epoch of one long training
+    # (about 30 minutes each on a 2-core CPU).
+    "curve": Budget(
+        name="curve",
+        downsample=1,
+        epochs=4,
+        steps_per_epoch=100,
+        batch_size=8,
+        patch_size=64,
+        lr=1e-3,
+        rampdown=0.3,
+        n2v_perc_pix=N2V_PERC_PIX,
+        n2v_batch_norm=N2V_BATCH_NORM_SHORT,
+        n2n_fit_params={"epochs": 36, "steps_per_epoch": 100},
+        n2v_fit_params={"epochs": 72, "steps_per_epoch": 100},
+        curve=True,
+    ),
     "paper": Budget(
         name="paper",
         downsample=1,

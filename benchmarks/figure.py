@@ -21,6 +21,9 @@ FIGURE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("bm4d_est", "BM4D est. sigma"),
     ("nlmeans", "NL-means blockwise"),
     ("nlmeans_classic", "NL-means classic"),
+    ("n2v_fit", "N2V fit"),
+    ("n2n_fit", "N2N fit (R2R)"),
+    ("n2n_pair_fit", "N2N pair fit"),
 )
 
 

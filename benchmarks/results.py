@@ -22,6 +22,9 @@ MethodKey = Literal[
     "n2n",
     "n2n_eq3",
     "n2c",
+    "n2v_fit",
+    "n2n_fit",
+    "n2n_pair_fit",
 ]
 RowStatus = Literal["ok", "not installed", "not run", "failed"]
 
@@ -87,6 +90,11 @@ class SigmaResult(BaseModel):
     )
     train_seed: int = Field(description="Seed of every learned method's training (noise, patches, init).")
     rows: list[Row] = Field(description="One row per method, in table order.")
+    curves: dict[str, list[dict[str, float]]] = Field(
+        default_factory=dict,
+        description="Fit rows with a curve budget: after every epoch, the training seconds so far and the "
+        "test slices' mean PSNR (dB) with the weights kept then.",
+    )
     targets: dict[str, Any] = Field(default_factory=dict, description="The issue's targets, checked.")
 
 

@@ -11,6 +11,7 @@ Usage: `fetal-denoise benchmark [--tiny|--quick|--paper|--speed] [--name NAME]`.
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 import tempfile
@@ -25,16 +26,19 @@ from pydantic import ValidationError
 from benchmarks import learned
 from benchmarks.baselines import NOT_INSTALLED, NOT_RUN, Prediction, classical_rows
 from benchmarks.budget import Budget, BudgetName, get_budget
+from benchmarks.curve_figure import save_curve_figure
 from benchmarks.data import (
     TEST_NOISE_SCOPE,
     TEST_NOISE_SEED,
     BenchmarkData,
+    NoisyCopies,
     draw_noisy_copies,
     load_mni,
     prepare,
 )
 from benchmarks.environment import machine, versions
 from benchmarks.figure import Panel, save_figure
+from benchmarks.fits import FIT_KEYS, run_fit
 from benchmarks.noise_level import ESTIMATOR
 from benchmarks.results import BenchmarkResult, MethodKey, Row, SigmaResult
 from benchmarks.scoring import DATA_RANGE, check_targets, missing, score
@@ -56,6 +60,9 @@ ROW_ORDER: tuple[MethodKey, ...] = (
     "n2n",
     "n2n_eq3",
     "n2c",
+    "n2v_fit",
+    "n2n_fit",
+    "n2n_pair_fit",
 )
 
 PROTOCOL: dict[str, str] = {
@@ -116,6 +123,33 @@ def _learned_rows(
     return out
 
 
+def _fit_rows(
+    data: BenchmarkData,
+    noisy: NoisyCopies,
+    budget: Budget,
+    methods: Collection[MethodKey],
+    progress: Callable[[str], None],
+) -> tuple[dict[MethodKey, Outcome], dict[str, list[dict[str, float]]]]:
+    """The single-scan fits (benchmarks/fits.py) on this sigma's noisy volume, and their curves."""
+    out: dict[MethodKey, Outcome] = {}
+    curves: dict[str, list[dict[str, float]]] = {}
+    for key in FIT_KEYS:
+        if key not in methods:
+            continue
+        progress(f"sigma={noisy.sigma:g}: fitting {key} on the noisy volume")
+        with tempfile.TemporaryDirectory(prefix="fetal-denoise-fit-") as tmp:
+            try:
+                prediction, points = run_fit(key, data, noisy, budget, Path(tmp) / "model")
+            except Exception as exc:  # a failed method is a row that says so, not a lost run
+                progress(f"sigma={noisy.sigma:g}: {key} failed: {exc!r}")
+                out[key] = f"{type(exc).__name__}: {exc}"
+                continue
+        out[key] = prediction
+        if points:
+            curves[key] = [{"epoch": p.epoch, "seconds": p.seconds, "psnr": round(p.psnr, 4)} for p in points]
+    return out, curves
+
+
 def _status(outcome: str) -> str:
     """The row status of a method that produced no predictions."""
     return outcome if outcome in (NOT_INSTALLED, NOT_RUN) else "failed"
@@ -133,6 +167,8 @@ def _sigma_result(
     preds: dict[MethodKey, Outcome] = {"noisy": Prediction(images=noisy.test_slices[0])}
     preds.update(classical_rows(data, noisy, methods, progress))
     preds.update(_learned_rows(data, sigma, noisy.test_slices, budget, methods, progress))
+    fits, curves = _fit_rows(data, noisy, budget, methods, progress)
+    preds.update(fits)
     rows: list[Row] = []
     for key in ROW_ORDER:
         pred = preds.get(key, NOT_RUN)
@@ -155,6 +191,7 @@ def _sigma_result(
         test_noise_scope=TEST_NOISE_SCOPE,
         train_seed=TRAIN_SEED,
         rows=rows,
+        curves=curves,
         targets=check_targets(rows),
     )
     return result, panels
@@ -220,19 +257,30 @@ def _write(
         machine=machine(),
         total_seconds=round(seconds, 1),
     )
+    save_curve_figure(benchmark, out_dir / f"{name}-curve.png")
     atomic_write_text(out_dir / f"{name}.json", benchmark.model_dump_json(indent=1))
     atomic_write_text(out_dir / f"{name}.md", to_markdown(benchmark, figure.name))
 
 
-def _overrides(parser: argparse.ArgumentParser, pairs: Sequence[str]) -> dict[str, str]:
-    """The budget fields named by --set FIELD=VALUE (values are validated with the Budget)."""
+def _overrides(parser: argparse.ArgumentParser, pairs: Sequence[str]) -> dict[str, Any]:
+    """The budget fields named by --set FIELD=VALUE (values are validated with the Budget).
+
+    A value that starts with `{` is a JSON object (the fit rows' config fields, e.g.
+    `--set 'n2n_fit_params={"context": 2}'`), merged over the preset's.
+    """
     fields = sorted(set(Budget.model_fields) - {"name"})
-    overrides: dict[str, str] = {}
+    overrides: dict[str, Any] = {}
     for pair in pairs:
         field, sep, value = pair.partition("=")
         if not sep or field not in fields:
             parser.error(f"--set wants FIELD=VALUE with FIELD one of {', '.join(fields)}; got {pair!r}")
-        overrides[field] = value
+        if value.lstrip().startswith("{"):
+            try:
+                overrides[field] = json.loads(value)
+            except json.JSONDecodeError as exc:
+                parser.error(f"--set {field}: not a JSON object ({exc.msg})")
+        else:
+            overrides[field] = value
     return overrides
 
 
@@ -240,7 +288,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m benchmarks.ru
     """Command-line entry point: `fetal-denoise benchmark --quick` (or `python -m benchmarks.run --quick`)."""
     parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     mode = parser.add_mutually_exclusive_group()
-    for flag in ("tiny", "quick", "paper", "speed"):
+    for flag in ("tiny", "quick", "curve", "paper", "speed"):
         mode.add_argument(f"--{flag}", action="store_true", help=f"the {flag} budget")
     parser.add_argument("--name", default=None, help="output name (default: the budget's name)")
     parser.add_argument("--out-dir", type=Path, default=Path("benchmarks/results"))
@@ -261,14 +309,17 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m benchmarks.ru
     if args.speed:
         run_speed(out_path=args.out_dir / f"{args.name or 'speed'}.json")
         return 0
-    name: BudgetName = "tiny" if args.tiny else "paper" if args.paper else "quick"
+    name: BudgetName = "tiny" if args.tiny else "paper" if args.paper else "curve" if args.curve else "quick"
     budget = get_budget(name)
     overrides = _overrides(parser, args.set)
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
     if overrides:
         try:
-            budget = Budget.model_validate({**budget.model_dump(), **overrides, "name": "custom"})
+            merged = budget.model_dump()
+            for field, value in overrides.items():
+                merged[field] = {**merged[field], **value} if isinstance(value, dict) else value
+            budget = Budget.model_validate({**merged, "name": "custom"})
         except ValidationError as exc:
             parser.error(f"invalid --set: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
     methods = [m for m in args.methods.split(",") if m]

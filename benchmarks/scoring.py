@@ -23,6 +23,9 @@ LABELS: dict[MethodKey, str] = {
     "n2n": "N2N, single copy",
     "n2n_eq3": "N2N Eq. 3, mean of 2 copies",
     "n2c": "N2C, clean targets (upper bound)",
+    "n2v_fit": "N2V fitted on the noisy volume (denoise --fit)",
+    "n2n_fit": "N2N fitted on the noisy volume, recorrupted pairs (denoise --fit)",
+    "n2n_pair_fit": "N2N fitted on the two noisy volumes, Eq. 3 (denoise --fit --second)",
 }
 NOTES: dict[MethodKey, str] = {
     "bm3d_est": "sigma estimated from the noisy volume",
@@ -32,6 +35,9 @@ NOTES: dict[MethodKey, str] = {
     "nlmeans_classic": "uses the neighbouring slices; DIPY's sigma estimate and rician=True",
     "n2n_eq3": "uses a second noisy acquisition",
     "n2c": "needs clean training data",
+    "n2v_fit": "nothing but the noisy volume; the service's fit defaults",
+    "n2n_fit": "nothing but the noisy volume; sigma estimated from it; the service's fit defaults",
+    "n2n_pair_fit": "uses a second noisy acquisition; the service's fit defaults",
 }
 
 

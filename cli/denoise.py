@@ -10,8 +10,10 @@ import typer
 
 from cli.method_options import build_config
 from cli.progress_bar import progress_bar
+from cli.reading import read_input
 from shared.errors import ConfigError
-from shared.io import detect_format, read_volume, write_volume
+from shared.io import write_volume
+from shared.io.formats import output_format
 from shared.methods import MethodName
 from shared.methods.workflow import load_workflow
 from shared.metrics import evaluate
@@ -64,11 +66,20 @@ def denoise_command(
     ground_truth: Annotated[
         Path | None, typer.Option(help="Clean reference: print PSNR/RMSE/SSIM of input and output.")
     ] = None,
+    keep_dtype: Annotated[
+        bool,
+        typer.Option(
+            "--keep-dtype",
+            metavar="",
+            help="Write the input's integer data type (NIfTI, DICOM): values rounded half to even and "
+            "clipped to the type's range, through the input's own scaling. Default: float32 (NIfTI).",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", metavar="", help="No progress bar.")] = False,
 ) -> None:
     """Denoise SOURCE into OUT with a trained --model, or by fitting on SOURCE first (n2n: with its --second
     acquisition or --repeats). A 4D series is denoised volume by volume; a fit trains on all of them."""
-    detect_format(out)  # refuse an unwritable output before any work
+    output_format(out)  # refuse an unwritable output before any work
     if model is not None and fit:
         raise ConfigError("give either --model DIR (a trained model) or --fit (train on SOURCE), not both")
     fitting = model is None
@@ -85,11 +96,11 @@ def denoise_command(
             "fitting (no --model)"
         )
     config = build_config(method, flags, config_file, fit=True) if fitting else None
-    volume = read_volume(source, series_uid=series_uid)
-    second_volume = read_volume(second) if second is not None else None
+    volume = read_input(source, series_uid=series_uid)
+    second_volume = read_input(second) if second is not None else None
     reference = None
     if ground_truth is not None:
-        reference = read_volume(ground_truth)
+        reference = read_input(ground_truth)
         check_same_shape(volume, reference, source.name, ground_truth.name)
     workflow = load_workflow(method)
     with (
@@ -105,7 +116,7 @@ def denoise_command(
             repeats=repeats,
             progress=progress,
         )
-    written = write_volume(denoised, out)
+    written = write_volume(denoised, out, keep_dtype=keep_dtype)
     typer.echo(f"wrote {written}")
     if reference is not None:
         for label, data in (("input", volume.data), ("output", denoised.data)):

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from shared.io import read_volume
+from cli.reading import read_input
 from shared.metrics import MetricsReport, evaluate
 
 
@@ -35,8 +35,8 @@ def evaluate_command(
     ] = 0,
 ) -> None:
     """Score PREDICTION against REFERENCE on the reference's data range (max - min)."""
-    predicted = read_volume(prediction)
-    ref = read_volume(reference)
+    predicted = read_input(prediction)
+    ref = read_input(reference)
     report = evaluate(predicted.data, ref.data, slice_axis=slice_axis)
     if as_json:
         typer.echo(json.dumps(report_json(report), indent=2))

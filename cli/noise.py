@@ -8,8 +8,10 @@ from typing import Annotated
 import numpy as np
 import typer
 
+from cli.reading import read_input
 from shared.intensity import IntensityMapping
-from shared.io import detect_format, read_volume, write_volume
+from shared.io import write_volume
+from shared.io.formats import output_format
 from shared.noise import add_noise, check_sigma
 
 
@@ -26,8 +28,8 @@ def noise_command(
 ) -> None:
     """Add Gaussian (or Rician) noise of SIGMA/255 of the input's intensity range, not clipped."""
     check_sigma(sigma)
-    detect_format(out)  # refuse an unwritable output before any work
-    volume = read_volume(source)
+    output_format(out)  # refuse an unwritable output before any work
+    volume = read_input(source)
     mapping = IntensityMapping.min_max(volume.data, name=source.name)
     noisy = add_noise(
         mapping.normalise(volume.data), sigma, np.random.default_rng(seed), "rician" if rician else "gaussian"

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
+from cli.reading import read_input
 from shared.intensity import HIGH_PERCENTILE, LOW_PERCENTILE, IntensityMapping, Normalisation
-from shared.io import read_volume
 from shared.quality import NoiseLevel, estimate_noise_level
 from shared.quality.background_noise import BackgroundNoiseEstimate
 from shared.quality.wavelet_noise import WaveletNoiseEstimate
@@ -83,7 +83,7 @@ def noise_level_command(
 
     In the volume's units and on the 0-255 scale of its intensity range; a missing estimate says why.
     """
-    scan = read_volume(volume)
+    scan = read_input(volume)
     reports = []
     for index, frame in enumerate(scan.frames()):
         name = f"{volume.name}, frame {index}" if scan.is_series else volume.name

@@ -9,8 +9,8 @@ import typer
 
 from cli.method_options import build_config
 from cli.progress_bar import progress_bar
+from cli.reading import read_input
 from shared.errors import ConfigError
-from shared.io import read_volume
 from shared.methods import MethodName
 from shared.methods.workflow import load_workflow
 from shared.noise import check_sigma
@@ -88,8 +88,8 @@ def train_command(
     }
     config = build_config(method, flags, config_file)
     sources = _check_sources(clean, noisy, noisy2, sigma)
-    inputs = [read_volume(path) for path in sources]
-    second_acquisitions = [read_volume(path) for path in noisy2] if noisy2 else None
+    inputs = [read_input(path) for path in sources]
+    second_acquisitions = [read_input(path) for path in noisy2] if noisy2 else None
     workflow = load_workflow(method)
     with progress_bar(not quiet) as progress:
         manifest = workflow.train_model(

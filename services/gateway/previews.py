@@ -58,7 +58,7 @@ def preview_file(data_dir: Path, record: JobRecord, kind: PreviewKind, settings:
     if kind == "result":
         volume = _read(result_file(data_dir, record), result_name, limits)
     else:
-        volume = _read(input_file(data_dir, record), record.inputs["file"], limits)
+        volume = _read(input_file(data_dir, record), record.inputs["file"], limits, record.series_uid)
     if kind == "difference":
         result = _read(result_file(data_dir, record), result_name, limits)
         check_same_shape(volume, result, record.inputs["file"], result_name)
@@ -70,6 +70,6 @@ def preview_file(data_dir: Path, record: JobRecord, kind: PreviewKind, settings:
     return cached
 
 
-def _read(path: Path, name: str, limits: ReadLimits) -> Volume:
-    """A stored volume, named in errors as its uploader knows it."""
-    return read_volume(path, limits=limits, name=name)
+def _read(path: Path, name: str, limits: ReadLimits, series_uid: str | None = None) -> Volume:
+    """A stored volume (the series the job read, in a multi-series DICOM), named as its uploader knows it."""
+    return read_volume(path, limits=limits, name=name, series_uid=series_uid)

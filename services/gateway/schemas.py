@@ -58,6 +58,10 @@ class JobView(BaseModel):
         default_factory=dict,
         description="The uploaded file name of each input role (file, file2, ground_truth, ...), as sent.",
     )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What the reader had to assume about the main input, e.g. no geometry in a DICOM file.",
+    )
 
 
 class JobSummary(BaseModel):

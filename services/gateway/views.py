@@ -42,6 +42,7 @@ def job_view(record: JobRecord, queue: JobQueue) -> JobView:
     )
     view.model_id = record.model_id
     view.inputs = dict(record.inputs)
+    view.warnings = list(record.warnings)
     for index, step in enumerate(record.steps):
         state = queue.state(step.task_id)
         if state.state == "SUCCESS":

@@ -19,19 +19,18 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from skimage.restoration import estimate_sigma
 
 from shared.errors import ConfigError, InvalidVolumeError, ShapeMismatchError
 from shared.intensity import IntensityMapping, Normalisation
 from shared.methods.n2n import N2NConfig
 from shared.noise import NoiseKind, check_sigma, noisy_pair
+from shared.quality.noise_level import estimate_noise_level
 from shared.slices import (
     DatasetSplit,
     PlaneSetting,
     context_stack,
     foreground_slices,
     plane_of_axis,
-    slice_along,
     slice_axis,
     split_slices,
 )
@@ -211,8 +210,8 @@ def from_single(
 ) -> N2NTrainingData:
     """Single noisy scans, each paired with recorrupted copies of itself at training time (R2R).
 
-    The noise level of each scan is estimated on its normalised scale (`estimated_noise_std`) and recorded in
-    the summary. `clean` (synthetic experiments only) adds validation PSNR / RMSE; it never trains.
+    The noise level of each scan is estimated from the scan alone (shared.quality: its air background, else
+    its wavelet details) and recorded in the summary. `clean` (synthetic experiments only) adds validation PSNR / RMSE; it never trains.
     """
     if not volumes:
         raise ConfigError("no training volumes given")
@@ -225,15 +224,20 @@ def from_single(
         name = f"volume {i}"
         check_voxels(require_single(volume, name).data, name)
         mapping = Normalisation().fit(volume.data, name)
-        data = mapping.normalise(volume.data)
-        std = estimated_noise_std(data, axis)
-        if not std > 0.0:
+        level = estimate_noise_level(volume.data, mapping, slice_axis=axis, name=name)
+        if level.sigma is None or not level.sigma > 0.0:
             raise InvalidVolumeError(
                 f"{name}: no noise could be measured in it, so no pair can be made from it by recorruption"
             )
-        normalised.append(data)
+        std = level.sigma / mapping.scale  # on the normalised scale the network sees
+        normalised.append(mapping.normalise(volume.data))
         stds.append(std)
-        described[i] |= {**_describe(volume, mapping), "noise_std": std, "sigma_255": round(255 * std, 3)}
+        described[i] |= {
+            **_describe(volume, mapping),
+            "noise_std": std,
+            "sigma_255": level.sigma_255,
+            "noise_estimate": level.source,
+        }
         if clean is not None:
             check_aligned(volume, clean[i], f"volume {i} and its clean reference")
             cleans.append(mapping.normalise(clean[i].data))
@@ -257,23 +261,6 @@ def from_single(
         noise=None,
         volumes=described,
     )
-
-
-def estimated_noise_std(normalised: np.ndarray, axis: int) -> float:
-    """The standard deviation of a scan's noise, from its slices across `axis` (normalised scale).
-
-    scikit-image's wavelet estimator (the median absolute deviation of the finest diagonal wavelet
-    coefficients, Donoho and Johnstone 1994) on each slice, in-plane only so that thick slices do not
-    count anatomy as noise, and the median over the slices, which is robust to the few whose detail
-    dominates their finest scale. Slices that are constant (zero-filled) give no estimate and are skipped.
-    """
-    estimates = [
-        float(estimate_sigma(image))
-        for image in slice_along(normalised, axis)
-        if min(image.shape) >= 8 and float(np.ptp(image)) > 0.0
-    ]
-    estimates = [e for e in estimates if np.isfinite(e)]
-    return float(np.median(estimates)) if estimates else 0.0
 
 
 def check_aligned(first: Volume, second: Volume, label: str) -> None:

@@ -50,6 +50,11 @@ class JobRecord(BaseModel):
     input_format: str | None = Field(default=None, description="Format of the main input (result format).")
     result: str | None = Field(default=None, description="File name of the volume result under jobs/<id>/.")
     model_id: str | None = Field(default=None, description="Model used, or registered by a training job.")
+    series_uid: str | None = Field(default=None, description="DICOM: the series read from the main input.")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What the reader had to assume about the main input (no geometry...).",
+    )
 
 
 def new_id(prefix: str = "") -> str:

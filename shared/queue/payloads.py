@@ -43,6 +43,7 @@ class DenoisePayload(BaseModel):
         default=False, description="n2n fit: the input series holds repeated acquisitions; pair them."
     )
     result: str = Field(description="Where to write the denoised volume, relative to DATA_DIR.")
+    keep_dtype: bool = Field(default=False, description="Write the result in the input's integer data type.")
 
     @model_validator(mode="after")
     def _model_or_fit(self) -> DenoisePayload:

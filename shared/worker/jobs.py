@@ -41,7 +41,7 @@ def run_denoise_job(task: Any, payload: dict[str, Any], workflow: MethodWorkflow
             progress=step.progress,
             resume=job.model_id is None and workflow.has_checkpoint(work),
         )
-        step.write(denoised, job.result)
+        step.write(denoised, job.result, keep_dtype=job.keep_dtype)
         return {
             "result": job.result,
             "model_id": job.model_id,

@@ -94,10 +94,10 @@ class StepContext:
             self.path(volume.path), limits=limits, series_uid=volume.series_uid, name=volume.name
         )
 
-    def write(self, volume: Volume, relative: str) -> Path:
-        """Write a result volume atomically, in the format its name says."""
+    def write(self, volume: Volume, relative: str, *, keep_dtype: bool = False) -> Path:
+        """Write a result volume atomically, in the format its name says (in the input's type if asked)."""
         self.progress(Progress(stage="writing", fraction=0.0))
-        path = write_volume(volume, self.path(relative))
+        path = write_volume(volume, self.path(relative), keep_dtype=keep_dtype)
         self.progress(Progress(stage="writing", fraction=1.0))
         return path
 

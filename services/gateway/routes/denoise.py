@@ -58,6 +58,13 @@ def denoise(
             description="n2n fit on a series (4D) of repeated acquisitions: train on consecutive volume pairs."
         ),
     ] = False,
+    keep_dtype: Annotated[
+        bool,
+        Form(
+            description="Write the result in the input's integer data type (NIfTI, DICOM): rounded half to "
+            "even and clipped to the type's range, through the input's own scaling. Default: float32 NIfTI."
+        ),
+    ] = False,
 ) -> Accepted:
     """Queue a denoising job; 202 with its id. Bad files, params or model ids are refused here, not queued."""
     model_id = model_id or None
@@ -101,6 +108,7 @@ def denoise(
                 config=config,
                 repeats=repeats,
                 result=result,
+                keep_dtype=keep_dtype,
             ).model_dump(mode="json")
         ]
         if reference is not None:
@@ -127,6 +135,8 @@ def denoise(
             steps=steps,
             inputs=inputs_named,
             input_format=fmt,
+            series_uid=series_uid,
+            warnings=list(volume.source.warnings) if volume.source is not None else [],
             result=result.rsplit("/", 1)[1],
             model_id=model_id,
         )
