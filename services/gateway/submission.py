@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from services.gateway.client_json import loads_client_json
 from services.gateway.jobqueue import JobQueue, TaskCall
 from services.gateway.schemas import Accepted
 from shared.errors import ConfigError, FetalDenoiseError, JobError
@@ -32,10 +32,7 @@ def parse_params(text: str | None) -> dict[str, Any]:
     """The `params` form field: a JSON object of config fields (absent or empty: {})."""
     if text is None or not text.strip():
         return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"params is not valid JSON ({exc.msg} at character {exc.pos})") from exc
+    value = loads_client_json(text, "params")
     if not isinstance(value, dict):
         raise ConfigError('params must be a JSON object of config fields, e.g. {"epochs": 2}')
     return value

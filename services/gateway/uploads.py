@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path, PurePosixPath
 
 from fastapi import UploadFile
 
 from shared.atomic import atomic_path
-from shared.errors import TooLargeError
+from shared.errors import InputError, TooLargeError
 from shared.intensity import IntensityMapping
 from shared.io import ReadLimits, read_volume
 from shared.io.formats import canonical_suffix, format_of_name
@@ -17,11 +18,34 @@ from shared.settings import Settings
 from shared.volume import Volume
 
 CHUNK_BYTES = 1 << 20
+MAX_NAME_CHARS = 255
+"""Longest client file name accepted: what common file systems allow for one name (it is stored in the job
+record and quoted in messages, never used as a path: files are stored under their role's name)."""
+_FIELDS = {"input": "file", "second": "file2"}
+_LIST_FIELDS = {"input": "files", "second": "files2"}
+
+
+def form_field(role: str) -> str:
+    """The form field a stored role came from (input -> file, second-2 -> files2[2]), for messages."""
+    base, _, index = role.partition("-")
+    if index:
+        return f"{_LIST_FIELDS.get(base, base)}[{index}]"
+    return _FIELDS.get(base, base)
 
 
 def client_name(upload: UploadFile, role: str) -> str:
-    """The uploaded file's own name without any directory part (the role if it has none)."""
+    """The uploaded file's own name without any directory part (the role if it has none).
+
+    Refused (422) when longer than MAX_NAME_CHARS or holding control characters (a NUL, a line break), which
+    no real file name has and which would corrupt the messages and the records it is written into.
+    """
     name = PurePosixPath((upload.filename or "").replace("\\", "/")).name
+    if len(name) > MAX_NAME_CHARS:
+        raise InputError(
+            f"{form_field(role)}: the file name is {len(name)} characters long, over the limit of {MAX_NAME_CHARS}"
+        )
+    if any(unicodedata.category(char) == "Cc" for char in name):
+        raise InputError(f"{form_field(role)}: the file name holds control characters; rename the file")
     return name or role
 
 
