@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GIB = 1 << 30
@@ -14,7 +14,11 @@ GIB = 1 << 30
 class Settings(BaseSettings):
     """Limits and locations shared by the CLI and every service."""
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=True, extra="ignore")
+    # validate_assignment: a value set later (tests, the embedded server) is checked and typed like one
+    # read from the environment (an API key assigned as text still becomes a SecretStr).
+    model_config = SettingsConfigDict(
+        env_prefix="", case_sensitive=True, extra="ignore", validate_assignment=True
+    )
 
     DATA_DIR: Path = Field(default=Path("data"), description="Where jobs/<id>/ and models/<id>/ live.")
     MAX_FILE_BYTES: int = Field(default=2 * GIB, ge=1, description="Largest input file (or upload) accepted.")
@@ -41,8 +45,10 @@ class Settings(BaseSettings):
         ge=1,
         description="Seconds before Redis redelivers an unacknowledged job; must exceed the longest training.",
     )
-    API_KEY: str = Field(
-        default="", description="When set, every route but /health needs this X-API-Key header."
+    API_KEY: SecretStr = Field(
+        default=SecretStr(""),
+        description="When set, every route but /health, the web page and the API docs needs this X-API-Key "
+        "header. A secret: printed and logged as '**********'.",
     )
     MAX_UPLOAD_BYTES: int = Field(
         default=6 * GIB,

@@ -16,5 +16,5 @@ def health(settings: SettingsDep) -> Health:
     return Health(
         status="ok",
         queue="redis" if settings.BROKER_URL else "local",
-        api_key_required=bool(settings.API_KEY),
+        api_key_required=bool(settings.API_KEY.get_secret_value()),
     )
