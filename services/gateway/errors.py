@@ -6,8 +6,13 @@ import math
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
+from services.gateway.responses import validation_detail
 from shared.errors import (
     ConfigError,
     FetalDenoiseError,
@@ -68,11 +73,42 @@ class SafeJSONResponse(JSONResponse):
         return super().render(json_safe(content))
 
 
+HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route serves at the request's path (Starlette's own 405 names only the first
+    route's: GET /jobs/{id} hid DELETE /jobs/{id}), asked of the router itself."""
+    return [
+        method
+        for method in HTTP_METHODS
+        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in app.router.routes)
+    ]
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer every FetalDenoiseError with its status and its message as `detail`."""
+    """Every error answer is {"detail": "<string>"} (responses.ErrorDetail): the project's errors with their
+    status, FastAPI's field validation as one sentence, and Starlette's own HTTP errors as they are."""
 
     async def handle(_: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, FetalDenoiseError)
         return SafeJSONResponse(status_code=status_for(error), content={"detail": str(error)})
 
+    async def handle_validation(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        return SafeJSONResponse(status_code=422, content={"detail": validation_detail(list(error.errors()))})
+
+    async def handle_http(request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(app, request.scope))
+        if error.status_code in (204, 304):
+            return Response(status_code=error.status_code, headers=headers)
+        return SafeJSONResponse(
+            status_code=error.status_code, content={"detail": error.detail}, headers=headers
+        )
+
     app.add_exception_handler(FetalDenoiseError, handle)
+    app.add_exception_handler(RequestValidationError, handle_validation)
+    app.add_exception_handler(StarletteHTTPException, handle_http)

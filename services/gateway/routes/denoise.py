@@ -8,6 +8,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 
 from services.gateway.deps import DataDirDep, QueueDep, SettingsDep
 from services.gateway.params import PlaneChoice, fitting_config, with_plane
+from services.gateway.responses import UPLOAD_ERRORS
 from services.gateway.schemas import Accepted
 from services.gateway.submission import make_step, new_job_folder, parse_params, queue_job
 from services.gateway.uploads import result_name, store_volume, upload_format
@@ -20,7 +21,7 @@ from shared.queue.names import DENOISE_TASKS, METRICS_EVALUATE
 from shared.queue.payloads import DenoisePayload, MetricsPayload, VolumeInput
 from shared.volume import check_same_shape
 
-router = APIRouter(prefix="/denoise", tags=["denoise"])
+router = APIRouter(prefix="/denoise", tags=["denoise"], responses=UPLOAD_ERRORS)
 
 
 @router.post("", status_code=202, response_model=Accepted)

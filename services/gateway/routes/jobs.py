@@ -11,11 +11,12 @@ from services.gateway.deps import DataDirDep, QueueDep, SettingsDep
 from services.gateway.jobqueue import JobQueue
 from services.gateway.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate
 from services.gateway.previews import PreviewKind, preview_file, result_file
+from services.gateway.responses import JOB_ERRORS
 from services.gateway.schemas import JobPage, JobSummary, JobView
 from services.gateway.views import job_view
 from shared.jobs.store import JobRecord, job_dir, list_records, mark_cancelled, read_record, remove_job_files
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+router = APIRouter(prefix="/jobs", tags=["jobs"], responses=JOB_ERRORS)
 
 _MEDIA_TYPES = {".gz": "application/gzip", ".zip": "application/zip", ".dcm": "application/dicom"}
 NO_STORE = {"Cache-Control": "no-store"}

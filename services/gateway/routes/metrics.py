@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, UploadFile
 
 from services.gateway.deps import DataDirDep, QueueDep, SettingsDep
+from services.gateway.responses import UPLOAD_ERRORS
 from services.gateway.schemas import Accepted
 from services.gateway.submission import make_step, new_job_folder, queue_job
 from services.gateway.uploads import store_volume
@@ -15,7 +16,7 @@ from shared.queue.names import METRICS_EVALUATE
 from shared.queue.payloads import MetricsPayload
 from shared.volume import check_same_shape
 
-router = APIRouter(prefix="/metrics", tags=["metrics"])
+router = APIRouter(prefix="/metrics", tags=["metrics"], responses=UPLOAD_ERRORS)
 
 
 @router.post("", status_code=202, response_model=Accepted)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 
 from services.gateway.deps import DataDirDep, QueueDep, SettingsDep
 from services.gateway.params import PlaneChoice, training_config, with_plane
+from services.gateway.responses import UPLOAD_ERRORS
 from services.gateway.schemas import Accepted
 from services.gateway.submission import make_step, new_job_folder, parse_params, queue_job
 from services.gateway.uploads import store_volume
@@ -21,7 +22,7 @@ from shared.queue.names import TRAIN_TASKS
 from shared.queue.payloads import TrainPayload, VolumeInput
 from shared.volume import check_same_shape
 
-router = APIRouter(prefix="/train", tags=["train"])
+router = APIRouter(prefix="/train", tags=["train"], responses=UPLOAD_ERRORS)
 
 
 @router.post("", status_code=202, response_model=Accepted)
