@@ -41,9 +41,25 @@ class Settings(BaseSettings):
         description="Prefix of every Redis key the queue and result store use (isolates deployments).",
     )
     VISIBILITY_TIMEOUT: int = Field(
-        default=12 * 3600,
-        ge=1,
-        description="Seconds before Redis redelivers an unacknowledged job; must exceed the longest training.",
+        default=600,
+        ge=10,
+        description="Redis: seconds after which a job whose worker stopped renewing its lease (every 5 s while "
+        "the worker's main process lives) is handed to another worker. Not a limit on training time. The same "
+        "on every service.",
+    )
+    QUEUE_OUTAGE_S: int = Field(
+        default=300,
+        ge=0,
+        description="How long a worker keeps trying to reach Redis to store a job's outcome or queue its next "
+        "step before giving up; a Redis outage shorter than this fails no job. (The gateway never waits: "
+        "it answers 503 at once.)",
+    )
+    JOB_RETRIES: int = Field(
+        default=3,
+        ge=0,
+        le=20,
+        description="How many times a job is run again after its worker process died under it (e.g. killed "
+        "out of memory) or a transient fault; then it fails, saying so.",
     )
     API_KEY: SecretStr = Field(
         default=SecretStr(""),

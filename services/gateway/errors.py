@@ -46,6 +46,10 @@ STATUS_BY_ERROR: tuple[tuple[type[FetalDenoiseError], int], ...] = (
 """First match wins: the client's errors are 4xx; a job the queue would not take is 503."""
 
 
+RETRY_AFTER_S = 30
+"""Retry-After of a 503: the queue is away; most outages are restarts that take less."""
+
+
 def status_for(error: FetalDenoiseError) -> int:
     """The HTTP status of an error."""
     for cls, status in STATUS_BY_ERROR:
@@ -92,7 +96,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def handle(_: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, FetalDenoiseError)
-        return SafeJSONResponse(status_code=status_for(error), content={"detail": str(error)})
+        status = status_for(error)
+        headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+        return SafeJSONResponse(status_code=status, content={"detail": str(error)}, headers=headers)
 
     async def handle_validation(_: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)

@@ -11,7 +11,7 @@ from typing import Any
 from services.gateway.client_json import loads_client_json
 from services.gateway.jobqueue import JobQueue, TaskCall
 from services.gateway.schemas import Accepted
-from shared.errors import ConfigError, FetalDenoiseError, JobError
+from shared.errors import ConfigError
 from shared.jobs.store import JobRecord, JobStep, job_dir, new_id, write_record
 
 
@@ -50,12 +50,7 @@ def queue_job(data_dir: Path, queue: JobQueue, record: JobRecord, payloads: list
         TaskCall(name=step.task, task_id=step.task_id, payload=payload)
         for step, payload in zip(record.steps, payloads, strict=True)
     ]
-    try:
-        queue.submit(calls)
-    except FetalDenoiseError:
-        raise
-    except Exception as exc:  # the broker is down or refuses: the job was not queued
-        raise JobError(f"could not queue the job: {type(exc).__name__}: {exc}") from exc
+    queue.submit(calls)  # an unreachable broker is a JobError (503); the job folder is then removed
     return Accepted(job_id=record.id, status_url=f"/jobs/{record.id}", model_id=record.model_id)
 
 

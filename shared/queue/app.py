@@ -7,7 +7,9 @@ only ever sends tasks by name, so it never imports a worker's framework.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Any, Literal
 
 from celery import Celery
 from kombu import Exchange, Queue
@@ -47,7 +49,12 @@ def _transport_options(settings: Settings) -> dict[str, object]:
             "control_folder": str(root / "control"),
             "polling_interval": 0.2,
         }
-    options: dict[str, object] = {"visibility_timeout": settings.VISIBILITY_TIMEOUT}
+    options: dict[str, object] = {
+        "visibility_timeout": settings.VISIBILITY_TIMEOUT,
+        # Sweep for jobs whose lease ran out every 10 s (kombu's default scans only every 10th sweep).
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
+    }
     if settings.BROKER_KEY_PREFIX:
         options["global_keyprefix"] = settings.BROKER_KEY_PREFIX
     return options
@@ -62,20 +69,63 @@ def result_backend_url(settings: Settings) -> str:
     return f"{LOCAL_BACKEND}+file://{queue_dir(settings) / 'results'}"
 
 
-def make_celery(settings: Settings | None = None) -> Celery:
-    """A Celery app for these settings (the module-level `app` uses the environment's)."""
+Role = Literal["worker", "client"]
+CLIENT_TIMEOUT_S = 2.0
+"""How long a client (the gateway, a worker's progress report) waits for Redis before it takes it for down."""
+
+
+def retry_policy(patience_s: float) -> dict[str, float]:
+    """A kombu retry policy that keeps trying for about `patience_s` seconds (pauses of 0, 1, 2 ... 5 s)."""
+    retries = 0 if patience_s <= 0 else 5 + math.ceil(max(0.0, patience_s - 15) / 5)
+    return {"max_retries": retries, "interval_start": 0, "interval_step": 1, "interval_max": 5}
+
+
+def _redis_options(settings: Settings, role: Role) -> dict[str, Any]:
+    """Timeouts and retries of the Redis broker and result store, by role.
+
+    A worker is patient: during a Redis outage it keeps trying to store a finished job's result, publish a
+    retry or queue the job's next step for QUEUE_OUTAGE_S, so a short outage fails no job. A client is not:
+    the gateway answers 503 within seconds rather than holding a request (it used to take 19 s), and a
+    worker's progress report is skipped rather than holding up the training.
+    """
+    if role == "worker":
+        patience = retry_policy(settings.QUEUE_OUTAGE_S)
+        return {
+            "broker_connection_max_retries": None,
+            "task_publish_retry_policy": patience,
+            "result_backend_transport_options": {"retry_policy": patience},
+        }
+    timeout = CLIENT_TIMEOUT_S
+    return {
+        "broker_connection_timeout": timeout,
+        "broker_connection_max_retries": 1,
+        "task_publish_retry_policy": retry_policy(0),
+        "result_backend_transport_options": {"retry_policy": retry_policy(0)},
+        "redis_socket_connect_timeout": timeout,
+        "redis_socket_timeout": timeout,
+    }
+
+
+def make_celery(settings: Settings | None = None, role: Role = "worker") -> Celery:
+    """A Celery app for these settings (the module-level `app` uses the environment's), as a worker
+    (patient with Redis) or a client (quick to give up: the gateway, progress reports)."""
     settings = settings or get_settings()
     local = uses_local_queue(settings)
+    redis_options = {} if local else _redis_options(settings, role)
+    backend_options: dict[str, Any] = dict(redis_options.pop("result_backend_transport_options", {}))
+    if settings.BROKER_KEY_PREFIX:
+        backend_options["global_keyprefix"] = settings.BROKER_KEY_PREFIX
+    transport_options = _transport_options(settings)
+    if not local and role == "client":
+        transport_options |= {"socket_connect_timeout": CLIENT_TIMEOUT_S, "socket_timeout": CLIENT_TIMEOUT_S}
     app = Celery("fetal_denoise")
     app.conf.update(
         broker_url="filesystem://localhost/" if local else settings.BROKER_URL,
         broker_transport=LOCAL_TRANSPORT if local else None,
-        broker_transport_options=_transport_options(settings),
+        broker_transport_options=transport_options,
         broker_connection_retry_on_startup=True,
         result_backend=result_backend_url(settings),
-        result_backend_transport_options=(
-            {"global_keyprefix": settings.BROKER_KEY_PREFIX} if settings.BROKER_KEY_PREFIX else {}
-        ),
+        result_backend_transport_options=backend_options,
         # Job records live in the data directory as long as the job does; so must its state.
         result_expires=None,
         result_extended=True,
@@ -95,6 +145,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
         # The local transport has no broadcast worth having: cancellation uses tombstone files instead.
         worker_enable_remote_control=not local,
         worker_hijack_root_logger=False,
+        **redis_options,
     )
     return app
 

@@ -10,7 +10,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from gateway_fakes import RecordingQueue
 
+from services.embedded.runtime import free_port
 from services.gateway.app import create_app
+from shared.queue.liveness import heartbeats
 from shared.settings import Settings
 
 
@@ -172,3 +174,30 @@ def test_api_key_is_a_secret_never_printed(settings: Settings):
     assert "s3cret-value" not in repr(settings)
     assert "s3cret-value" not in settings.model_dump_json()
     assert settings.API_KEY.get_secret_value() == "s3cret-value"
+
+
+def test_health_says_which_queue_has_no_live_worker(client: TestClient, settings: Settings):
+    """No heartbeat: every queue is down and status degraded (still 200); a worker's beat brings it up."""
+    health = client.get("/health")
+    assert health.status_code == 200
+    assert health.json()["status"] == "degraded"
+    assert health.json()["workers"] == {"n2n": "down", "n2v": "down", "metrics": "down"}
+    heartbeats(settings).beat("metrics", "metrics-1@host")
+    body = client.get("/health").json()
+    assert body["workers"] == {"n2n": "down", "n2v": "down", "metrics": "up"}
+    assert body["down"] == [
+        "no live worker for queue n2n (its jobs wait)",
+        "no live worker for queue n2v (its jobs wait)",
+    ]
+    for queue in ("n2n", "n2v"):
+        heartbeats(settings).beat(queue, f"{queue}-1@host")
+    assert client.get("/health").json()["status"] == "ok"
+
+
+def test_health_says_the_broker_is_down(client: TestClient, settings: Settings):
+    """With a Redis that does not answer, /health answers at once: degraded, workers unknown, and why."""
+    settings.BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
+    body = client.get("/health").json()
+    assert body["status"] == "degraded" and body["queue"] == "redis"
+    assert body["workers"] == {"n2n": "unknown", "n2v": "unknown", "metrics": "unknown"}
+    assert body["down"] == ["the queue's broker cannot be reached (jobs cannot be queued or report progress)"]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+import shared.worker.step as step_module
+from services.embedded.runtime import free_port
 from shared.errors import ConstantVolumeError, JobCancelledError, JobError
 from shared.jobs.store import job_dir, mark_cancelled
 from shared.progress import Progress
@@ -17,14 +21,23 @@ from shared.worker.step import PROGRESS_STATE, run_step
 
 
 class RecordingTask:
-    """Stands in for a bound Celery task: records update_state calls."""
+    """Stands in for a bound Celery task: a request id, and the states its progress reports stored."""
 
     def __init__(self) -> None:
+        self.request = SimpleNamespace(id="task-1")
         self.states: list[tuple[str, dict[str, Any]]] = []
 
-    def update_state(self, state: str, meta: dict[str, Any]) -> None:
-        """Record the published state."""
-        self.states.append((state, meta))
+
+class RecordingBackend:
+    """A result store that records what each task stored."""
+
+    def __init__(self, task: RecordingTask) -> None:
+        self.task = task
+
+    def store_result(self, task_id: str, meta: dict[str, Any], state: str, request: Any = None) -> None:
+        """Record the stored state on the task it belongs to."""
+        assert task_id == self.task.request.id and request is self.task.request
+        self.task.states.append((state, meta))
 
 
 @pytest.fixture
@@ -33,9 +46,12 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(DATA_DIR=tmp_path, BROKER_URL="")
 
 
-def test_progress_is_published_throttled_but_stage_changes_always_show(settings: Settings):
+def test_progress_is_published_throttled_but_stage_changes_always_show(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
     """Many events in a burst publish the stage changes and the end, not every event."""
     task = RecordingTask()
+    monkeypatch.setattr(step_module, "progress_backend", lambda _settings: RecordingBackend(task))
     with run_step(task, "job1", "train", settings) as step:
         for i in range(100):
             step.progress(Progress(stage="training", fraction=i / 100))
@@ -47,6 +63,16 @@ def test_progress_is_published_throttled_but_stage_changes_always_show(settings:
     assert len(stages) < 10
     assert {state for state, _ in task.states} == {PROGRESS_STATE}
     assert all(meta["job_step"] == "train" for _, meta in task.states)
+
+
+def test_progress_goes_on_without_the_result_store(tmp_path: Path):
+    """With Redis away, progress reports fail fast and pause; the step runs to its end and is not failed."""
+    settings = Settings(DATA_DIR=tmp_path, BROKER_URL=f"redis://127.0.0.1:{free_port()}/0")
+    started = time.monotonic()
+    with run_step(RecordingTask(), "job1", "train", settings) as step:
+        for epoch in range(200):
+            step.progress(Progress(stage="training", epoch=epoch + 1, epochs=200, fraction=epoch / 200))
+    assert time.monotonic() - started < 5.0  # one attempt (refused at once), then a pause: no retries
 
 
 def test_input_errors_pass_through_and_others_become_job_errors(settings: Settings):
