@@ -23,6 +23,18 @@ class Settings(BaseSettings):
     DATA_DIR: Path = Field(default=Path("data"), description="Where jobs/<id>/ and models/<id>/ live.")
     MAX_FILE_BYTES: int = Field(default=2 * GIB, ge=1, description="Largest input file (or upload) accepted.")
     MAX_VOXELS: int = Field(default=512 * 512 * 1024, ge=1, description="Largest volume accepted, in voxels.")
+    MAX_DECODED_BYTES: int = Field(
+        default=GIB,
+        ge=1,
+        description="Largest size of one file's voxels as stored (shape x bytes per voxel, from its header), "
+        "checked by the gateway before it decodes the file. A read needs this plus 8 bytes per voxel.",
+    )
+    MAX_CONCURRENT_READS: int = Field(
+        default=2,
+        ge=1,
+        description="Uploads the gateway decodes at once (the others wait their turn), so its memory stays "
+        "within about MAX_CONCURRENT_READS x (MAX_DECODED_BYTES + 8 x MAX_VOXELS).",
+    )
     MAX_ZIP_MEMBERS: int = Field(default=5000, ge=1, description="Most files a DICOM zip may hold.")
     MAX_ZIP_UNCOMPRESSED_BYTES: int = Field(
         default=4 * GIB, ge=1, description="Largest total uncompressed size of a DICOM zip."
@@ -78,7 +90,13 @@ class Settings(BaseSettings):
     MAX_FIT_STEPS: int = Field(
         default=20_000,
         ge=1,
-        description="Largest training budget (epochs x steps per epoch) of an N2V fit on the uploaded volume.",
+        description="Largest training budget (epochs x steps per epoch) of a fit on the uploaded volume "
+        "(POST /denoise without a model), either method.",
+    )
+    MAX_TRAIN_STEPS: int = Field(
+        default=200_000,
+        ge=1,
+        description="Largest training budget (epochs x steps per epoch) of a training on POST /train.",
     )
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from fastapi import UploadFile
 
+from services.gateway.admission import check_cost
 from shared.atomic import atomic_path
 from shared.errors import InputError, TooLargeError
 from shared.intensity import IntensityMapping
@@ -78,10 +82,32 @@ def store_volume(
     fmt = upload_format(name)
     dest = folder / f"{role}{canonical_suffix(name, fmt)}"
     save_upload(upload, dest, settings.MAX_FILE_BYTES, name)
-    volume = read_volume(dest, limits=ReadLimits.from_settings(settings), series_uid=series_uid, name=name)
-    IntensityMapping.robust(volume.data, name)  # a constant volume has no range to normalise: refuse it now
+    check_cost(dest, fmt, settings, name)
+    with read_slot(settings):
+        volume = read_volume(
+            dest, limits=ReadLimits.from_settings(settings), series_uid=series_uid, name=name
+        )
+        IntensityMapping.robust(
+            volume.data, name
+        )  # a constant volume has no range to normalise: refuse it now
     ref = VolumeInput(path=relative_to_data(Path(settings.DATA_DIR), dest), name=name, series_uid=series_uid)
     return ref, volume
+
+
+_READ_SLOTS: dict[int, threading.BoundedSemaphore] = {}
+_SLOTS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def read_slot(settings: Settings) -> Iterator[None]:
+    """Hold one of MAX_CONCURRENT_READS slots while a volume is decoded: with many uploads at once the
+    others wait, so the gateway's memory stays bounded (and /health, which needs no slot, answers)."""
+    with _SLOTS_LOCK:
+        slots = _READ_SLOTS.setdefault(
+            settings.MAX_CONCURRENT_READS, threading.BoundedSemaphore(settings.MAX_CONCURRENT_READS)
+        )
+    with slots:
+        yield
 
 
 def result_name(input_name: str, fmt: str) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 
 from services.gateway.deps import DataDirDep, QueueDep, SettingsDep
-from services.gateway.params import PlaneChoice, fitting_config, with_plane
+from services.gateway.params import PlaneChoice, check_fit_budget, fitting_config, with_plane
 from services.gateway.responses import UPLOAD_ERRORS
 from services.gateway.schemas import Accepted
 from services.gateway.submission import make_step, new_job_folder, parse_params, queue_job
@@ -86,6 +86,8 @@ def denoise(
         if file2 is not None:
             second, volume2 = store_volume(file2, inputs, "second", settings)
             check_same_shape(volume, volume2, source.name, second.name)
+        if config is not None:
+            check_fit_budget(config, [volume], settings)
         reference: VolumeInput | None = None
         if ground_truth is not None:
             reference, truth = store_volume(ground_truth, inputs, "ground_truth", settings)

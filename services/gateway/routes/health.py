@@ -45,6 +45,6 @@ async def health(settings: SettingsDep) -> Health:
         status="degraded" if down else "ok",
         queue="redis" if settings.BROKER_URL else "local",
         api_key_required=bool(settings.API_KEY.get_secret_value()),
-        workers=workers,  # type: ignore[arg-type]
+        workers=workers,
         down=down,
     )
