@@ -73,6 +73,15 @@ class Settings(BaseSettings):
         description="How many times a job is run again after its worker process died under it (e.g. killed "
         "out of memory) or a transient fault; then it fails, saying so.",
     )
+    JOB_RETENTION_DAYS: float = Field(
+        default=14.0,
+        ge=0.0,
+        description="Days a job's uploads, results and state are kept after it was accepted; then they are "
+        "purged (the gateway sweeps hourly; `fetal-denoise purge` by hand). 0 keeps them until DELETE.",
+    )
+    LOG_LEVEL: str = Field(
+        default="INFO", description="Level of the service's own log lines (one per job event; no file names)."
+    )
     API_KEY: SecretStr = Field(
         default=SecretStr(""),
         description="When set, every route but /health, the web page and the API docs needs this X-API-Key "

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO
 
 from services.embedded.supervisor import WorkerSupervisor
+from shared.logs import configure_logging
 from shared.queue.app import ensure_local_queue, queue_dir, uses_local_queue
 from shared.queue.local import recover_claimed
 from shared.queue.names import QUEUE_METRICS, QUEUE_N2N, QUEUE_N2V
@@ -224,6 +225,7 @@ def run_embedded(host: str = "127.0.0.1", port: int = 8000, data_dir: Path = Pat
 
     env = service_environment(data_dir)
     settings = prepare_data_dir(env)
+    configure_logging(settings)
     local = uses_local_queue(settings)
     supervisor = make_supervisor(env, settings)
     try:

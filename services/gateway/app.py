@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,8 +13,10 @@ from services.gateway.auth import ApiKeyMiddleware
 from services.gateway.deps import require_api_key
 from services.gateway.errors import SafeJSONResponse, install_error_handlers
 from services.gateway.limits import BodyLimitMiddleware
+from services.gateway.retention import sweep_expired_jobs
 from services.gateway.routes import denoise, estimates, health, jobs, metrics, models, page, train
 from shared.jobs.paths import jobs_root, models_root
+from shared.logs import configure_logging
 from shared.queue.app import ensure_local_queue
 from shared.settings import Settings, get_settings
 
@@ -36,11 +39,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         current = current_settings()
+        configure_logging(current)
         for folder in (jobs_root(Path(current.DATA_DIR)), models_root(Path(current.DATA_DIR))):
             folder.mkdir(parents=True, exist_ok=True)
         ensure_local_queue(current)
         page.announce_page(current)
-        yield
+        sweeper = asyncio.create_task(sweep_expired_jobs(current))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
 
     app = FastAPI(
         title="fetal-denoise",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,8 @@ from services.gateway.jobqueue import JobQueue, TaskCall
 from services.gateway.schemas import Accepted
 from shared.errors import ConfigError
 from shared.jobs.store import JobRecord, JobStep, job_dir, new_id, write_record
+
+logger = logging.getLogger("fetal_denoise.gateway")
 
 
 @contextlib.contextmanager
@@ -51,6 +54,8 @@ def queue_job(data_dir: Path, queue: JobQueue, record: JobRecord, payloads: list
         for step, payload in zip(record.steps, payloads, strict=True)
     ]
     queue.submit(calls)  # an unreachable broker is a JobError (503); the job folder is then removed
+    steps = ",".join(step.name for step in record.steps)
+    logger.info("job %s accepted: %s %s, steps %s", record.id, record.kind, record.method or "-", steps)
     return Accepted(job_id=record.id, status_url=f"/jobs/{record.id}", model_id=record.model_id)
 
 

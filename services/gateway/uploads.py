@@ -76,8 +76,14 @@ def save_upload(upload: UploadFile, dest: Path, limit: int, name: str) -> int:
 
 def store_volume(
     upload: UploadFile, folder: Path, role: str, settings: Settings, series_uid: str | None = None
-) -> tuple[VolumeInput, Volume]:
-    """Store an upload as `folder/<role><suffix>` and read it back as a volume (any problem: a 4xx error)."""
+) -> tuple[VolumeInput, Volume, str]:
+    """Store an upload as `folder/<role><suffix>` and read it back as a volume (any problem: a 4xx error).
+
+    Returns the payload reference, the volume, and the client's file name. The reference names the file by
+    its form field (`file`, `files[2]`), not by the client's name, which may carry a patient's: payloads
+    travel through the broker, its result store and the workers' logs. The client's name stays in the
+    job's record, shown only in the job's own view, and in this request's own answers.
+    """
     name = client_name(upload, role)
     fmt = upload_format(name)
     dest = folder / f"{role}{canonical_suffix(name, fmt)}"
@@ -90,8 +96,10 @@ def store_volume(
         IntensityMapping.robust(
             volume.data, name
         )  # a constant volume has no range to normalise: refuse it now
-    ref = VolumeInput(path=relative_to_data(Path(settings.DATA_DIR), dest), name=name, series_uid=series_uid)
-    return ref, volume
+    ref = VolumeInput(
+        path=relative_to_data(Path(settings.DATA_DIR), dest), name=form_field(role), series_uid=series_uid
+    )
+    return ref, volume, name
 
 
 _READ_SLOTS: dict[int, threading.BoundedSemaphore] = {}

@@ -8,6 +8,7 @@ only ever sends tasks by name, so it never imports a worker's framework.
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -126,8 +127,10 @@ def make_celery(settings: Settings | None = None, role: Role = "worker") -> Cele
         broker_connection_retry_on_startup=True,
         result_backend=result_backend_url(settings),
         result_backend_transport_options=backend_options,
-        # Job records live in the data directory as long as the job does; so must its state.
-        result_expires=None,
+        # A job's state expires with its files (shared/jobs/retention.py); 0 days keeps both.
+        result_expires=(
+            timedelta(days=settings.JOB_RETENTION_DAYS) if settings.JOB_RETENTION_DAYS > 0 else None
+        ),
         result_extended=True,
         task_serializer="json",
         result_serializer="json",

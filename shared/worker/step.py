@@ -22,6 +22,7 @@ from shared.errors import ConfigError, FetalDenoiseError, JobCancelledError, Job
 from shared.io import ReadLimits, read_volume, write_volume
 from shared.jobs.paths import data_path
 from shared.jobs.store import is_cancelled, job_dir, remove_job_files
+from shared.logs import configure_logging, job_event
 from shared.progress import Progress
 from shared.queue.app import app, ensure_local_queue, make_celery, queue_dir, uses_local_queue
 from shared.queue.local import recover_claimed
@@ -169,26 +170,36 @@ def run_step(task: Any, job_id: str, step: str, settings: Settings | None = None
     never has to import a worker's exception classes). A cancelled job's files are removed at the end.
     """
     ctx = StepContext(task, job_id, step, settings or get_settings())
+    job_event(logger, job_id, step, "started", 0.0)
+    outcome = "succeeded"
     try:
         ctx.check_cancelled()
         ctx.progress(Progress(stage="loading", fraction=0.0))
         yield ctx
         ctx.check_cancelled()
-    except FetalDenoiseError:
+    except JobCancelledError:
+        outcome = "cancelled"
         raise
-    except TRANSIENT_ERRORS:
+    except FetalDenoiseError as exc:
+        outcome = f"failed ({type(exc).__name__})"
+        raise
+    except TRANSIENT_ERRORS as exc:
+        outcome = f"interrupted by a transient fault ({type(exc).__name__}), to be retried"
         raise
     except Exception as exc:
+        outcome = f"failed ({type(exc).__name__})"
         raise JobError(f"{step} failed: {type(exc).__name__}: {exc}") from exc
     finally:
+        job_event(logger, job_id, step, outcome, ctx.elapsed())
         if is_cancelled(ctx.data_dir, job_id):
             remove_job_files(ctx.data_dir, job_id)
 
 
 @worker_init.connect
 def _prepare_local_queue(**_: Any) -> None:
-    """At worker start: create the local queue's folders and requeue what dead workers had claimed."""
+    """At worker start: the log lines, the local queue's folders, and requeue what dead workers had claimed."""
     settings = get_settings()
+    configure_logging(settings)
     if uses_local_queue(settings):
         ensure_local_queue(settings)
         recover_claimed(queue_dir(settings) / "messages")

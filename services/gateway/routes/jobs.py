@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response
@@ -16,6 +17,7 @@ from services.gateway.schemas import JobPage, JobSummary, JobView
 from services.gateway.views import job_view
 from shared.jobs.store import JobRecord, job_dir, list_records, mark_cancelled, read_record, remove_job_files
 
+logger = logging.getLogger("fetal_denoise.gateway")
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=JOB_ERRORS)
 
 _MEDIA_TYPES = {".gz": "application/gzip", ".zip": "application/zip", ".dcm": "application/dicom"}
@@ -118,4 +120,5 @@ def cancel(job_id: str, data_dir: DataDirDep, queue: QueueDep) -> Response:
     mark_cancelled(data_dir, job_id)
     queue.cancel([step.task_id for step in record.steps])
     remove_job_files(data_dir, job_id)
+    logger.info("job %s cancelled and its files removed", job_id)
     return Response(status_code=204)

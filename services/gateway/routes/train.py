@@ -80,14 +80,19 @@ def train(
         inputs: list[VolumeInput] = []
         second_inputs: list[VolumeInput] = []
         volumes: list[Volume] = []
+        names: dict[str, str] = {}
         for i, upload in enumerate(files):
-            ref, volume = store_volume(upload, folder / "inputs", f"input-{i}", settings)
-            check_trainable(config, volume, ref.name)
+            ref, volume, names[f"files[{i}]"] = store_volume(
+                upload, folder / "inputs", f"input-{i}", settings
+            )
+            check_trainable(config, volume, names[f"files[{i}]"])
             inputs.append(ref)
             volumes.append(volume)
             if files2:
-                ref2, volume2 = store_volume(files2[i], folder / "inputs", f"second-{i}", settings)
-                check_same_shape(volume, volume2, ref.name, ref2.name)
+                ref2, volume2, names[f"files2[{i}]"] = store_volume(
+                    files2[i], folder / "inputs", f"second-{i}", settings
+                )
+                check_same_shape(volume, volume2, names[f"files[{i}]"], names[f"files2[{i}]"])
                 second_inputs.append(ref2)
         check_training_budget(config, volumes, settings)
         model_id = new_model_id(method)
@@ -106,8 +111,7 @@ def train(
             method=method,
             created=utcnow(),
             steps=[make_step(job_id, "train", TRAIN_TASKS[method])],
-            inputs={f"files[{i}]": ref.name for i, ref in enumerate(inputs)}
-            | {f"files2[{i}]": ref.name for i, ref in enumerate(second_inputs)},
+            inputs=dict(sorted(names.items(), key=lambda item: item[0].startswith("files2"))),
             model_id=model_id,
         )
         return queue_job(data_dir, queue, record, [payload.model_dump(mode="json")])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -118,3 +120,19 @@ def test_tasks_are_routed_to_their_queues_by_name(settings: Settings):
         Settings(DATA_DIR=settings.DATA_DIR, BROKER_URL="redis://h:6379/0", VISIBILITY_TIMEOUT=7200)
     )
     assert redis_app.conf.broker_transport_options["visibility_timeout"] == 7200
+
+
+def test_each_job_event_is_one_log_line_without_names_or_messages(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """A step logs its start and its outcome with the job id, step and duration; never the error's text,
+    which may quote a file (or DICOM member) name carrying a patient's."""
+    task = RecordingTask()
+    monkeypatch.setattr(step_module, "progress_backend", lambda _settings: RecordingBackend(task))
+    caplog.set_level(logging.INFO, logger="shared.worker.step")
+    with pytest.raises(ConstantVolumeError), run_step(task, "job7", "denoise", settings):
+        raise ConstantVolumeError("Doe_Jane.nii.gz: every voxel has the value 0")
+    lines = [record.getMessage() for record in caplog.records if record.name == "shared.worker.step"]
+    assert lines[0] == "job job7 denoise: started after 0.0s"
+    assert re.fullmatch(r"job job7 denoise: failed \(ConstantVolumeError\) after \d+\.\ds", lines[1])
+    assert len(lines) == 2 and "Doe_Jane" not in caplog.text
