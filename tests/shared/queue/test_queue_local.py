@@ -101,7 +101,8 @@ def test_a_claim_is_judged_by_process_id_and_start_time(settings: Settings):
 
 def test_a_worker_claims_under_its_id_and_start_time(settings: Settings, connect):
     """The claimed file of a fetched message names this process and its start time."""
-    connect().SimpleQueue("metrics").put({"job": 2})
-    message = connect().SimpleQueue("metrics").get(timeout=2)
+    # A queue name no other test declares: kombu keeps exchange bindings per process, across data folders.
+    connect().SimpleQueue("claim-test").put({"job": 2})
+    message = connect().SimpleQueue("claim-test").get(timeout=5)
     [claimed] = (queue_dir(settings) / "messages" / "claimed").iterdir()
     assert claimed.name.startswith(f"{claimant()}-") and message.payload == {"job": 2}
