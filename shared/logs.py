@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from shared.errors import InputError
 from shared.settings import Settings
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -27,6 +28,29 @@ def configure_logging(settings: Settings) -> None:
             handler = logging.StreamHandler()
             handler.setFormatter(logging.Formatter(FORMAT))
             logger.addHandler(handler)
+
+
+class InputErrorsWithoutText(logging.Filter):
+    """On Celery's task log (`celery.app.trace`): a task that failed on its input is logged by the error's
+    class alone, without its text or traceback. Such a text may quote a name from inside an upload (a DICOM
+    zip's member names); the job's owner reads it in GET /jobs/{id}. Other failures keep their traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record in place; never drop it."""
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, InputError) and isinstance(record.args, dict) and "exc" in record.args:
+            record.args = {**record.args, "exc": f"{type(error).__name__} (its message: GET /jobs/<id>)"}
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def configure_worker_logging(settings: Settings) -> None:
+    """The project's log lines, and Celery's task failures on input without their text (see above)."""
+    configure_logging(settings)
+    trace = logging.getLogger("celery.app.trace")
+    if not any(isinstance(f, InputErrorsWithoutText) for f in trace.filters):
+        trace.addFilter(InputErrorsWithoutText())
 
 
 def job_event(logger: logging.Logger, job_id: str, step: str, outcome: str, seconds: float) -> None:

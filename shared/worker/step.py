@@ -22,7 +22,7 @@ from shared.errors import ConfigError, FetalDenoiseError, JobCancelledError, Job
 from shared.io import ReadLimits, read_volume, write_volume
 from shared.jobs.paths import data_path
 from shared.jobs.store import is_cancelled, job_dir, remove_job_files
-from shared.logs import configure_logging, job_event
+from shared.logs import configure_worker_logging, job_event
 from shared.progress import Progress
 from shared.queue.app import app, ensure_local_queue, make_celery, queue_dir, uses_local_queue
 from shared.queue.local import recover_claimed
@@ -199,7 +199,7 @@ def run_step(task: Any, job_id: str, step: str, settings: Settings | None = None
 def _prepare_local_queue(**_: Any) -> None:
     """At worker start: the log lines, the local queue's folders, and requeue what dead workers had claimed."""
     settings = get_settings()
-    configure_logging(settings)
+    configure_worker_logging(settings)
     if uses_local_queue(settings):
         ensure_local_queue(settings)
         recover_claimed(queue_dir(settings) / "messages")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,8 +14,9 @@ import pytest
 
 import shared.worker.step as step_module
 from services.embedded.runtime import free_port
-from shared.errors import ConstantVolumeError, JobCancelledError, JobError
+from shared.errors import ConstantVolumeError, JobCancelledError, JobError, UnreadableVolumeError
 from shared.jobs.store import job_dir, mark_cancelled
+from shared.logs import configure_worker_logging
 from shared.progress import Progress
 from shared.queue.app import make_celery
 from shared.queue.names import METRICS_EVALUATE, N2N_TRAIN, N2V_DENOISE
@@ -136,3 +138,41 @@ def test_each_job_event_is_one_log_line_without_names_or_messages(
     assert lines[0] == "job job7 denoise: started after 0.0s"
     assert re.fullmatch(r"job job7 denoise: failed \(ConstantVolumeError\) after \d+\.\ds", lines[1])
     assert len(lines) == 2 and "Doe_Jane" not in caplog.text
+
+
+def test_celery_logs_an_input_failure_by_its_class_only(settings: Settings):
+    """Celery's own failure line for a task that failed on its input keeps the class, loses the text (which
+    may quote a DICOM member's name) and the traceback; an unexpected crash keeps both."""
+    configure_worker_logging(settings)
+    trace = logging.getLogger("celery.app.trace")
+
+    def record(error: Exception) -> logging.LogRecord:
+        try:
+            raise error
+        except Exception:
+            exc_info = sys.exc_info()
+        context = {
+            "name": "n2n.denoise",
+            "id": "job7-denoise",
+            "description": "raised unexpected",
+            "exc": repr(error),
+        }
+        made = trace.makeRecord(
+            trace.name,
+            logging.ERROR,
+            __file__,
+            1,
+            "Task %(name)s[%(id)s] %(description)s: %(exc)s",
+            (context,),
+            exc_info,
+        )
+        assert trace.filter(made)
+        return made
+
+    private = record(UnreadableVolumeError("file: DOE^JANE/IM0001.dcm: not a DICOM image file"))
+    assert private.getMessage() == (
+        "Task n2n.denoise[job7-denoise] raised unexpected: UnreadableVolumeError (its message: GET /jobs/<id>)"
+    )
+    assert private.exc_info is None
+    crash = record(RuntimeError("CUDA out of memory"))
+    assert "CUDA out of memory" in crash.getMessage() and crash.exc_info is not None
