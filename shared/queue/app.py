@@ -20,6 +20,9 @@ from shared.settings import Settings, get_settings
 
 LOCAL_TRANSPORT = "shared.queue.local:Transport"
 LOCAL_BACKEND = "shared.queue.local:AtomicFilesystemBackend"
+CLIENT_REDIS_BACKEND = "shared.queue.client_backend:SendOnlyRedisBackend"
+Role = Literal["worker", "client"]
+"""worker: patient with Redis (stores, publishes); client: gives up at once (the gateway, progress reports)."""
 
 
 def queue_dir(settings: Settings) -> Path:
@@ -61,16 +64,17 @@ def _transport_options(settings: Settings) -> dict[str, object]:
     return options
 
 
-def result_backend_url(settings: Settings) -> str:
-    """RESULT_BACKEND, else the broker's Redis, else files in the local queue folder."""
-    if settings.RESULT_BACKEND:
-        return settings.RESULT_BACKEND
-    if not uses_local_queue(settings):
-        return settings.BROKER_URL
-    return f"{LOCAL_BACKEND}+file://{queue_dir(settings) / 'results'}"
+def result_backend_url(settings: Settings, role: Role = "worker") -> str:
+    """RESULT_BACKEND, else the broker's Redis, else files in the local queue folder; a client's Redis store
+    never subscribes to the results it sends (shared/queue/client_backend.py)."""
+    url = settings.RESULT_BACKEND or ("" if uses_local_queue(settings) else settings.BROKER_URL)
+    if not url:
+        return f"{LOCAL_BACKEND}+file://{queue_dir(settings) / 'results'}"
+    if role == "client" and url.startswith(("redis://", "rediss://", "unix://")):
+        return f"{CLIENT_REDIS_BACKEND}+{url}"
+    return url
 
 
-Role = Literal["worker", "client"]
 CLIENT_TIMEOUT_S = 2.0
 """How long a client (the gateway, a worker's progress report) waits for Redis before it takes it for down."""
 
@@ -125,7 +129,7 @@ def make_celery(settings: Settings | None = None, role: Role = "worker") -> Cele
         broker_transport=LOCAL_TRANSPORT if local else None,
         broker_transport_options=transport_options,
         broker_connection_retry_on_startup=True,
-        result_backend=result_backend_url(settings),
+        result_backend=result_backend_url(settings, role),
         result_backend_transport_options=backend_options,
         # A job's state expires with its files (shared/jobs/retention.py); 0 days keeps both.
         result_expires=(
