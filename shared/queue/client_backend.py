@@ -13,7 +13,7 @@ from typing import Any
 from celery.backends.redis import RedisBackend
 
 
-class SendOnlyRedisBackend(RedisBackend):  # type: ignore[misc]
+class SendOnlyRedisBackend(RedisBackend):
     """A Redis result store that never subscribes to the results of the tasks it sends."""
 
     def on_task_call(self, producer: Any, task_id: str) -> None:
