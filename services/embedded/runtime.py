@@ -17,15 +17,18 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from services.embedded.supervisor import WorkerSupervisor
+from shared.logs import configure_logging
 from shared.queue.app import ensure_local_queue, queue_dir, uses_local_queue
 from shared.queue.local import recover_claimed
 from shared.queue.names import QUEUE_METRICS, QUEUE_N2N, QUEUE_N2V
@@ -86,12 +89,17 @@ def prepare_data_dir(env: Mapping[str, str]) -> Settings:
 
 @dataclass
 class ServiceProcesses:
-    """The processes of a running embedded service."""
+    """The processes of a running embedded service (workers restarted by `supervisor` when they die)."""
 
     base_url: str
     data_dir: Path
-    workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    supervisor: WorkerSupervisor
     gateway: subprocess.Popen[bytes] | None = None
+
+    @property
+    def workers(self) -> dict[str, subprocess.Popen[bytes]]:
+        """The current process of each worker."""
+        return self.supervisor.processes()
 
     def worker_children(self, queue: str) -> list[int]:
         """Process ids of a worker's pool children (the processes that run jobs)."""
@@ -181,16 +189,19 @@ def embedded_service(
     port = port or free_port(host)
     log_dir = Path(full_env["DATA_DIR"]) / "logs"  # one file per process: worker-n2n.log, gateway.log, ...
     log_dir.mkdir(parents=True, exist_ok=True)
-    service = ServiceProcesses(base_url=f"http://{host}:{port}", data_dir=Path(full_env["DATA_DIR"]))
+    supervisor = make_supervisor(full_env, settings)
+    service = ServiceProcesses(
+        base_url=f"http://{host}:{port}", data_dir=Path(full_env["DATA_DIR"]), supervisor=supervisor
+    )
     try:
         for queue in queues:
-            command = worker_command(queue, local=local)
-            service.workers[queue] = start_process(command, full_env, log_dir / f"worker-{queue}.log")
+            supervisor.add(queue, worker_command(queue, local=local), log_dir / f"worker-{queue}.log")
+        supervisor.run_in_background()
         service.gateway = start_process(gateway_command(host, port), full_env, log_dir / "gateway.log")
         wait_until_healthy(service.base_url, service.gateway)
         yield service
     finally:
-        stop_processes([*service.workers.values(), *([service.gateway] if service.gateway else [])])
+        stop_processes([*supervisor.stop(), *([service.gateway] if service.gateway else [])])
 
 
 @contextlib.contextmanager
@@ -203,7 +214,7 @@ def embedded_url(
 
 
 def run_embedded(host: str = "127.0.0.1", port: int = 8000, data_dir: Path = Path("data")) -> None:
-    """Serve on host:port with the three workers until Ctrl-C (blocking); then stop everything.
+    """Serve on host:port with the three workers until Ctrl-C or SIGTERM (blocking); then stop everything.
 
     Uses Redis when BROKER_URL is set in the environment, else a queue in `data_dir`. Jobs still queued,
     and a job running at Ctrl-C, are picked up again at the next start.
@@ -214,9 +225,45 @@ def run_embedded(host: str = "127.0.0.1", port: int = 8000, data_dir: Path = Pat
 
     env = service_environment(data_dir)
     settings = prepare_data_dir(env)
+    configure_logging(settings)
     local = uses_local_queue(settings)
-    workers = [start_process(worker_command(queue, local=local), env, None) for queue in WORKER_MODULES]
+    supervisor = make_supervisor(env, settings)
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        for queue in WORKER_MODULES:
+            supervisor.add(queue, worker_command(queue, local=local), None)
+        supervisor.run_in_background()
+        with stop_on_sigterm():
+            uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
     finally:
-        stop_processes(workers)
+        stop_processes(supervisor.stop())
+
+
+@contextlib.contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """Make SIGTERM (docker stop, systemd, kill) end the service as Ctrl-C does, with the workers.
+
+    uvicorn catches SIGTERM, shuts down, then raises the signal again under the handler that was there
+    before: the default one ends the process at once, skipping the `finally` that stops the workers (they
+    run in sessions of their own, so nothing else stops them). This handler turns it into SystemExit.
+    """
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def make_supervisor(env: Mapping[str, str], settings: Settings) -> WorkerSupervisor:
+    """The supervisor of this service's workers (requeueing a dead local worker's claimed messages)."""
+
+    def recover() -> int:
+        return recover_claimed(queue_dir(settings) / "messages") if uses_local_queue(settings) else 0
+
+    return WorkerSupervisor(env=env, start=start_process, recover=recover)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
 
+from services.gateway.auth import ApiKeyMiddleware
 from services.gateway.deps import require_api_key
 from services.gateway.errors import SafeJSONResponse, install_error_handlers
 from services.gateway.limits import BodyLimitMiddleware
+from services.gateway.retention import sweep_expired_jobs
 from services.gateway.routes import denoise, estimates, health, jobs, metrics, models, page, train
 from shared.jobs.paths import jobs_root, models_root
+from shared.logs import configure_logging
 from shared.queue.app import ensure_local_queue
 from shared.settings import Settings, get_settings
 
@@ -21,7 +25,8 @@ DESCRIPTION = """Self-supervised MRI denoising as a service: Noise2Noise (PyTorc
 Upload a volume to `/denoise` (202 + a job id), poll `/jobs/{id}`, download `/jobs/{id}/result`.
 Train models with `/train`; they are listed under `/models`. Intensities are normalised to [0, 1] per
 volume inside the methods and mapped back, so results keep the input's scale; sigma is on a 0-255 scale.
-When the server sets API_KEY, every route but /health needs the `X-API-Key` header."""
+When the server sets API_KEY, every route but /health, the web page and these docs needs the `X-API-Key`
+header."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -34,11 +39,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         current = current_settings()
+        configure_logging(current)
         for folder in (jobs_root(Path(current.DATA_DIR)), models_root(Path(current.DATA_DIR))):
             folder.mkdir(parents=True, exist_ok=True)
         ensure_local_queue(current)
         page.announce_page(current)
-        yield
+        sweeper = asyncio.create_task(sweep_expired_jobs(current))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
 
     app = FastAPI(
         title="fetal-denoise",
@@ -50,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings is not None:
         app.dependency_overrides[get_settings] = lambda: settings
     app.add_middleware(BodyLimitMiddleware, limit=lambda: current_settings().MAX_UPLOAD_BYTES)
+    # Added last, so it runs first: the key is checked before the body limit and before any body is read.
+    app.add_middleware(ApiKeyMiddleware, key=lambda: current_settings().API_KEY)
     install_error_handlers(app)
     secured = [Depends(require_api_key)]
     for module in (denoise, train, jobs, models, metrics, estimates):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException
+from fastapi import Depends, HTTPException, Security
+from fastapi.security import APIKeyHeader
 
+from services.gateway.auth import API_KEY_HEADER, UNAUTHORIZED_DETAIL, key_matches
 from services.gateway.jobqueue import CeleryJobQueue, JobQueue
 from shared.settings import Settings, get_settings
 
@@ -35,12 +36,17 @@ def get_data_dir(settings: SettingsDep) -> Path:
 DataDirDep = Annotated[Path, Depends(get_data_dir)]
 
 
+API_KEY_SCHEME = APIKeyHeader(
+    name=API_KEY_HEADER,
+    auto_error=False,
+    description="Required on every route but /health, the web page and these docs when the server sets API_KEY.",
+)
+
+
 def require_api_key(
-    settings: SettingsDep,
-    x_api_key: Annotated[str | None, Header(description="Required when the server sets API_KEY.")] = None,
+    settings: SettingsDep, x_api_key: Annotated[str | None, Security(API_KEY_SCHEME)]
 ) -> None:
-    """Refuse the request unless API_KEY is unset or the X-API-Key header matches it."""
-    if not settings.API_KEY:
-        return
-    if x_api_key is None or not secrets.compare_digest(x_api_key.encode(), settings.API_KEY.encode()):
-        raise HTTPException(status_code=401, detail="missing or wrong X-API-Key header")
+    """Declare the key in the OpenAPI schema, and check it again behind ApiKeyMiddleware (which answers
+    first, before the body is read)."""
+    if not key_matches(settings.API_KEY, x_api_key):
+        raise HTTPException(status_code=401, detail=UNAUTHORIZED_DETAIL)

@@ -6,8 +6,13 @@ import math
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
+from services.gateway.responses import validation_detail
 from shared.errors import (
     ConfigError,
     FetalDenoiseError,
@@ -41,6 +46,10 @@ STATUS_BY_ERROR: tuple[tuple[type[FetalDenoiseError], int], ...] = (
 """First match wins: the client's errors are 4xx; a job the queue would not take is 503."""
 
 
+RETRY_AFTER_S = 30
+"""Retry-After of a 503: the queue is away; most outages are restarts that take less."""
+
+
 def status_for(error: FetalDenoiseError) -> int:
     """The HTTP status of an error."""
     for cls, status in STATUS_BY_ERROR:
@@ -68,11 +77,44 @@ class SafeJSONResponse(JSONResponse):
         return super().render(json_safe(content))
 
 
+HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route serves at the request's path (Starlette's own 405 names only the first
+    route's: GET /jobs/{id} hid DELETE /jobs/{id}), asked of the router itself."""
+    return [
+        method
+        for method in HTTP_METHODS
+        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in app.router.routes)
+    ]
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer every FetalDenoiseError with its status and its message as `detail`."""
+    """Every error answer is {"detail": "<string>"} (responses.ErrorDetail): the project's errors with their
+    status, FastAPI's field validation as one sentence, and Starlette's own HTTP errors as they are."""
 
     async def handle(_: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, FetalDenoiseError)
-        return SafeJSONResponse(status_code=status_for(error), content={"detail": str(error)})
+        status = status_for(error)
+        headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+        return SafeJSONResponse(status_code=status, content={"detail": str(error)}, headers=headers)
+
+    async def handle_validation(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        return SafeJSONResponse(status_code=422, content={"detail": validation_detail(list(error.errors()))})
+
+    async def handle_http(request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(app, request.scope))
+        if error.status_code in (204, 304):
+            return Response(status_code=error.status_code, headers=headers)
+        return SafeJSONResponse(
+            status_code=error.status_code, content={"detail": error.detail}, headers=headers
+        )
 
     app.add_exception_handler(FetalDenoiseError, handle)
+    app.add_exception_handler(RequestValidationError, handle_validation)
+    app.add_exception_handler(StarletteHTTPException, handle_http)

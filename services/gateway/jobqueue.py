@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -13,6 +13,13 @@ from shared.errors import JobError
 from shared.queue.app import make_celery, uses_local_queue
 from shared.queue.transient import RESULT_STORE_ERRORS
 from shared.settings import Settings
+
+logger = logging.getLogger("fetal_denoise.gateway")
+
+QUEUE_DOWN = "the job queue cannot be reached right now; nothing was queued: try again in a minute"
+STORE_DOWN = "the job queue's result store cannot be reached right now: try again in a minute"
+"""503 details: what the client can do. The broker's own error (its address, Celery's wording) is logged
+for the operator, never sent."""
 
 
 @dataclass(frozen=True)
@@ -55,18 +62,25 @@ class CeleryJobQueue:
     @classmethod
     def from_settings(cls, settings: Settings) -> CeleryJobQueue:
         """A queue client for the broker and result store in `settings`."""
-        return cls(make_celery(settings), remote_control=not uses_local_queue(settings))
+        return cls(make_celery(settings, role="client"), remote_control=not uses_local_queue(settings))
 
     def submit(self, calls: list[TaskCall]) -> None:
-        """One message for a single call; a chain of immutable signatures for several."""
+        """One message for a single call; a chain of immutable signatures for several (unreachable: JobError,
+        answered 503 at once: the client app tries Redis once, with short timeouts)."""
         signatures = [
             self.celery.signature(call.name, args=(call.payload,), immutable=True).set(task_id=call.task_id)
             for call in calls
         ]
-        if len(signatures) == 1:
-            signatures[0].apply_async()
-        else:
-            chain(*signatures).apply_async()
+        try:
+            if len(signatures) == 1:
+                signatures[0].apply_async()
+            else:
+                chain(*signatures).apply_async()
+        except RESULT_STORE_ERRORS as exc:
+            logger.error(
+                "could not queue job steps %s: %s: %s", [c.task_id for c in calls], type(exc).__name__, exc
+            )
+            raise JobError(QUEUE_DOWN) from exc
 
     def state(self, task_id: str) -> TaskState:
         """Read the state from the result store (unreachable: JobError, answered 503)."""
@@ -74,12 +88,20 @@ class CeleryJobQueue:
         try:
             return TaskState(state=result.state, info=result.info)
         except RESULT_STORE_ERRORS as exc:
-            raise JobError(f"the result store is unreachable: {type(exc).__name__}: {exc}") from exc
+            logger.error("could not read the state of %s: %s: %s", task_id, type(exc).__name__, exc)
+            raise JobError(STORE_DOWN) from exc
 
     def cancel(self, task_ids: list[str]) -> None:
-        """Revoke (terminating a running one) and forget the results; the local queue relies on tombstones."""
-        if self.remote_control:
-            self.celery.control.revoke(task_ids, terminate=True)
-        for task_id in task_ids:
-            with contextlib.suppress(FileNotFoundError):
+        """Revoke (terminating a running one) and forget the results, best effort: the cancellation itself
+        is the tombstone the caller left, which every worker honours, Redis or not."""
+        try:
+            if self.remote_control:
+                self.celery.control.revoke(task_ids, terminate=True)
+            for task_id in task_ids:
                 AsyncResult(task_id, app=self.celery).forget()
+        except FileNotFoundError:
+            pass  # the local store had no result yet
+        except RESULT_STORE_ERRORS as exc:
+            logger.warning(
+                "cancel %s: the queue is unreachable (%s); the tombstone stops them", task_ids, exc
+            )

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
+from services.gateway.client_json import loads_client_json
 from shared.errors import InputError
 
 T = TypeVar("T")
@@ -33,9 +34,9 @@ def decode_cursor(cursor: str) -> SortKey:
     """The sort key a cursor carries; anything this server did not hand out is refused (422)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, item_id = json.loads(raw)
+        created, item_id = loads_client_json(raw.decode(), "cursor", InputError)
         key = (datetime.fromisoformat(created), str(item_id))
-    except (binascii.Error, ValueError, TypeError) as exc:
+    except (binascii.Error, ValueError, TypeError, InputError) as exc:
         raise InputError("cursor: not a cursor from this listing; start again without one") from exc
     if key[0].tzinfo is None:
         raise InputError("cursor: not a cursor from this listing; start again without one")

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.gateway.budget import check_budget
 from shared.errors import ConfigError
 from shared.methods import AnyConfig, MethodName, fit_config, parse_config
-from shared.methods.n2v import MAX_DEFAULT_STEPS, N2VConfig
 from shared.settings import Settings
 from shared.slices import PlaneSetting
+from shared.volume import Volume
 
 PlaneChoice = PlaneSetting
 """The `plane` form field: an anatomical plane, or `acquisition` (the plane the slices were acquired in)."""
@@ -33,15 +34,22 @@ def training_config(method: MethodName, params: dict[str, Any]) -> AnyConfig:
 
 
 def fitting_config(method: MethodName, params: dict[str, Any], settings: Settings) -> AnyConfig:
-    """The config of a fit on the upload: the fit defaults, `params`, then the server's cap on an N2V fit."""
+    """The config of a fit on the upload: the fit defaults, then `params`. A budget set in full (epochs and
+    steps per epoch) is checked against MAX_FIT_STEPS at once, before any upload is read."""
     config = fit_config(method, params)
-    if isinstance(config, N2VConfig):
-        steps = config.steps_per_epoch or MAX_DEFAULT_STEPS
-        budget = config.epochs * steps
-        if budget > settings.MAX_FIT_STEPS:
-            raise ConfigError(
-                f"params: a fit of {config.epochs} epochs x {steps} steps is {budget} training steps, over "
-                f"this server's limit of {settings.MAX_FIT_STEPS} (MAX_FIT_STEPS); train a model with "
-                "/train instead"
-            )
+    if config.steps_per_epoch is not None:
+        check_fit_budget(config, [], settings)
     return config
+
+
+def check_fit_budget(config: AnyConfig, volumes: list[Volume], settings: Settings) -> None:
+    """A fit on /denoise within MAX_FIT_STEPS (steps per epoch derived from `volumes` when unset)."""
+    check_budget(config, volumes, settings.MAX_FIT_STEPS, "MAX_FIT_STEPS", "fit", FIT_ADVICE)
+
+
+def check_training_budget(config: AnyConfig, volumes: list[Volume], settings: Settings) -> None:
+    """A training on /train within MAX_TRAIN_STEPS."""
+    check_budget(config, volumes, settings.MAX_TRAIN_STEPS, "MAX_TRAIN_STEPS", "training", "")
+
+
+FIT_ADVICE = "; train a model with /train instead"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from services.gateway.uploads import read_slot
 from shared.errors import InputError, JobNotFoundError
 from shared.io import ReadLimits, read_volume, write_volume
 from shared.io.formats import canonical_suffix
@@ -56,11 +57,11 @@ def preview_file(data_dir: Path, record: JobRecord, kind: PreviewKind, settings:
     limits = ReadLimits.from_settings(settings)
     result_name = f"the result of job {record.id}"
     if kind == "result":
-        volume = _read(result_file(data_dir, record), result_name, limits)
+        volume = _read(result_file(data_dir, record), result_name, limits, settings)
     else:
-        volume = _read(input_file(data_dir, record), record.inputs["file"], limits, record.series_uid)
+        volume = _read(input_file(data_dir, record), record.inputs["file"], limits, settings, record.series_uid)
     if kind == "difference":
-        result = _read(result_file(data_dir, record), result_name, limits)
+        result = _read(result_file(data_dir, record), result_name, limits, settings)
         check_same_shape(volume, result, record.inputs["file"], result_name)
         volume = volume.with_data(volume.data - result.data)
     write_volume(volume, cached, description=f"{kind} preview" if kind != "difference" else "input - result")
@@ -70,6 +71,10 @@ def preview_file(data_dir: Path, record: JobRecord, kind: PreviewKind, settings:
     return cached
 
 
-def _read(path: Path, name: str, limits: ReadLimits, series_uid: str | None = None) -> Volume:
-    """A stored volume (the series the job read, in a multi-series DICOM), named as its uploader knows it."""
-    return read_volume(path, limits=limits, name=name, series_uid=series_uid)
+def _read(
+    path: Path, name: str, limits: ReadLimits, settings: Settings, series_uid: str | None = None
+) -> Volume:
+    """A stored volume (the series the job read, in a multi-series DICOM), named as its uploader knows it,
+    read in one of the gateway's read slots."""
+    with read_slot(settings):
+        return read_volume(path, limits=limits, name=name, series_uid=series_uid)

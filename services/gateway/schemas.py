@@ -147,8 +147,16 @@ class Health(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    status: Literal["ok"] = Field(description="Always ok when the gateway answers.")
+    status: Literal["ok", "degraded"] = Field(
+        description="ok: every queue has a live worker; degraded: something is down (see `down`). The "
+        "gateway itself answers either way (HTTP 200)."
+    )
     queue: Literal["redis", "local"] = Field(
         description="redis: BROKER_URL is set; local: the data directory."
     )
     api_key_required: bool = Field(description="Whether routes other than /health need X-API-Key.")
+    workers: dict[str, Literal["up", "down", "unknown"]] = Field(
+        description="Per queue (n2n, n2v, metrics): up when a worker sent a heartbeat in the last 20 s; "
+        "unknown when the heartbeats cannot be read (the broker is down)."
+    )
+    down: list[str] = Field(description="What is down, one sentence each; empty when status is ok.")

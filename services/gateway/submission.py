@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-import json
+import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from services.gateway.client_json import loads_client_json
 from services.gateway.jobqueue import JobQueue, TaskCall
 from services.gateway.schemas import Accepted
-from shared.errors import ConfigError, FetalDenoiseError, JobError
+from shared.errors import ConfigError
 from shared.jobs.store import JobRecord, JobStep, job_dir, new_id, write_record
+
+logger = logging.getLogger("fetal_denoise.gateway")
 
 
 @contextlib.contextmanager
@@ -32,10 +35,7 @@ def parse_params(text: str | None) -> dict[str, Any]:
     """The `params` form field: a JSON object of config fields (absent or empty: {})."""
     if text is None or not text.strip():
         return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"params is not valid JSON ({exc.msg} at character {exc.pos})") from exc
+    value = loads_client_json(text, "params")
     if not isinstance(value, dict):
         raise ConfigError('params must be a JSON object of config fields, e.g. {"epochs": 2}')
     return value
@@ -53,12 +53,9 @@ def queue_job(data_dir: Path, queue: JobQueue, record: JobRecord, payloads: list
         TaskCall(name=step.task, task_id=step.task_id, payload=payload)
         for step, payload in zip(record.steps, payloads, strict=True)
     ]
-    try:
-        queue.submit(calls)
-    except FetalDenoiseError:
-        raise
-    except Exception as exc:  # the broker is down or refuses: the job was not queued
-        raise JobError(f"could not queue the job: {type(exc).__name__}: {exc}") from exc
+    queue.submit(calls)  # an unreachable broker is a JobError (503); the job folder is then removed
+    steps = ",".join(step.name for step in record.steps)
+    logger.info("job %s accepted: %s %s, steps %s", record.id, record.kind, record.method or "-", steps)
     return Accepted(job_id=record.id, status_url=f"/jobs/{record.id}", model_id=record.model_id)
 
 

@@ -16,10 +16,19 @@ FAILED_STATES = {"FAILURE", "REVOKED"}
 _STAGE_OF_STEP = {"denoise": "loading", "train": "loading", "metrics": "metrics"}
 
 
+WORKER_LOST = (
+    "the worker process running this job died each time it was tried ({detail}); the job was given up. "
+    "The usual cause is running out of memory: try a smaller volume, a smaller batch or patch size, or a "
+    "machine with more memory"
+)
+
+
 def error_message(info: Any, state: str) -> str:
     """The message a failed step left (the worker's error text)."""
     if state == "REVOKED":
         return "the job was cancelled"
+    if type(info).__name__ == "WorkerLostError":  # billiard's: the pool child was killed, JOB_RETRIES times
+        return WORKER_LOST.format(detail=str(info).strip() or "killed")
     if isinstance(info, BaseException):
         return str(info) or type(info).__name__
     return str(info) if info else "the job failed"

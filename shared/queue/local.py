@@ -4,12 +4,15 @@ Both upstream classes write files in place, so a reader polling the folder can s
 result half-written, and the transport deletes a message as soon as a worker fetches it, so a worker
 killed mid-job loses it. Here messages and results are written under a temporary name and renamed; a
 worker claims a message by renaming it into `claimed/` (exactly one consumer wins) and deletes it only
-when the job is acknowledged. `recover_claimed` puts the messages of dead workers back in the queue.
+when the job is acknowledged. The claimed name carries the claiming process's id and start time, so
+`recover_claimed` puts back the messages of dead workers, and never mistakes a new process that was given a
+dead worker's id (ids are reused) for the worker itself.
 Messages are plain files, so queued jobs survive a restart.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from pathlib import Path
@@ -17,6 +20,7 @@ from queue import Empty
 from time import time_ns
 from typing import Any
 
+import psutil
 from celery.backends.filesystem import FilesystemBackend
 from kombu.transport import filesystem
 from kombu.utils.encoding import bytes_to_str, ensure_bytes, str_to_bytes
@@ -45,7 +49,7 @@ class Channel(filesystem.Channel):
         for name in sorted(os.listdir(folder)):
             if name.startswith(".") or name.partition(".")[2] != f"{queue}.msg":
                 continue
-            claimed = claimed_folder(folder) / f"{os.getpid()}-{name}"
+            claimed = claimed_folder(folder) / f"{claimant()}-{name}"
             try:
                 os.rename(folder / name, claimed)
             except OSError:
@@ -84,12 +88,49 @@ def claimed_folder(queue_folder: Path) -> Path:
     return queue_folder / "claimed"
 
 
+def claimant() -> str:
+    """This process as a claimed message names it: `<pid>@<start time in ms>`."""
+    return _claimant(os.getpid())
+
+
+@functools.cache
+def _claimant(pid: int) -> str:
+    """`claimant()` of the process `pid` (cached per id, so a forked child never takes its parent's)."""
+    return f"{pid}@{start_time_ms(pid)}"
+
+
+def start_time_ms(pid: int) -> int | None:
+    """When the process `pid` started, in ms since the epoch; None when there is no such process."""
+    try:
+        return round(psutil.Process(pid).create_time() * 1000)
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return None
+
+
+def claimant_alive(claimant_id: str) -> bool:
+    """Whether the process that claimed a message still runs: same id and same start time.
+
+    A zombie (exited, not yet reaped by its parent) is dead. Names from before start times were recorded
+    (`<pid>-...`) are judged by the id alone.
+    """
+    pid, _, started = claimant_id.partition("@")
+    if not pid.isdigit():
+        return False
+    try:
+        process = psutil.Process(int(pid))
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return False
+    return not started or str(start_time_ms(int(pid))) == started
+
+
 def recover_claimed(queue_folder: Path) -> int:
     """Put back in the queue every claimed message whose worker process is gone; return how many."""
     recovered = 0
     for claimed in sorted(claimed_folder(queue_folder).glob("*.msg")):
-        pid, _, name = claimed.name.partition("-")
-        if pid.isdigit() and _alive(int(pid)):
+        claimant_id, _, name = claimed.name.partition("-")
+        if claimant_alive(claimant_id):
             continue
         try:
             os.rename(claimed, queue_folder / name)
@@ -97,17 +138,6 @@ def recover_claimed(queue_folder: Path) -> int:
             continue
         recovered += 1
     return recovered
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process with this id exists (signal 0 checks without sending anything)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Transport(filesystem.Transport):

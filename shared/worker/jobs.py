@@ -28,6 +28,8 @@ def run_denoise_job(task: Any, payload: dict[str, Any], workflow: MethodWorkflow
     """Denoise with a registered model, or fit on the input (and its second acquisition) first."""
     job = parse_payload(DenoisePayload, payload)
     with run_step(task, job.job_id, "denoise") as step:
+        if step.path(job.result).is_file():  # a redelivery after it finished (its ack was lost): done
+            return {"result": job.result, "model_id": job.model_id, "averaged": job.second is not None}
         volume = step.read(job.input)
         second = step.read(job.second) if job.second is not None else None
         work = step.job_dir / WORK_DIR

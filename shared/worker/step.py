@@ -7,12 +7,14 @@ is the core's progress callback and `job.path(...)` resolves payload paths in th
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from celery.exceptions import BackendStoreError
 from celery.signals import worker_init
 from pydantic import BaseModel, ValidationError
 
@@ -20,13 +22,17 @@ from shared.errors import ConfigError, FetalDenoiseError, JobCancelledError, Job
 from shared.io import ReadLimits, read_volume, write_volume
 from shared.jobs.paths import data_path
 from shared.jobs.store import is_cancelled, job_dir, remove_job_files
+from shared.logs import configure_worker_logging, job_event
 from shared.progress import Progress
-from shared.queue.app import ensure_local_queue, queue_dir, uses_local_queue
+from shared.queue.app import app, ensure_local_queue, make_celery, queue_dir, uses_local_queue
 from shared.queue.local import recover_claimed
 from shared.queue.payloads import VolumeInput
 from shared.queue.transient import TRANSIENT_ERRORS
 from shared.settings import Settings, get_settings
 from shared.volume import Volume
+from shared.worker.lease import Lease
+
+app.steps["consumer"].add(Lease)  # every worker beats and renews its leases (shared/worker/lease.py)
 
 TASK_OPTIONS: dict[str, Any] = {
     "bind": True,
@@ -34,15 +40,36 @@ TASK_OPTIONS: dict[str, Any] = {
     "retry_backoff": 5,
     "retry_backoff_max": 300,
     "retry_jitter": True,
-    "max_retries": 5,
+    "max_retries": get_settings().JOB_RETRIES,
     "acks_late": True,
     "reject_on_worker_lost": True,
+    # A pool child that dies under a job (out of memory: the kernel's SIGKILL) is retried like a transient
+    # fault, counting against max_retries, instead of requeued for ever; past the count the job fails with
+    # WorkerLostError, which the gateway words for the user (views.error_message).
+    "retry_on_worker_lost": True,
+    "default_retry_delay": 5,
 }
 """Options of every job task (`@app.task(name=..., **TASK_OPTIONS)`)."""
 
 PROGRESS_STATE = "PROGRESS"
 PROGRESS_INTERVAL_S = 0.5
 """Publish at most this often, except on a change of stage and at the end of one."""
+PROGRESS_PAUSE_S = 10.0
+"""After a progress report could not reach the result store, skip reports for this long."""
+
+logger = logging.getLogger(__name__)
+
+
+def progress_backend(settings: Settings) -> Any:
+    """A result store client that gives up at once (Celery's own retries for a minute, then fails the task):
+    progress is worth a report, never a wait, and never a failed training."""
+    key = (settings.BROKER_URL, settings.RESULT_BACKEND, settings.BROKER_KEY_PREFIX, str(settings.DATA_DIR))
+    if key not in _PROGRESS_BACKENDS:
+        _PROGRESS_BACKENDS[key] = make_celery(settings, role="client").backend
+    return _PROGRESS_BACKENDS[key]
+
+
+_PROGRESS_BACKENDS: dict[tuple[str, ...], Any] = {}
 
 PayloadT = TypeVar("PayloadT", bound=BaseModel)
 
@@ -73,6 +100,7 @@ class StepContext:
         self._last_sent = -math.inf
         self._last_stage: str | None = None
         self._started = time.monotonic()
+        self._paused_until = -math.inf
 
     def elapsed(self) -> float:
         """Seconds since the step started (reported in task results, e.g. for the overhead benchmark)."""
@@ -107,15 +135,30 @@ class StepContext:
             raise JobCancelledError(f"job {self.job_id} was cancelled")
 
     def progress(self, event: Progress) -> None:
-        """Progress callback for the cores: publish the event (throttled) and honour a cancellation."""
+        """Progress callback for the cores: publish the event (throttled) and honour a cancellation.
+
+        A report the result store does not take (Redis is down) is dropped, and reports pause for
+        PROGRESS_PAUSE_S: the training goes on, and the next report after the outage says where it is.
+        """
         self.check_cancelled()
         now = time.monotonic()
         stage_changed = event.stage != self._last_stage
-        if stage_changed or event.fraction >= 1.0 or now - self._last_sent >= PROGRESS_INTERVAL_S:
-            self._last_sent = now
-            self._last_stage = event.stage
-            meta = {**event.model_dump(mode="json"), "job_step": self.step}
-            self.task.update_state(state=PROGRESS_STATE, meta=meta)
+        due = stage_changed or event.fraction >= 1.0 or now - self._last_sent >= PROGRESS_INTERVAL_S
+        if not due or now < self._paused_until:
+            return
+        self._last_sent = now
+        self._last_stage = event.stage
+        meta = {**event.model_dump(mode="json"), "job_step": self.step}
+        try:
+            progress_backend(self.settings).store_result(
+                self.task.request.id, meta, PROGRESS_STATE, request=self.task.request
+            )
+        except (*TRANSIENT_ERRORS, BackendStoreError) as exc:
+            if self._paused_until == -math.inf:
+                logger.warning(
+                    "job %s: progress not reported, the result store is away (%s)", self.job_id, exc
+                )
+            self._paused_until = now + PROGRESS_PAUSE_S
 
 
 @contextlib.contextmanager
@@ -127,26 +170,36 @@ def run_step(task: Any, job_id: str, step: str, settings: Settings | None = None
     never has to import a worker's exception classes). A cancelled job's files are removed at the end.
     """
     ctx = StepContext(task, job_id, step, settings or get_settings())
+    job_event(logger, job_id, step, "started", 0.0)
+    outcome = "succeeded"
     try:
         ctx.check_cancelled()
         ctx.progress(Progress(stage="loading", fraction=0.0))
         yield ctx
         ctx.check_cancelled()
-    except FetalDenoiseError:
+    except JobCancelledError:
+        outcome = "cancelled"
         raise
-    except TRANSIENT_ERRORS:
+    except FetalDenoiseError as exc:
+        outcome = f"failed ({type(exc).__name__})"
+        raise
+    except TRANSIENT_ERRORS as exc:
+        outcome = f"interrupted by a transient fault ({type(exc).__name__}), to be retried"
         raise
     except Exception as exc:
+        outcome = f"failed ({type(exc).__name__})"
         raise JobError(f"{step} failed: {type(exc).__name__}: {exc}") from exc
     finally:
+        job_event(logger, job_id, step, outcome, ctx.elapsed())
         if is_cancelled(ctx.data_dir, job_id):
             remove_job_files(ctx.data_dir, job_id)
 
 
 @worker_init.connect
 def _prepare_local_queue(**_: Any) -> None:
-    """At worker start: create the local queue's folders and requeue what dead workers had claimed."""
+    """At worker start: the log lines, the local queue's folders, and requeue what dead workers had claimed."""
     settings = get_settings()
+    configure_worker_logging(settings)
     if uses_local_queue(settings):
         ensure_local_queue(settings)
         recover_claimed(queue_dir(settings) / "messages")

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
 import nibabel as nib
+import psutil
 import pytest
 from e2e_helpers import upload, wait_for, wait_for_stage
 
-from services.embedded.runtime import embedded_service
+from services.embedded.runtime import REPO_ROOT, embedded_service, free_port, wait_until_healthy
 from shared.io import read_volume
 from shared.metrics import evaluate
 
@@ -80,3 +85,52 @@ def test_embedded_queue_keeps_jobs_queued_while_no_worker_runs(tmp_path: Path, e
     assert view["status"] == "succeeded", view
     expected = evaluate(read_volume(e2e_volumes["noisy"]).data, read_volume(e2e_volumes["clean"]).data)
     assert view["metrics"]["volume"]["psnr"] == pytest.approx(expected.volume.psnr, abs=1e-6)
+
+
+def test_embedded_worker_main_process_killed_is_replaced_and_its_job_finishes(
+    tmp_path: Path, e2e_volumes: dict[str, Path]
+):
+    """SIGKILL of the n2n worker's main process mid-training: the supervisor starts a new worker, the job
+    it had claimed goes back in the local queue, and it finishes, all without restarting the service."""
+    with (
+        embedded_service(tmp_path / "data", env=NO_REDIS, queues=("n2n",)) as service,
+        httpx.Client(base_url=service.base_url) as api,
+    ):
+        response = api.post(
+            "/denoise",
+            data={"method": "n2n", "params": json.dumps(N2N_PAIR)},
+            files=upload(("file", e2e_volumes["noisy"]), ("file2", e2e_volumes["noisy2"])),
+        )
+        job_id = response.json()["job_id"]
+        assert wait_for_stage(api, job_id, "training")["status"] == "running"
+        main = service.workers["n2n"].pid
+        os.kill(main, signal.SIGKILL)  # the main process only: its pool child is orphaned, still training
+        view = wait_for(api, job_id)
+        assert view["status"] == "succeeded", view
+        assert service.workers["n2n"].pid != main
+        assert service.supervisor.workers["n2n"].restarts == 1
+
+
+def test_serve_stopped_with_sigterm_stops_its_workers(tmp_path: Path):
+    """`fetal-denoise serve` gets SIGTERM (docker stop, systemd): it exits, and so do its three workers."""
+    port = free_port()
+    env = {**os.environ, **NO_REDIS, "DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(REPO_ROOT)}
+    command = [sys.executable, "-m", "cli.main", "serve", "--port", str(port)]
+    serve = subprocess.Popen(
+        command, env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}", serve, timeout_s=120)
+        deadline = time.monotonic() + 120
+        while httpx.get(f"http://127.0.0.1:{port}/health").json()["status"] != "ok":
+            assert time.monotonic() < deadline, "the workers never sent a heartbeat"
+            time.sleep(1)
+        workers = psutil.Process(serve.pid).children()
+        assert len(workers) == 3
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=90) != 0
+        gone, alive = psutil.wait_procs(workers, timeout=10)
+        assert alive == [] and len(gone) == 3
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(serve.pid, signal.SIGKILL)

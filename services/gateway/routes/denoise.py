@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 
 from services.gateway.deps import DataDirDep, QueueDep, SettingsDep
-from services.gateway.params import PlaneChoice, fitting_config, with_plane
+from services.gateway.params import PlaneChoice, check_fit_budget, fitting_config, with_plane
+from services.gateway.responses import UPLOAD_ERRORS
 from services.gateway.schemas import Accepted
 from services.gateway.submission import make_step, new_job_folder, parse_params, queue_job
 from services.gateway.uploads import result_name, store_volume, upload_format
@@ -20,7 +21,7 @@ from shared.queue.names import DENOISE_TASKS, METRICS_EVALUATE
 from shared.queue.payloads import DenoisePayload, MetricsPayload, VolumeInput
 from shared.volume import check_same_shape
 
-router = APIRouter(prefix="/denoise", tags=["denoise"])
+router = APIRouter(prefix="/denoise", tags=["denoise"], responses=UPLOAD_ERRORS)
 
 
 @router.post("", status_code=202, response_model=Accepted)
@@ -84,19 +85,24 @@ def denoise(
     config: AnyConfig | None = None if model_id is not None else fitting_config(method, values, settings)
     with new_job_folder(data_dir) as (job_id, folder):
         inputs = folder / "inputs"
-        source, volume = store_volume(file, inputs, "input", settings, series_uid=series_uid)
+        source, volume, source_name = store_volume(file, inputs, "input", settings, series_uid=series_uid)
+        inputs_named = {"file": source_name}
         if config is not None:
-            check_trainable(config, volume, source.name)
+            check_trainable(config, volume, source_name)
         second: VolumeInput | None = None
         if file2 is not None:
-            second, volume2 = store_volume(file2, inputs, "second", settings)
-            check_same_shape(volume, volume2, source.name, second.name)
+            second, volume2, inputs_named["file2"] = store_volume(file2, inputs, "second", settings)
+            check_same_shape(volume, volume2, source_name, inputs_named["file2"])
+        if config is not None:
+            check_fit_budget(config, [volume], settings)
         reference: VolumeInput | None = None
         if ground_truth is not None:
-            reference, truth = store_volume(ground_truth, inputs, "ground_truth", settings)
-            check_same_shape(volume, truth, source.name, reference.name)
-        fmt = upload_format(source.name)
-        result = f"jobs/{job_id}/{result_name(source.name, fmt)}"
+            reference, truth, inputs_named["ground_truth"] = store_volume(
+                ground_truth, inputs, "ground_truth", settings
+            )
+            check_same_shape(volume, truth, source_name, inputs_named["ground_truth"])
+        fmt = upload_format(source_name)
+        result = f"jobs/{job_id}/{result_name(source_name, fmt)}"
         steps = [make_step(job_id, "denoise", DENOISE_TASKS[method])]
         payloads = [
             DenoisePayload(
@@ -122,11 +128,6 @@ def denoise(
                     report=f"jobs/{job_id}/metrics.json",
                 ).model_dump(mode="json")
             )
-        inputs_named = {"file": source.name}
-        if second is not None:
-            inputs_named["file2"] = second.name
-        if reference is not None:
-            inputs_named["ground_truth"] = reference.name
         record = JobRecord(
             id=job_id,
             kind="denoise",

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query
 
 from services.gateway.deps import DataDirDep
 from services.gateway.fit_history import estimate_fit
+from services.gateway.responses import QUERY_ERRORS
 from services.gateway.schemas import FitEstimate
 
-router = APIRouter(prefix="/estimates", tags=["estimates"])
+router = APIRouter(prefix="/estimates", tags=["estimates"], responses=QUERY_ERRORS)
 
 
 @router.get("/fit", response_model=FitEstimate)

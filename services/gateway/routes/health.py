@@ -1,20 +1,50 @@
-"""GET /health: liveness, open to all (no API key), for container health checks."""
+"""GET /health: liveness, open to all (no API key), for container health checks; says what is down."""
 
 from __future__ import annotations
 
+import anyio
+import redis
 from fastapi import APIRouter
 
 from services.gateway.deps import SettingsDep
 from services.gateway.schemas import Health
+from shared.queue.liveness import heartbeats
+from shared.queue.names import QUEUES
+from shared.settings import Settings
 
 router = APIRouter(prefix="/health", tags=["health"])
 
+_LIMITER = anyio.CapacityLimiter(4)
+"""Health reads run on threads of their own, so uploads being checked never keep /health waiting."""
+
+
+def _live_workers(settings: Settings) -> dict[str, int] | None:
+    """Live workers per queue from their heartbeats; None when the heartbeats cannot be read."""
+    try:
+        return heartbeats(settings).live_workers()
+    except (redis.RedisError, OSError):
+        return None
+
 
 @router.get("", response_model=Health)
-def health(settings: SettingsDep) -> Health:
-    """The gateway answers; which queue it uses; whether an API key is needed."""
+async def health(settings: SettingsDep) -> Health:
+    """Always 200 while the gateway answers; `status` is degraded when a queue has no live worker (its jobs
+    wait) or the broker cannot be reached, and `down` says which."""
+    live = await anyio.to_thread.run_sync(_live_workers, settings, limiter=_LIMITER)
+    if live is None:
+        workers = dict.fromkeys(QUEUES, "unknown")
+        down = ["the queue's broker cannot be reached (jobs cannot be queued or report progress)"]
+    else:
+        workers = {queue: "up" if live.get(queue) else "down" for queue in QUEUES}
+        down = [
+            f"no live worker for queue {queue} (its jobs wait)"
+            for queue, state in workers.items()
+            if state == "down"
+        ]
     return Health(
-        status="ok",
+        status="degraded" if down else "ok",
         queue="redis" if settings.BROKER_URL else "local",
-        api_key_required=bool(settings.API_KEY),
+        api_key_required=bool(settings.API_KEY.get_secret_value()),
+        workers=workers,
+        down=down,
     )

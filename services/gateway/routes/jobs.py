@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response
@@ -11,11 +12,13 @@ from services.gateway.deps import DataDirDep, QueueDep, SettingsDep
 from services.gateway.jobqueue import JobQueue
 from services.gateway.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate
 from services.gateway.previews import PreviewKind, preview_file, result_file
+from services.gateway.responses import JOB_ERRORS
 from services.gateway.schemas import JobPage, JobSummary, JobView
 from services.gateway.views import job_view
 from shared.jobs.store import JobRecord, job_dir, list_records, mark_cancelled, read_record, remove_job_files
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+logger = logging.getLogger("fetal_denoise.gateway")
+router = APIRouter(prefix="/jobs", tags=["jobs"], responses=JOB_ERRORS)
 
 _MEDIA_TYPES = {".gz": "application/gzip", ".zip": "application/zip", ".dcm": "application/dicom"}
 NO_STORE = {"Cache-Control": "no-store"}
@@ -117,4 +120,5 @@ def cancel(job_id: str, data_dir: DataDirDep, queue: QueueDep) -> Response:
     mark_cancelled(data_dir, job_id)
     queue.cancel([step.task_id for step in record.steps])
     remove_job_files(data_dir, job_id)
+    logger.info("job %s cancelled and its files removed", job_id)
     return Response(status_code=204)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, UploadFile
 
 from services.gateway.deps import DataDirDep, QueueDep, SettingsDep
+from services.gateway.responses import UPLOAD_ERRORS
 from services.gateway.schemas import Accepted
 from services.gateway.submission import make_step, new_job_folder, queue_job
 from services.gateway.uploads import store_volume
@@ -15,7 +16,7 @@ from shared.queue.names import METRICS_EVALUATE
 from shared.queue.payloads import MetricsPayload
 from shared.volume import check_same_shape
 
-router = APIRouter(prefix="/metrics", tags=["metrics"])
+router = APIRouter(prefix="/metrics", tags=["metrics"], responses=UPLOAD_ERRORS)
 
 
 @router.post("", status_code=202, response_model=Accepted)
@@ -28,9 +29,13 @@ def metrics(
 ) -> Accepted:
     """Queue a metrics job (on the reference's data range); its metrics appear in GET /jobs/{id}."""
     with new_job_folder(data_dir) as (job_id, folder):
-        predicted, volume = store_volume(prediction, folder / "inputs", "prediction", settings)
-        reference, truth = store_volume(ground_truth, folder / "inputs", "ground_truth", settings)
-        check_same_shape(volume, truth, predicted.name, reference.name)
+        predicted, volume, predicted_name = store_volume(
+            prediction, folder / "inputs", "prediction", settings
+        )
+        reference, truth, reference_name = store_volume(
+            ground_truth, folder / "inputs", "ground_truth", settings
+        )
+        check_same_shape(volume, truth, predicted_name, reference_name)
         payload = MetricsPayload(
             job_id=job_id, prediction=predicted, reference=reference, report=f"jobs/{job_id}/metrics.json"
         )
@@ -39,6 +44,6 @@ def metrics(
             kind="metrics",
             created=utcnow(),
             steps=[make_step(job_id, "metrics", METRICS_EVALUATE)],
-            inputs={"prediction": predicted.name, "ground_truth": reference.name},
+            inputs={"prediction": predicted_name, "ground_truth": reference_name},
         )
         return queue_job(data_dir, queue, record, [payload.model_dump(mode="json")])

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Query, Response
 
 from services.gateway.deps import DataDirDep
 from services.gateway.pagination import DEFAULT_LIMIT, MAX_LIMIT, SortKey, paginate
+from services.gateway.responses import REGISTRY_ERRORS
 from services.gateway.schemas import ModelPage, ModelView
 from shared.jobs.registry import ModelEntry, delete_model, get_model, list_models
 
-router = APIRouter(prefix="/models", tags=["models"])
+router = APIRouter(prefix="/models", tags=["models"], responses=REGISTRY_ERRORS)
 
 
 def _view(entry: ModelEntry) -> ModelView:

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 
 from services.gateway.deps import DataDirDep, QueueDep, SettingsDep
-from services.gateway.params import PlaneChoice, training_config, with_plane
+from services.gateway.params import PlaneChoice, check_training_budget, training_config, with_plane
+from services.gateway.responses import UPLOAD_ERRORS
 from services.gateway.schemas import Accepted
 from services.gateway.submission import make_step, new_job_folder, parse_params, queue_job
 from services.gateway.uploads import store_volume
@@ -19,9 +20,9 @@ from shared.methods.checks import check_trainable
 from shared.noise import SIGMA_SCALE
 from shared.queue.names import TRAIN_TASKS
 from shared.queue.payloads import TrainPayload, VolumeInput
-from shared.volume import check_same_shape
+from shared.volume import Volume, check_same_shape
 
-router = APIRouter(prefix="/train", tags=["train"])
+router = APIRouter(prefix="/train", tags=["train"], responses=UPLOAD_ERRORS)
 
 
 @router.post("", status_code=202, response_model=Accepted)
@@ -79,14 +80,22 @@ def train(
     with new_job_folder(data_dir) as (job_id, folder):
         inputs: list[VolumeInput] = []
         second_inputs: list[VolumeInput] = []
+        volumes: list[Volume] = []
+        names: dict[str, str] = {}
         for i, upload in enumerate(files):
-            ref, volume = store_volume(upload, folder / "inputs", f"input-{i}", settings)
-            check_trainable(config, volume, ref.name)
+            ref, volume, names[f"files[{i}]"] = store_volume(
+                upload, folder / "inputs", f"input-{i}", settings
+            )
+            check_trainable(config, volume, names[f"files[{i}]"])
             inputs.append(ref)
+            volumes.append(volume)
             if files2:
-                ref2, volume2 = store_volume(files2[i], folder / "inputs", f"second-{i}", settings)
-                check_same_shape(volume, volume2, ref.name, ref2.name)
+                ref2, volume2, names[f"files2[{i}]"] = store_volume(
+                    files2[i], folder / "inputs", f"second-{i}", settings
+                )
+                check_same_shape(volume, volume2, names[f"files[{i}]"], names[f"files2[{i}]"])
                 second_inputs.append(ref2)
+        check_training_budget(config, volumes, settings)
         model_id = new_model_id(method)
         payload = TrainPayload(
             job_id=job_id,
@@ -103,8 +112,7 @@ def train(
             method=method,
             created=utcnow(),
             steps=[make_step(job_id, "train", TRAIN_TASKS[method])],
-            inputs={f"files[{i}]": ref.name for i, ref in enumerate(inputs)}
-            | {f"files2[{i}]": ref.name for i, ref in enumerate(second_inputs)},
+            inputs=dict(sorted(names.items(), key=lambda item: item[0].startswith("files2"))),
             model_id=model_id,
         )
         return queue_job(data_dir, queue, record, [payload.model_dump(mode="json")])

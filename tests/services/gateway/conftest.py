@@ -18,8 +18,9 @@ from shared.volume import Volume
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Settings over an empty data directory, no API key, the local queue."""
-    return Settings(DATA_DIR=tmp_path / "data", BROKER_URL="", API_KEY="")
+    """Settings over an empty data directory, no API key, the local queue, no retention sweep (tests write
+    job records with fixed dates in the past; test_gateway_retention.py sweeps on purpose)."""
+    return Settings(DATA_DIR=tmp_path / "data", BROKER_URL="", API_KEY="", JOB_RETENTION_DAYS=0)
 
 
 @pytest.fixture

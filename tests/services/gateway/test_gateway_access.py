@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from gateway_fakes import RecordingQueue
 
+from services.embedded.runtime import free_port
+from services.gateway.app import create_app
+from shared.queue.liveness import heartbeats
 from shared.settings import Settings
 
 
@@ -102,3 +107,97 @@ def test_openapi_docs_list_every_resource(client: TestClient):
         "/estimates/fit",
     } <= paths
     assert {"/metrics", "/health"} <= paths
+
+
+def _call(app: FastAPI, method: str, path: str, headers: list[tuple[bytes, bytes]]) -> tuple[int, bool]:
+    """Send one request straight to the ASGI app; (status, whether the app asked for any of its body)."""
+    body_read = False
+    answer: dict[str, int] = {}
+
+    async def receive() -> dict[str, object]:
+        nonlocal body_read
+        body_read = True
+        return {"type": "http.request", "body": b"x" * 65536, "more_body": True}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = int(message["status"])  # type: ignore[call-overload]
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "scheme": "http",
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 1234),
+        "headers": [(b"content-type", b"multipart/form-data; boundary=B"), *headers],
+    }
+    asyncio.run(app(scope, receive, send))
+    return answer["status"], body_read
+
+
+def test_api_key_is_checked_before_a_byte_of_the_body_is_read(settings: Settings):
+    """Without the key, every upload route answers 401 without reading its body; with it, the body is read."""
+    settings.API_KEY = "s3cret"
+    app = create_app(settings)
+    for path in ("/denoise", "/train", "/metrics"):
+        for headers in ([], [(b"x-api-key", b"wrong")], [(b"content-length", b"6000000000")]):
+            assert _call(app, "POST", path, headers) == (401, False), (path, headers)
+    status, body_read = _call(app, "POST", "/metrics", [(b"x-api-key", b"s3cret")])
+    assert body_read and status != 401
+
+
+def test_unknown_paths_need_the_key_and_the_docs_do_not(client: TestClient, settings: Settings):
+    """A path no route serves is 401 without the key (nothing to probe); /docs, /redoc, /openapi.json open."""
+    settings.API_KEY = "s3cret"
+    assert client.get("/no-such-route").status_code == 401
+    assert client.get("/no-such-route", headers={"X-API-Key": "s3cret"}).status_code == 404
+    for path in ("/docs", "/redoc", "/openapi.json"):
+        assert client.get(path).status_code == 200, path
+    schemes = client.get("/openapi.json").json()["components"]["securitySchemes"]
+    assert schemes["APIKeyHeader"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": schemes["APIKeyHeader"]["description"],
+    }
+
+
+def test_api_key_is_a_secret_never_printed(settings: Settings):
+    """The settings print the key as stars, in their repr and in their JSON dump."""
+    settings.API_KEY = "s3cret-value"
+    assert "s3cret-value" not in repr(settings)
+    assert "s3cret-value" not in settings.model_dump_json()
+    assert settings.API_KEY.get_secret_value() == "s3cret-value"
+
+
+def test_health_says_which_queue_has_no_live_worker(client: TestClient, settings: Settings):
+    """No heartbeat: every queue is down and status degraded (still 200); a worker's beat brings it up."""
+    health = client.get("/health")
+    assert health.status_code == 200
+    assert health.json()["status"] == "degraded"
+    assert health.json()["workers"] == {"n2n": "down", "n2v": "down", "metrics": "down"}
+    heartbeats(settings).beat("metrics", "metrics-1@host")
+    body = client.get("/health").json()
+    assert body["workers"] == {"n2n": "down", "n2v": "down", "metrics": "up"}
+    assert body["down"] == [
+        "no live worker for queue n2n (its jobs wait)",
+        "no live worker for queue n2v (its jobs wait)",
+    ]
+    for queue in ("n2n", "n2v"):
+        heartbeats(settings).beat(queue, f"{queue}-1@host")
+    assert client.get("/health").json()["status"] == "ok"
+
+
+def test_health_says_the_broker_is_down(client: TestClient, settings: Settings):
+    """With a Redis that does not answer, /health answers at once: degraded, workers unknown, and why."""
+    settings.BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
+    body = client.get("/health").json()
+    assert body["status"] == "degraded" and body["queue"] == "redis"
+    assert body["workers"] == {"n2n": "unknown", "n2v": "unknown", "metrics": "unknown"}
+    assert body["down"] == ["the queue's broker cannot be reached (jobs cannot be queued or report progress)"]

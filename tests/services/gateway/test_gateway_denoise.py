@@ -48,7 +48,7 @@ def test_n2v_fit_is_queued_with_the_fit_budget(
     assert call.payload["result"].endswith("result.nii.gz")
     stored = Path(settings.DATA_DIR) / call.payload["input"]["path"]
     assert stored.read_bytes() == nifti_path.read_bytes()
-    assert call.payload["input"]["name"] == "brain.nii.gz"
+    assert call.payload["input"]["name"] == "file"  # the form field: a client's file name never travels
 
 
 def test_ground_truth_adds_a_metrics_step(client: TestClient, queue: RecordingQueue, nifti_path: Path):
@@ -76,7 +76,7 @@ def test_n2n_pair_and_registered_model_are_queued(
     assert (pair.status_code, average.status_code) == (202, 202)
     assert [calls[0].name for calls in queue.submitted] == [N2N_DENOISE, N2N_DENOISE]
     assert queue.submitted[1][0].payload["model_id"] == "n2n-model"
-    assert queue.submitted[1][0].payload["second"]["name"] == "brain.nii.gz"
+    assert queue.submitted[1][0].payload["second"]["name"] == "file2"
 
 
 def test_n2n_on_one_scan_fits_by_recorruption_and_two_pair_sources_are_422(

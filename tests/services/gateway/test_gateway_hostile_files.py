@@ -54,7 +54,13 @@ def hostile(small_mni_volume: Volume) -> dict[str, tuple[str, bytes, int, str]]:
             422,
             "bomb.zip: the archive expands to 3000000 bytes, over the limit of 1000000 bytes",
         ),
-        "truncated": ("cut.nii", good[: len(good) // 3], 422, "cut.nii: cannot be read as NIfTI..."),
+        "truncated": (
+            "cut.nii",
+            good[: len(good) // 3],
+            422,
+            f"cut.nii: truncated: the header declares {64 * 64 * 48 * 4} bytes of voxels, the file holds "
+            f"{len(good) // 3 - 352}",
+        ),
         "random bytes": ("noise.nii.gz", rng.bytes(4096), 422, "noise.nii.gz: cannot be read as NIfTI..."),
         "NaN voxels": ("nan.npy", npy.getvalue(), 422, "nan.npy: 1 voxel(s) are NaN or infinite"),
         "constant": (

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import math
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from gateway_fakes import RecordingQueue
 
+from services.gateway.app import create_app
+from services.gateway.deps import get_queue
 from services.gateway.jobqueue import TaskState
 from shared.errors import ConstantVolumeError
-from shared.jobs.store import is_cancelled
+from shared.jobs.store import JobRecord, JobStep, is_cancelled, utcnow, write_record
 from shared.manifest import write_manifest
 from shared.settings import Settings
 
@@ -122,3 +127,42 @@ def test_models_are_listed_shown_and_deleted(client: TestClient, settings: Setti
     assert [m["id"] for m in client.get("/models").json()["items"]] == ["n2v-b"]
     missing = client.get("/models/n2n-a")
     assert (missing.status_code, missing.json()["detail"]) == (404, "no model with id 'n2n-a'")
+
+
+def test_client_file_names_stay_in_the_jobs_own_view(
+    client: TestClient, queue: RecordingQueue, settings: Settings, nifti_path: Path
+):
+    """A name that may carry a patient's is in GET /jobs/{id} only: not in any payload, not in the listing."""
+    name = "Doe_Jane_1961-04-02.nii.gz"
+    volume = nifti_path.read_bytes()
+    response = client.post(
+        "/denoise",
+        data={"method": "n2v"},
+        files=[("file", (name, volume)), ("ground_truth", (name, volume))],
+    )
+    job_id = response.json()["job_id"]
+    payloads = json.dumps([call.payload for calls in queue.submitted for call in calls])
+    assert "Doe_Jane" not in payloads
+    assert "Doe_Jane" not in client.get("/jobs").text
+    assert client.get(f"/jobs/{job_id}").json()["inputs"] == {"file": name, "ground_truth": name}
+
+
+def test_the_gateway_purges_expired_jobs_when_it_starts(
+    settings: Settings, queue: RecordingQueue, nifti_path: Path
+):
+    """With JOB_RETENTION_DAYS set, a job accepted before that is gone (404) once the gateway has started."""
+    settings.JOB_RETENTION_DAYS = 14
+    old = JobRecord(
+        id="old1",
+        kind="metrics",
+        created=utcnow() - timedelta(days=15),
+        steps=[JobStep(name="metrics", task="metrics.evaluate", task_id="old1-metrics")],
+    )
+    write_record(Path(settings.DATA_DIR), old)
+    app = create_app(settings)
+    app.dependency_overrides[get_queue] = lambda: queue
+    with TestClient(app) as client:
+        deadline = time.monotonic() + 10
+        while (Path(settings.DATA_DIR) / "jobs" / "old1").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert client.get("/jobs/old1").status_code == 404

@@ -12,7 +12,7 @@ import pytest
 from kombu import Connection
 
 from shared.queue.app import ensure_local_queue, make_celery, queue_dir
-from shared.queue.local import recover_claimed
+from shared.queue.local import claimant, recover_claimed
 from shared.settings import Settings
 
 
@@ -84,3 +84,25 @@ def test_messages_claimed_by_a_dead_process_are_recovered(settings: Settings):
     assert recover_claimed(queue_dir(settings) / "messages") == 1
     assert _messages(settings) == ["0001_a.n2n.msg"]
     assert [p.name for p in claimed.iterdir()] == [f"{os.getpid()}-0002_b.n2n.msg"]
+
+
+def test_a_claim_is_judged_by_process_id_and_start_time(settings: Settings):
+    """A live process with a dead claimant's id (ids are reused) does not keep its message; the claimant does."""
+    me = claimant()
+    pid, _, started = me.partition("@")
+    assert int(pid) == os.getpid() and started.isdigit()
+    claimed = queue_dir(settings) / "messages" / "claimed"
+    (claimed / f"{pid}@{int(started) - 5000}-0001_a.n2n.msg").write_text("{}")  # same id, older process
+    (claimed / f"{me}-0002_b.n2n.msg").write_text("{}")
+    assert recover_claimed(queue_dir(settings) / "messages") == 1
+    assert _messages(settings) == ["0001_a.n2n.msg"]
+    assert [p.name for p in claimed.iterdir()] == [f"{me}-0002_b.n2n.msg"]
+
+
+def test_a_worker_claims_under_its_id_and_start_time(settings: Settings, connect):
+    """The claimed file of a fetched message names this process and its start time."""
+    # A queue name no other test declares: kombu keeps exchange bindings per process, across data folders.
+    connect().SimpleQueue("claim-test").put({"job": 2})
+    message = connect().SimpleQueue("claim-test").get(timeout=5)
+    [claimed] = (queue_dir(settings) / "messages" / "claimed").iterdir()
+    assert claimed.name.startswith(f"{claimant()}-") and message.payload == {"job": 2}

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import re
+import sys
+import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from shared.errors import ConstantVolumeError, JobCancelledError, JobError
+import shared.worker.step as step_module
+from services.embedded.runtime import free_port
+from shared.errors import ConstantVolumeError, JobCancelledError, JobError, UnreadableVolumeError
 from shared.jobs.store import job_dir, mark_cancelled
+from shared.logs import configure_worker_logging
 from shared.progress import Progress
 from shared.queue.app import make_celery
 from shared.queue.names import METRICS_EVALUATE, N2N_TRAIN, N2V_DENOISE
@@ -17,14 +25,23 @@ from shared.worker.step import PROGRESS_STATE, run_step
 
 
 class RecordingTask:
-    """Stands in for a bound Celery task: records update_state calls."""
+    """Stands in for a bound Celery task: a request id, and the states its progress reports stored."""
 
     def __init__(self) -> None:
+        self.request = SimpleNamespace(id="task-1")
         self.states: list[tuple[str, dict[str, Any]]] = []
 
-    def update_state(self, state: str, meta: dict[str, Any]) -> None:
-        """Record the published state."""
-        self.states.append((state, meta))
+
+class RecordingBackend:
+    """A result store that records what each task stored."""
+
+    def __init__(self, task: RecordingTask) -> None:
+        self.task = task
+
+    def store_result(self, task_id: str, meta: dict[str, Any], state: str, request: Any = None) -> None:
+        """Record the stored state on the task it belongs to."""
+        assert task_id == self.task.request.id and request is self.task.request
+        self.task.states.append((state, meta))
 
 
 @pytest.fixture
@@ -33,9 +50,12 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(DATA_DIR=tmp_path, BROKER_URL="")
 
 
-def test_progress_is_published_throttled_but_stage_changes_always_show(settings: Settings):
+def test_progress_is_published_throttled_but_stage_changes_always_show(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
     """Many events in a burst publish the stage changes and the end, not every event."""
     task = RecordingTask()
+    monkeypatch.setattr(step_module, "progress_backend", lambda _settings: RecordingBackend(task))
     with run_step(task, "job1", "train", settings) as step:
         for i in range(100):
             step.progress(Progress(stage="training", fraction=i / 100))
@@ -47,6 +67,16 @@ def test_progress_is_published_throttled_but_stage_changes_always_show(settings:
     assert len(stages) < 10
     assert {state for state, _ in task.states} == {PROGRESS_STATE}
     assert all(meta["job_step"] == "train" for _, meta in task.states)
+
+
+def test_progress_goes_on_without_the_result_store(tmp_path: Path):
+    """With Redis away, progress reports fail fast and pause; the step runs to its end and is not failed."""
+    settings = Settings(DATA_DIR=tmp_path, BROKER_URL=f"redis://127.0.0.1:{free_port()}/0")
+    started = time.monotonic()
+    with run_step(RecordingTask(), "job1", "train", settings) as step:
+        for epoch in range(200):
+            step.progress(Progress(stage="training", epoch=epoch + 1, epochs=200, fraction=epoch / 200))
+    assert time.monotonic() - started < 5.0  # one attempt (refused at once), then a pause: no retries
 
 
 def test_input_errors_pass_through_and_others_become_job_errors(settings: Settings):
@@ -92,3 +122,57 @@ def test_tasks_are_routed_to_their_queues_by_name(settings: Settings):
         Settings(DATA_DIR=settings.DATA_DIR, BROKER_URL="redis://h:6379/0", VISIBILITY_TIMEOUT=7200)
     )
     assert redis_app.conf.broker_transport_options["visibility_timeout"] == 7200
+
+
+def test_each_job_event_is_one_log_line_without_names_or_messages(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """A step logs its start and its outcome with the job id, step and duration; never the error's text,
+    which may quote a file (or DICOM member) name carrying a patient's."""
+    task = RecordingTask()
+    monkeypatch.setattr(step_module, "progress_backend", lambda _settings: RecordingBackend(task))
+    caplog.set_level(logging.INFO, logger="shared.worker.step")
+    with pytest.raises(ConstantVolumeError), run_step(task, "job7", "denoise", settings):
+        raise ConstantVolumeError("Doe_Jane.nii.gz: every voxel has the value 0")
+    lines = [record.getMessage() for record in caplog.records if record.name == "shared.worker.step"]
+    assert lines[0] == "job job7 denoise: started after 0.0s"
+    assert re.fullmatch(r"job job7 denoise: failed \(ConstantVolumeError\) after \d+\.\ds", lines[1])
+    assert len(lines) == 2 and "Doe_Jane" not in caplog.text
+
+
+def test_celery_logs_an_input_failure_by_its_class_only(settings: Settings):
+    """Celery's own failure line for a task that failed on its input keeps the class, loses the text (which
+    may quote a DICOM member's name) and the traceback; an unexpected crash keeps both."""
+    configure_worker_logging(settings)
+    trace = logging.getLogger("celery.app.trace")
+
+    def record(error: Exception) -> logging.LogRecord:
+        try:
+            raise error
+        except Exception:
+            exc_info = sys.exc_info()
+        context = {
+            "name": "n2n.denoise",
+            "id": "job7-denoise",
+            "description": "raised unexpected",
+            "exc": repr(error),
+        }
+        made = trace.makeRecord(
+            trace.name,
+            logging.ERROR,
+            __file__,
+            1,
+            "Task %(name)s[%(id)s] %(description)s: %(exc)s",
+            (context,),
+            exc_info,
+        )
+        assert trace.filter(made)
+        return made
+
+    private = record(UnreadableVolumeError("file: DOE^JANE/IM0001.dcm: not a DICOM image file"))
+    assert private.getMessage() == (
+        "Task n2n.denoise[job7-denoise] raised unexpected: UnreadableVolumeError (its message: GET /jobs/<id>)"
+    )
+    assert private.exc_info is None
+    crash = record(RuntimeError("CUDA out of memory"))
+    assert "CUDA out of memory" in crash.getMessage() and crash.exc_info is not None

@@ -1,0 +1,172 @@
+"""What an uploaded file will cost to read, judged from its header before anything is decoded.
+
+The readers (shared/io) allocate what a header declares: an 85-byte `.nii.gz` whose header promised a
+512x512x1024 float32 volume made nibabel allocate 1 GB before it found the data missing, and a zip is
+extracted to disk before its members are found not to be DICOM. Here, at the gateway's door, each file is
+checked from what it declares, with the settings' limits, before the reader pays:
+
+- NIfTI (.nii, .nii.gz): the header's shape and bits per voxel give the decoded size, refused over
+  MAX_DECODED_BYTES; the voxels it promises must be in the file (a .nii's size; a .nii.gz is decompressed
+  as a stream, counting bytes, never holding more than a chunk), else the file is truncated (422).
+- .npy: the same from numpy's own header reader.
+- DICOM .zip: from the central directory and the first 132 bytes of each member (never extracting one):
+  an archive without a single DICOM file (the "DICM" preamble) is refused before it is unpacked.
+
+Only the fields needed are read (with `struct` for NIfTI: nibabel stays inside shared/io by design).
+A header these checks cannot parse is left to the reader, whose error names the problem.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from shared.errors import TooLargeError, UnreadableVolumeError
+from shared.io.formats import DICOM_ZIP, NIFTI, NPY
+from shared.settings import Settings
+
+_CHUNK = 1 << 20
+_DICOM_PREAMBLE = 128
+
+
+def check_cost(path: Path, fmt: str, settings: Settings, name: str) -> None:
+    """Refuse a stored upload whose declared content is over the limits or not there (4xx), before reading."""
+    if fmt == NIFTI:
+        _check_nifti(path, settings, name)
+    elif fmt == NPY:
+        _check_npy(path, settings, name)
+    elif fmt == DICOM_ZIP:
+        _check_dicom_zip(path, settings, name)
+
+
+def _check_decoded(voxels: int, bits: int, settings: Settings, name: str) -> int:
+    """The decoded size in bytes, refused over MAX_VOXELS or MAX_DECODED_BYTES (413)."""
+    size = voxels * max(bits, 8) // 8
+    if voxels > settings.MAX_VOXELS:
+        raise TooLargeError(
+            f"{name}: the header declares {voxels} voxels, over the limit of {settings.MAX_VOXELS}"
+        )
+    if size > settings.MAX_DECODED_BYTES:
+        raise TooLargeError(
+            f"{name}: the header declares {size} bytes of voxels, over the limit of {settings.MAX_DECODED_BYTES} "
+            "(MAX_DECODED_BYTES)"
+        )
+    return size
+
+
+def nifti_header_fields(block: bytes) -> tuple[int, int, int] | None:
+    """(voxels, bits per voxel, offset of the voxels) from the start of a NIfTI-1 or NIfTI-2 file; None when
+    it is neither (the reader then says why)."""
+    if len(block) < 4:
+        return None
+    for endian in "<>":
+        header_size = struct.unpack(f"{endian}i", block[:4])[0]
+        if header_size == 348 and len(block) >= 348:  # NIfTI-1: int16 dims, float32 vox_offset
+            dims = struct.unpack(f"{endian}8h", block[40:56])
+            bits = struct.unpack(f"{endian}h", block[72:74])[0]
+            offset = struct.unpack(f"{endian}f", block[108:112])[0]
+        elif header_size == 540 and len(block) >= 540:  # NIfTI-2: int64 dims and vox_offset
+            bits = struct.unpack(f"{endian}h", block[14:16])[0]
+            dims = struct.unpack(f"{endian}8q", block[16:80])
+            offset = struct.unpack(f"{endian}q", block[168:176])[0]
+        else:
+            continue
+        ndim = dims[0]
+        if not 1 <= ndim <= 7 or bits <= 0 or any(d < 0 for d in dims[1 : ndim + 1]) or not offset >= 0:
+            return None
+        voxels = int(np.prod([max(int(d), 1) for d in dims[1 : ndim + 1]], dtype=object))
+        return voxels, int(bits), max(int(offset), header_size + 4)  # 4 bytes of extension flags follow
+    return None
+
+
+def _check_nifti(path: Path, settings: Settings, name: str) -> None:
+    """Decoded size within the limits, and every promised voxel byte present."""
+    compressed = path.name.lower().endswith(".gz")
+    try:
+        with gzip.open(path, "rb") if compressed else path.open("rb") as handle:
+            fields = nifti_header_fields(handle.read(540))
+    except (OSError, EOFError, zlib.error):
+        return  # not gzip, or unreadable: the reader's error names it
+    if fields is None:
+        return
+    voxels, bits, offset = fields
+    needed = offset + _check_decoded(voxels, bits, settings, name)
+    present = _gzip_length(path, needed) if compressed else path.stat().st_size
+    if present is not None and present < needed:
+        raise UnreadableVolumeError(
+            f"{name}: truncated: the header declares {needed - offset} bytes of voxels, the file holds "
+            f"{max(0, present - offset)}"
+        )
+
+
+def _gzip_length(path: Path, enough: int) -> int | None:
+    """Bytes a gzip file decompresses to, counted in chunks, stopping once `enough` is reached (None when the
+    stream is corrupt: the reader says so)."""
+    total = 0
+    try:
+        with gzip.open(path, "rb") as handle:
+            while total < enough and (chunk := handle.read(_CHUNK)):
+                total += len(chunk)
+    except (OSError, EOFError, zlib.error):
+        return None
+    return total
+
+
+def _check_npy(path: Path, settings: Settings, name: str) -> None:
+    """The same for a .npy: its header's shape and dtype, against the file's size."""
+    try:
+        with path.open("rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, _, dtype = read_header(handle)
+            offset = handle.tell()
+    except (ValueError, EOFError, OSError, TypeError):
+        return
+    dtype = np.dtype(dtype)
+    if dtype.hasobject:
+        return  # the reader refuses pickles with its own message
+    voxels = int(np.prod([int(n) for n in shape], dtype=object)) if shape else 1
+    needed = offset + _check_decoded(voxels, dtype.itemsize * 8, settings, name)
+    if path.stat().st_size < needed:
+        raise UnreadableVolumeError(
+            f"{name}: truncated: the header declares {needed - offset} bytes of voxels, the file holds "
+            f"{max(0, path.stat().st_size - offset)}"
+        )
+
+
+def _escapes(member: str) -> bool:
+    """Whether a member's path is absolute or climbs out with '..'."""
+    normalised = member.replace("\\", "/")
+    return normalised.startswith("/") or ".." in normalised.split("/") or normalised[1:2] == ":"
+
+
+def _check_dicom_zip(path: Path, settings: Settings, name: str) -> None:
+    """At least one member starts like a DICOM file, checked without extracting any (the reader extracts)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [info for info in archive.infolist() if not info.is_dir()]
+            too_many = len(members) > settings.MAX_ZIP_MEMBERS
+            too_big = sum(info.file_size for info in members) > settings.MAX_ZIP_UNCOMPRESSED_BYTES
+            if too_many or too_big or any(_escapes(info.filename) for info in members):
+                return  # a bomb or a zip slip: the reader refuses it from the directory, with its own message
+            for info in members:
+                try:
+                    with archive.open(info) as member:
+                        head = member.read(_DICOM_PREAMBLE + 4)
+                except (OSError, EOFError, zlib.error, zipfile.BadZipFile, NotImplementedError, RuntimeError):
+                    continue
+                if head[_DICOM_PREAMBLE:] == b"DICM":
+                    return
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return  # the reader names what is wrong with the archive
+    # The reader's own wording (it keeps only files with the preamble), said before anything is unpacked.
+    raise UnreadableVolumeError(f"{name}: the archive holds no DICOM images")

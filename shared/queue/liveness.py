@@ -1,0 +1,99 @@
+"""Worker heartbeats: each worker says every few seconds which queue it serves; /health reads them.
+
+A worker's main process beats every BEAT_INTERVAL_S (shared/worker/lease.py); a queue with no beat younger
+than BEAT_TTL_S has no live worker. With Redis the beats are keys that expire by themselves (no clock is
+compared across hosts); with the local queue they are files in the data directory whose age is read on
+the same machine. Nothing here imports a worker's code, so the gateway can read them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from pathlib import Path
+from typing import Protocol
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from shared.queue.names import QUEUES
+from shared.settings import Settings
+
+BEAT_INTERVAL_S = 5.0
+BEAT_TTL_S = 20.0
+"""A worker whose last beat is older than this is taken for dead (four missed beats)."""
+REDIS_TIMEOUT_S = 1.0
+"""Heartbeats are never worth waiting for: a Redis that does not answer within this is down."""
+
+
+class Heartbeats(Protocol):
+    """Where heartbeats are kept."""
+
+    def beat(self, queue: str, worker: str) -> None:
+        """Record that `worker` serves `queue` now."""
+
+    def live_workers(self) -> dict[str, int]:
+        """How many workers beat recently, for each queue (0 when none)."""
+
+
+class FileHeartbeats:
+    """Heartbeats as files `<queue>@<worker>` whose modification time is the last beat (local queue)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def beat(self, queue: str, worker: str) -> None:
+        """Touch the worker's file (created on the first beat)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / f"{queue}@{worker.replace('/', '_')}").touch()
+
+    def live_workers(self) -> dict[str, int]:
+        """Count the files touched within BEAT_TTL_S, per queue; stale files older than a day are removed."""
+        counts = dict.fromkeys(QUEUES, 0)
+        now = time.time()
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(self.folder):
+                queue = entry.name.partition("@")[0]
+                with contextlib.suppress(FileNotFoundError):
+                    age = now - entry.stat().st_mtime
+                    if age <= BEAT_TTL_S and queue in counts:
+                        counts[queue] += 1
+                    elif age > 86_400:
+                        os.unlink(entry.path)
+        return counts
+
+
+class RedisHeartbeats:
+    """Heartbeats as Redis keys that expire after BEAT_TTL_S (Redis mode, any number of hosts)."""
+
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        self.client = client
+        self.prefix = f"{prefix}fetal-denoise:heartbeat:"
+
+    def beat(self, queue: str, worker: str) -> None:
+        """Set the worker's key with its time to live."""
+        self.client.set(f"{self.prefix}{queue}@{worker}", "1", px=int(BEAT_TTL_S * 1000))
+
+    def live_workers(self) -> dict[str, int]:
+        """Count the keys that have not expired, per queue."""
+        counts = dict.fromkeys(QUEUES, 0)
+        for key in self.client.scan_iter(match=f"{self.prefix}*", count=100):
+            queue = key.decode().removeprefix(self.prefix).partition("@")[0]
+            if queue in counts:
+                counts[queue] += 1
+        return counts
+
+
+def heartbeats(settings: Settings) -> Heartbeats:
+    """The heartbeat store of these settings: files next to the local queue, or keys on the broker's Redis."""
+    if not settings.BROKER_URL:
+        return FileHeartbeats(Path(settings.DATA_DIR).resolve() / "queue" / "workers")
+    client = redis.Redis.from_url(
+        settings.BROKER_URL,
+        socket_timeout=REDIS_TIMEOUT_S,
+        socket_connect_timeout=REDIS_TIMEOUT_S,
+        retry=Retry(NoBackoff(), 0),  # redis-py retries three times by default, with back-off
+    )
+    return RedisHeartbeats(client, settings.BROKER_KEY_PREFIX)
