@@ -59,7 +59,9 @@ def preview_file(data_dir: Path, record: JobRecord, kind: PreviewKind, settings:
     if kind == "result":
         volume = _read(result_file(data_dir, record), result_name, limits, settings)
     else:
-        volume = _read(input_file(data_dir, record), record.inputs["file"], limits, settings, record.series_uid)
+        volume = _read(
+            input_file(data_dir, record), record.inputs["file"], limits, settings, record.series_uid
+        )
     if kind == "difference":
         result = _read(result_file(data_dir, record), result_name, limits, settings)
         check_same_shape(volume, result, record.inputs["file"], result_name)
