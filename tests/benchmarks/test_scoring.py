@@ -56,7 +56,9 @@ def test_a_failed_row_shows_its_status_and_reason_in_the_table() -> None:
 
 def test_unknown_budget_is_refused() -> None:
     """Asking for a preset that does not exist names the ones that do."""
-    with pytest.raises(ValueError, match="no preset budget 'custom'; choose one of tiny, quick, paper"):
+    with pytest.raises(
+        ValueError, match="no preset budget 'custom'; choose one of tiny, quick, curve, paper"
+    ):
         get_budget("custom")
 
 

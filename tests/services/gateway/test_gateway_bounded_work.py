@@ -41,9 +41,12 @@ def _nifti_header_only(shape: tuple[int, ...], dtype: type) -> bytes:
         ),
         (
             "/denoise",
-            {"method": "n2n", "params": json.dumps({"epochs": 10_000})},
+            {
+                "method": "n2n",
+                "params": json.dumps({"epochs": 10_000, "steps_per_epoch": None, "batch_size": 4}),
+            },
             "params: a fit of 10000 epochs x 12 steps is 120000 training steps, over this server's limit of "
-            "20000 (MAX_FIT_STEPS); train a model with /train instead",  # 48 slices, batches of 4
+            "20000 (MAX_FIT_STEPS); train a model with /train instead",  # one pass over 48 slices, batches of 4
         ),
         (
             "/train",
