@@ -22,12 +22,14 @@ import numpy as np
 
 from benchmarks.budget import Budget
 from benchmarks.data import BenchmarkData, NoisyCopies
+from benchmarks.estimates import row_estimates
 from benchmarks.prediction import Prediction
 from shared.intensity import Normalisation
 from shared.methods import MethodName, fit_config
 from shared.methods.workflow import load_workflow
 from shared.metrics import compare
-from shared.progress import Progress
+from shared.progress import Progress, ignore_progress
+from shared.volume import Volume
 
 FitKey = Literal["n2v_fit", "n2n_fit", "n2n_pair_fit"]
 FIT_KEYS: tuple[FitKey, ...] = ("n2v_fit", "n2n_fit", "n2n_pair_fit")
@@ -81,6 +83,7 @@ def run_fit(
         first, second=second, config=config, work_dir=work, progress=recorder
     )
     ended = time.perf_counter()
+    estimates = _estimates(method, data, noisy.sigma, first, second, denoised.data, work)
     manifest = json.loads((work / "manifest.json").read_text(encoding="utf-8"))
     validation = manifest["validation"]
     steps = int(config.epochs) * int(config.steps_per_epoch or manifest["data"].get("steps_per_epoch", 0))
@@ -92,8 +95,43 @@ def run_fit(
         infer_slices=first.shape[data.axis],
         scope="whole volume",
         settings=_settings(config.model_dump(mode="json"), manifest["data"]),
+        estimates=estimates,
     )
     return prediction, recorder.points
+
+
+def _estimates(
+    method: MethodName,
+    data: BenchmarkData,
+    sigma: float,
+    first: Volume,
+    second: Volume | None,
+    result: np.ndarray,
+    work: Path,
+) -> dict[str, float | None]:
+    """The quality estimates of the fit's output on the whole volume, next to the truth."""
+    workflow = load_workflow(method)
+    seconds = [second] if second is not None else None
+
+    def denoiser(array: np.ndarray) -> np.ndarray:
+        (output,) = workflow.predict(
+            [first.with_data(array)], work, seconds=seconds, progress=ignore_progress
+        )
+        return output
+
+    single = None
+    if second is not None:
+        (single,) = workflow.predict([first], work, seconds=None, progress=ignore_progress)
+    return row_estimates(
+        first.data,
+        data.volume.data,
+        result,
+        denoiser,
+        sigma,
+        slice_axis=data.axis,
+        second=second.data if second is not None else None,
+        single_copy=single,
+    )
 
 
 def _settings(config: dict[str, Any], summary: dict[str, Any]) -> dict[str, str | int | float | bool]:

@@ -16,6 +16,7 @@ import numpy as np
 from benchmarks.baselines import Prediction
 from benchmarks.budget import Budget
 from benchmarks.data import BenchmarkData
+from benchmarks.estimates import row_estimates
 from benchmarks.results import MethodKey
 from shared.intensity import IntensityMapping
 
@@ -83,8 +84,17 @@ def run_n2n(
     if targets == "clean":
         return {"n2c": Prediction(first, budget.steps, train_seconds, first_s)}
     second, second_s = predict(noisy[1])
+    estimates = row_estimates(
+        noisy[0],
+        data.test,
+        first,
+        lambda images: predict(images)[0],
+        sigma,
+        second=noisy[1],
+        single_copy=first,
+    )
     return {
-        "n2n": Prediction(first, budget.steps, train_seconds, first_s),
+        "n2n": Prediction(first, budget.steps, train_seconds, first_s, estimates=estimates),
         "n2n_eq3": Prediction((first + second) / 2, budget.steps, train_seconds, first_s + second_s),
     }
 
@@ -130,13 +140,20 @@ def run_n2v(
     _check_no_leak([(int(v), int(s)) for v, s in n2v_train], data, "N2V")
     mapping = IntensityMapping.model_validate(manifest.data["intensity"][0])
     model = load_model(work).model
+
+    def denoise(images: np.ndarray) -> np.ndarray:
+        """The trained model on (N, H, W) noisy slices, on the training volume's intensity scale."""
+        with quiet():
+            out = [model.predict(np.ascontiguousarray(mapping.normalise(image)), "YX") for image in images]
+        return mapping.denormalise(np.stack(out))
+
     begun = time.perf_counter()
-    with quiet():
-        out = [model.predict(np.ascontiguousarray(mapping.normalise(image)), "YX") for image in noisy[0]]
+    images = denoise(noisy[0])
     infer_seconds = time.perf_counter() - begun
     return Prediction(
-        images=mapping.denormalise(np.stack(out)),
+        images=images,
         train_steps=budget.steps,
         train_seconds=train_seconds,
         infer_seconds=infer_seconds,
+        estimates=row_estimates(noisy[0], data.test, images, denoise, sigma),
     )

@@ -28,3 +28,5 @@ class Prediction:
     """The noise sigma (0-255 scale) the method was told: the truth or an estimate; None: none given."""
     settings: dict[str, Setting] = field(default_factory=dict)
     """The method's parameters as it ran, for the record."""
+    estimates: dict[str, float | None] = field(default_factory=dict)
+    """Learned rows: quality without a ground truth against the truth (benchmarks/estimates.py)."""

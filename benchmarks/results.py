@@ -73,6 +73,11 @@ class Row(BaseModel):
     settings: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="The method's parameters as it ran (classical rows)."
     )
+    estimates: dict[str, float | None] = Field(
+        default_factory=dict,
+        description="Learned rows: the noise sigma, SURE RMSE and pair RMSE estimated without the clean "
+        "reference, next to the true figures (benchmarks/estimates.py).",
+    )
 
 
 class SigmaResult(BaseModel):
@@ -90,6 +95,11 @@ class SigmaResult(BaseModel):
     )
     train_seed: int = Field(description="Seed of every learned method's training (noise, patches, init).")
     rows: list[Row] = Field(description="One row per method, in table order.")
+    noise_estimates: dict[str, float | None] = Field(
+        default_factory=dict,
+        description="The noise sigma (0-255 scale) estimated from the noisy volume without the truth: with "
+        "this Gaussian noise, and with Rician noise of the same sigma drawn for the check.",
+    )
     curves: dict[str, list[dict[str, float]]] = Field(
         default_factory=dict,
         description="Fit rows with a curve budget: after every epoch, the training seconds so far and the "

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import ValidationError
 
 from benchmarks import learned
@@ -37,6 +38,7 @@ from benchmarks.data import (
     prepare,
 )
 from benchmarks.environment import machine, versions
+from benchmarks.estimates import UNIT
 from benchmarks.figure import Panel, save_figure
 from benchmarks.fits import FIT_KEYS, run_fit
 from benchmarks.noise_level import ESTIMATOR
@@ -45,6 +47,8 @@ from benchmarks.scoring import DATA_RANGE, check_targets, missing, score
 from benchmarks.speed import run_speed
 from benchmarks.table import to_markdown
 from shared.atomic import atomic_write_text
+from shared.noise import add_noise
+from shared.quality.noise_level import estimate_noise_level
 
 TRAIN_SEED = 0
 """Seed of every learned method's training noise, patch sampling and initialisation."""
@@ -150,6 +154,19 @@ def _fit_rows(
     return out, curves
 
 
+def _noise_estimates(data: BenchmarkData, noisy: NoisyCopies) -> dict[str, float | None]:
+    """The noise sigma estimated from the noisy volume, and from a Rician copy of the same sigma, vs the truth."""
+    rician = add_noise(data.volume.data, noisy.sigma, np.random.default_rng(noisy.seed), "rician")
+    out: dict[str, float | None] = {"sigma_true_255": noisy.sigma}
+    for kind, volume in (("gaussian", noisy.volumes[0]), ("rician", rician)):
+        level = estimate_noise_level(volume, UNIT, slice_axis=data.axis)
+        out[f"{kind}_estimated_255"] = level.sigma_255
+        out[f"{kind}_relative_error"] = (
+            None if level.sigma_255 is None else round(level.sigma_255 / noisy.sigma - 1, 4)
+        )
+    return out
+
+
 def _status(outcome: str) -> str:
     """The row status of a method that produced no predictions."""
     return outcome if outcome in (NOT_INSTALLED, NOT_RUN) else "failed"
@@ -168,6 +185,7 @@ def _sigma_result(
     preds.update(classical_rows(data, noisy, methods, progress))
     preds.update(_learned_rows(data, sigma, noisy.test_slices, budget, methods, progress))
     fits, curves = _fit_rows(data, noisy, budget, methods, progress)
+    noise_estimates = _noise_estimates(data, noisy)
     preds.update(fits)
     rows: list[Row] = []
     for key in ROW_ORDER:
@@ -192,6 +210,7 @@ def _sigma_result(
         train_seed=TRAIN_SEED,
         rows=rows,
         curves=curves,
+        noise_estimates=noise_estimates,
         targets=check_targets(rows),
     )
     return result, panels

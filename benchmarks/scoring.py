@@ -64,6 +64,7 @@ def score(method: MethodKey, clean: np.ndarray, prediction: Prediction) -> Row:
         scope=prediction.scope,
         sigma_given=None if prediction.sigma_given is None else round(prediction.sigma_given, 3),
         settings=prediction.settings,
+        estimates=prediction.estimates,
     )
 
 

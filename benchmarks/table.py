@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks.results import BenchmarkResult, Row
+from benchmarks.results import BenchmarkResult, Row, SigmaResult
 
 HEADER = (
     "| Method | PSNR (dB) | RMSE | SSIM | Test slices | Sigma given | Train steps | Train s | Infer s "
@@ -42,6 +42,52 @@ def settings_lines(result: BenchmarkResult) -> list[str]:
     ]
 
 
+ESTIMATES_HEADER = (
+    "| Method | sigma true | sigma est. | error | RMSE true | RMSE SURE | error | pair RMSE true "
+    "| pair RMSE est. | error |"
+)
+ESTIMATES_RULE = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:+.1f}%"
+
+
+def estimate_lines(sigma: SigmaResult) -> list[str]:
+    """The quality-without-ground-truth table of one sigma: estimates next to the truth, per learned row."""
+    lines = []
+    for row in sigma.rows:
+        e = row.estimates
+        if not e:
+            continue
+        lines.append(
+            f"| {row.label} | {_num(e.get('sigma_true_255'), 2)} | {_num(e.get('sigma_estimated_255'), 2)} "
+            f"| {_pct(e.get('sigma_relative_error'))} | {_num(e.get('rmse_true'), 4)} | {_num(e.get('rmse_sure'), 4)} "
+            f"| {_pct(e.get('rmse_sure_relative_error'))} | {_num(e.get('rmse_pair_true'), 4)} "
+            f"| {_num(e.get('rmse_pair'), 4)} | {_pct(e.get('rmse_pair_relative_error'))} |"
+        )
+    noise = sigma.noise_estimates
+    if noise:
+        lines.append(
+            f"| the noisy volume itself | {_num(noise.get('sigma_true_255'), 2)} | "
+            f"Gaussian noise {_num(noise.get('gaussian_estimated_255'), 2)} ({_pct(noise.get('gaussian_relative_error'))}), "
+            f"Rician noise {_num(noise.get('rician_estimated_255'), 2)} ({_pct(noise.get('rician_relative_error'))}) "
+            "| | | | | | | |"
+        )
+    return (
+        [
+            "",
+            "Quality without a ground truth (RMSE over the anatomy, [0, 1] scale):",
+            "",
+            ESTIMATES_HEADER,
+            ESTIMATES_RULE,
+            *lines,
+        ]
+        if lines
+        else []
+    )
+
+
 def to_markdown(result: BenchmarkResult, figure_name: str | None = None) -> str:
     """The whole result as Markdown: how it was made, the definitions, and a table per sigma."""
     budget = result.budget
@@ -71,6 +117,10 @@ def to_markdown(result: BenchmarkResult, figure_name: str | None = None) -> str:
         lines += [row_line(row) for row in sigma.rows]
         if sigma.targets:
             lines += ["", "Targets: " + "; ".join(f"{k}: {v}" for k, v in sigma.targets.items())]
+        lines += estimate_lines(sigma)
+        for key, points in sigma.curves.items():
+            trace = ", ".join(f"{p['seconds'] / 60:.1f} min {p['psnr']:.2f}" for p in points)
+            lines += ["", f"Curve of {key} (training minutes, test PSNR dB): {trace}"]
     settings = settings_lines(result)
     if settings:
         lines += ["", "Settings of the classical rows:", "", *settings]

@@ -10,7 +10,9 @@ import typer
 
 from cli.method_options import build_config
 from cli.progress_bar import progress_bar
+from cli.quality_report import print_quality
 from cli.reading import read_input
+from shared.atomic import atomic_write_text
 from shared.errors import ConfigError
 from shared.io import write_volume
 from shared.io.formats import output_format
@@ -75,6 +77,23 @@ def denoise_command(
             "clipped to the type's range, through the input's own scaling. Default: float32 (NIfTI).",
         ),
     ] = False,
+    quality: Annotated[
+        bool,
+        typer.Option(
+            "--quality",
+            metavar="",
+            help="Print how good the result is without a reference: the input's noise level, the result's "
+            "estimated RMSE / PSNR (SURE; with --second, also the pair estimate) and what was removed.",
+        ),
+    ] = False,
+    quality_json: Annotated[
+        Path | None,
+        typer.Option(help="Write the quality estimates as JSON to this file (implies --quality)."),
+    ] = None,
+    residual: Annotated[
+        Path | None,
+        typer.Option(help="Write what was removed (input - result) to this file, in any supported format."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", metavar="", help="No progress bar.")] = False,
 ) -> None:
     """Denoise SOURCE into OUT with a trained --model, or by fitting on SOURCE first (n2n: with its --second
@@ -116,8 +135,20 @@ def denoise_command(
             repeats=repeats,
             progress=progress,
         )
+        report = None
+        if quality or quality_json is not None:
+            report = workflow.assess(volume, denoised, model or Path(work) / "model", second=second_volume)
     written = write_volume(denoised, out, keep_dtype=keep_dtype)
     typer.echo(f"wrote {written}")
+    if residual is not None:
+        typer.echo(
+            f"wrote {write_volume(volume.with_data(volume.data - denoised.data), residual)} (input - result)"
+        )
+    if report is not None:
+        print_quality(report)
+        if quality_json is not None:
+            atomic_write_text(quality_json, report.model_dump_json(indent=2))
+            typer.echo(f"wrote {quality_json}")
     if reference is not None:
         for label, data in (("input", volume.data), ("output", denoised.data)):
             scores = evaluate(data, reference.data).volume

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Stage = Literal["queued", "loading", "training", "predicting", "metrics", "writing", "done"]
+Stage = Literal["queued", "loading", "training", "predicting", "assessing", "metrics", "writing", "done"]
 
 
 class Progress(BaseModel):

@@ -53,6 +53,12 @@ class JobView(BaseModel):
         default=None,
         description="PSNR (dB), RMSE, SSIM per volume, as the mean of slices, and per slice (null = infinite PSNR).",
     )
+    quality: dict[str, Any] | None = Field(
+        default=None,
+        description="A denoising job's quality without a reference, once succeeded: the input's noise sigma, "
+        "the result's estimated RMSE / PSNR (SURE), with a second acquisition the pair estimate, what was "
+        "removed (the residual, downloadable at /jobs/{id}/residual), and what these assume.",
+    )
     error: str | None = Field(default=None, description="Why the job failed.")
     inputs: dict[str, str] = Field(
         default_factory=dict,

@@ -57,6 +57,8 @@ def job_view(record: JobRecord, queue: JobQueue) -> JobView:
         if state.state == "SUCCESS":
             if step.name == "metrics" and isinstance(state.info, dict):
                 view.metrics = state.info
+            if step.name == "denoise" and isinstance(state.info, dict):
+                view.quality = state.info.get("quality")
             continue
         view.step = step.name
         if state.state in FAILED_STATES:

@@ -56,7 +56,12 @@ def read_volume(
 
 
 def write_volume(
-    volume: Volume, path: str | Path, *, description: str = "denoised", keep_dtype: bool = False
+    volume: Volume,
+    path: str | Path,
+    *,
+    description: str = "denoised",
+    keep_dtype: bool = False,
+    as_new_series: bool = False,
 ) -> Path:
     """Write `volume` in the format of `path`'s extension, atomically; returns the path.
 
@@ -66,6 +71,8 @@ def write_volume(
     to even and clipping to the type's range (stored_type.py); DICOM outputs always store integers (the
     source's type, or 16 bits for a new series), so it changes nothing there; a .npy output is float32
     and refuses it. A directory, or a name without a writable suffix, is refused before anything is written.
+    `as_new_series` (DICOM outputs) writes a new series in the source's study, with a rescale of its own,
+    instead of a derived copy in the source's stored type: for values that type cannot hold (a residual).
     """
     fmt = output_format(path)
     path = Path(path)
@@ -75,4 +82,7 @@ def write_volume(
         raise ConfigError(
             f"{path.name}: a .npy output is float32; keeping the input's data type needs a NIfTI output"
         )
+    if fmt in (DICOM, DICOM_ZIP):
+        writer = write_dicom_zip if fmt == DICOM_ZIP else write_dicom_file
+        return writer(volume, path, description, as_new_series=as_new_series)
     return _WRITERS[fmt](volume, path, description)

@@ -73,10 +73,13 @@ def _can_derive(volume: Volume, as_multiframe: bool) -> bool:
     return len(source.datasets) == expected and len(source.rescale) == volumes * z
 
 
-def build_datasets(volume: Volume, description: str, multiframe: bool) -> list[Dataset]:
-    """The instances to write: a derived copy of a matching DICOM source, else a new MR series."""
+def build_datasets(
+    volume: Volume, description: str, multiframe: bool, *, as_new_series: bool = False
+) -> list[Dataset]:
+    """The instances to write: a derived copy of a matching DICOM source, else (or when `as_new_series`, for
+    values the source's stored type cannot hold, such as a signed residual) a new MR series in its study."""
     source = volume.source
-    if not (_can_derive(volume, multiframe) and isinstance(source, DicomSource)):
+    if as_new_series or not (_can_derive(volume, multiframe) and isinstance(source, DicomSource)):
         base = source.datasets[0] if isinstance(source, DicomSource) and source.datasets else None
         return new_series(volume, description, base, multiframe)
     series_uid = generate_uid()
@@ -109,13 +112,13 @@ def _encode(ds: Dataset) -> bytes:
     return buffer.getvalue()
 
 
-def write_dicom_zip(volume: Volume, path: Path, description: str) -> Path:
+def write_dicom_zip(volume: Volume, path: Path, description: str, *, as_new_series: bool = False) -> Path:
     """A zip holding one DICOM file per slice (per slice of each volume, for a series)."""
-    datasets = build_datasets(volume, description, multiframe=False)
+    datasets = build_datasets(volume, description, multiframe=False, as_new_series=as_new_series)
     return write_zip(((f"slice_{k + 1:04d}.dcm", _encode(ds)) for k, ds in enumerate(datasets)), path)
 
 
-def write_dicom_file(volume: Volume, path: Path, description: str) -> Path:
+def write_dicom_file(volume: Volume, path: Path, description: str, *, as_new_series: bool = False) -> Path:
     """One `.dcm` file: a single slice, or a multi-frame object for more than one slice.
 
     A series of volumes has no single-file form here: it is refused, naming the formats that hold it.
@@ -128,7 +131,7 @@ def write_dicom_file(volume: Volume, path: Path, description: str) -> Path:
     as_multiframe = volume.shape[0] > 1 or (
         isinstance(volume.source, DicomSource) and volume.source.multiframe
     )
-    (ds,) = build_datasets(volume, description, multiframe=as_multiframe)
+    (ds,) = build_datasets(volume, description, multiframe=as_multiframe, as_new_series=as_new_series)
     content = _encode(ds)
     with atomic_path(path) as tmp:
         tmp.write_bytes(content)

@@ -46,3 +46,13 @@ def data_path(data_dir: Path, relative: str) -> Path:
 def relative_to_data(data_dir: Path, path: Path) -> str:
     """The payload form of a path inside the data directory."""
     return Path(path).resolve().relative_to(Path(data_dir).resolve()).as_posix()
+
+
+QUALITY_NAME = "quality.json"
+"""A denoising job's quality estimates (shared.quality.assessment), inside jobs/<id>/."""
+
+
+def residual_name(result_name: str) -> str:
+    """The file name of a denoising job's residual (input - result) beside its result `result<suffix>`."""
+    folder, slash, name = result_name.rpartition("/")
+    return f"{folder}{slash}residual{name.removeprefix('result')}"

@@ -23,6 +23,8 @@ from shared.manifest import ModelManifest
 from shared.methods import AnyConfig, MethodName, fit_config
 from shared.noise import NoiseKind
 from shared.progress import ProgressCallback, ignore_progress
+from shared.quality.assessment import QualityReport, assess
+from shared.slices import acquisition_axis
 from shared.volume import Volume
 
 WORKFLOW_MODULES: dict[MethodName, str] = {"n2n": "services.n2n.workflow", "n2v": "services.n2v.workflow"}
@@ -135,9 +137,49 @@ class MethodWorkflow(ABC):
             model_dir = work_dir
         seconds = second.frames() if second is not None else None
         outputs = self.predict(volume.frames(), model_dir, seconds=seconds, progress=progress)
-        if float(volume.data.min()) >= 0.0:
-            outputs = [np.maximum(output, 0.0) for output in outputs]
-        return volume.with_frames(outputs)
+        return volume.with_frames([_as_magnitude_of(volume, output) for output in outputs])
+
+    def assess(
+        self,
+        volume: Volume,
+        result: Volume,
+        model_dir: Path,
+        *,
+        second: Volume | None = None,
+        probes: int = 1,
+    ) -> QualityReport:
+        """How good `result` (this workflow's output on `volume` with the model in `model_dir`) is, without a
+        reference (shared.quality.assessment): one more prediction per SURE probe, and with a second
+        acquisition one of the first copy alone. A series is assessed on its first volume."""
+        frame, out = volume.frames()[0], result.frames()[0].data
+        partner = second.frames()[0] if second is not None else None
+
+        def denoiser(data: np.ndarray) -> np.ndarray:
+            moved = frame.with_data(data)
+            seconds = [partner] if partner is not None else None
+            (output,) = self.predict([moved], model_dir, seconds=seconds, progress=ignore_progress)
+            return _as_magnitude_of(volume, output)
+
+        single = None
+        if partner is not None:
+            (alone,) = self.predict([frame], model_dir, seconds=None, progress=ignore_progress)
+            single = _as_magnitude_of(volume, alone)
+        return assess(
+            frame.data,
+            out,
+            denoiser,
+            method=self.method,
+            slice_axis=acquisition_axis(frame),
+            second=partner.data if partner is not None else None,
+            single_copy=single,
+            probes=probes,
+        )
+
+
+def _as_magnitude_of(volume: Volume, output: np.ndarray) -> np.ndarray:
+    """`output` with negative values set to 0 when `volume` (the input) has none: a magnitude in, a
+    magnitude out."""
+    return np.maximum(output, 0.0) if float(volume.data.min()) >= 0.0 else output
 
 
 def training_volumes(

@@ -8,13 +8,17 @@ registered is not run again.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from celery import Task
 
+from shared.atomic import atomic_write_text
+from shared.jobs.paths import QUALITY_NAME, residual_name
 from shared.jobs.registry import get_model, model_dir, register_model
 from shared.methods import MethodName
 from shared.methods.workflow import MethodWorkflow
+from shared.progress import Progress
 from shared.queue.app import app
 from shared.queue.names import DENOISE_TASKS, TRAIN_TASKS
 from shared.queue.payloads import DenoisePayload, TrainPayload
@@ -28,14 +32,21 @@ def run_denoise_job(task: Any, payload: dict[str, Any], workflow: MethodWorkflow
     """Denoise with a registered model, or fit on the input (and its second acquisition) first."""
     job = parse_payload(DenoisePayload, payload)
     with run_step(task, job.job_id, "denoise") as step:
+        quality_file = step.job_dir / QUALITY_NAME
         if step.path(job.result).is_file():  # a redelivery after it finished (its ack was lost): done
-            return {"result": job.result, "model_id": job.model_id, "averaged": job.second is not None}
+            return {
+                "result": job.result,
+                "model_id": job.model_id,
+                "averaged": job.second is not None,
+                "quality": json.loads(quality_file.read_text()) if quality_file.is_file() else None,
+            }
         volume = step.read(job.input)
         second = step.read(job.second) if job.second is not None else None
         work = step.job_dir / WORK_DIR
+        registered = model_dir(step.data_dir, job.model_id) if job.model_id is not None else None
         denoised = workflow.denoise_volume(
             volume,
-            model_dir=model_dir(step.data_dir, job.model_id) if job.model_id is not None else None,
+            model_dir=registered,
             second=second,
             config=job.config,
             work_dir=work,
@@ -43,11 +54,20 @@ def run_denoise_job(task: Any, payload: dict[str, Any], workflow: MethodWorkflow
             progress=step.progress,
             resume=job.model_id is None and workflow.has_checkpoint(work),
         )
+        step.progress(Progress(stage="assessing", fraction=0.0))
+        report = workflow.assess(volume, denoised, registered or work, second=second)
+        removed = volume.with_data(volume.data - denoised.data)
+        step.write(
+            removed, residual_name(job.result), description="residual (input - denoised)", as_new_series=True
+        )
+        atomic_write_text(quality_file, report.model_dump_json(indent=2))
+        # The result last: its presence is what tells a redelivery that the job is done.
         step.write(denoised, job.result, keep_dtype=job.keep_dtype)
         return {
             "result": job.result,
             "model_id": job.model_id,
             "averaged": second is not None,
+            "quality": report.model_dump(mode="json"),
             "elapsed_seconds": step.elapsed(),
         }
 

@@ -122,10 +122,24 @@ class StepContext:
             self.path(volume.path), limits=limits, series_uid=volume.series_uid, name=volume.name
         )
 
-    def write(self, volume: Volume, relative: str, *, keep_dtype: bool = False) -> Path:
+    def write(
+        self,
+        volume: Volume,
+        relative: str,
+        *,
+        description: str = "denoised",
+        keep_dtype: bool = False,
+        as_new_series: bool = False,
+    ) -> Path:
         """Write a result volume atomically, in the format its name says (in the input's type if asked)."""
         self.progress(Progress(stage="writing", fraction=0.0))
-        path = write_volume(volume, self.path(relative), keep_dtype=keep_dtype)
+        path = write_volume(
+            volume,
+            self.path(relative),
+            description=description,
+            keep_dtype=keep_dtype,
+            as_new_series=as_new_series,
+        )
         self.progress(Progress(stage="writing", fraction=1.0))
         return path
 

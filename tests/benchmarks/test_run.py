@@ -110,3 +110,22 @@ def test_markdown_and_figure_are_written(tiny_run: tuple[Path, list[str]]) -> No
     assert "![" in markdown and "tiny-test.png" in markdown
     assert path.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert any(m.startswith("wrote ") for m in messages)
+
+
+def test_fits_record_their_curve_and_every_learned_row_its_estimates(
+    tiny_run: tuple[Path, list[str]],
+) -> None:
+    """The single-scan fits run through the service and trace a curve; estimates sit next to the truth."""
+    path, _ = tiny_run
+    sigma = BenchmarkResult.model_validate_json(path.read_text(encoding="utf-8")).sigmas[0]
+    rows = {row.method: row for row in sigma.rows}
+    assert set(sigma.curves) == {"n2v_fit", "n2n_fit", "n2n_pair_fit"}
+    for points in sigma.curves.values():
+        assert points and all(math.isfinite(p["psnr"]) and p["seconds"] >= 0 for p in points)
+    for key in ("n2v", "n2n", "n2v_fit", "n2n_fit", "n2n_pair_fit"):
+        estimates = rows[key].estimates
+        assert estimates["sigma_true_255"] == 20.0 and estimates["sigma_estimated_255"] is not None
+        assert estimates["rmse_true"] is not None and estimates["rmse_sure"] is not None
+    assert rows["n2n_pair_fit"].estimates["rmse_pair"] is not None
+    assert sigma.noise_estimates["gaussian_estimated_255"] is not None
+    assert (path.parent / "tiny-test-curve.png").is_file()

@@ -232,3 +232,20 @@ def test_denoise_with_a_missing_model_directory(run_cli, small_files, tmp_path):
     assert result.code == 2
     assert "no model directory at" in result.err
     assert not out.exists()
+
+
+def test_denoise_reports_its_quality_and_what_it_removed(run_cli, n2n_model, small_files, tmp_path):
+    """--quality prints the estimates, --quality-json writes them, --residual writes input - result."""
+    result = run_cli(
+        "denoise", small_files["noisy"], tmp_path / "out.nii.gz", "--method", "n2n", "--model", n2n_model,
+        "--quality-json", tmp_path / "q.json", "--residual", tmp_path / "removed.nii.gz", "--quiet",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert "noise sigma:" in result.out and "estimated error of the result (SURE" in result.out
+    report = json.loads((tmp_path / "q.json").read_text())
+    assert {"noise_sigma", "rmse_estimate", "psnr_estimate", "data_range", "method", "residual"} <= set(
+        report
+    )
+    assert report["method"] == "n2n" and report["noise_sigma"] > 0
+    noisy, out = read_volume(small_files["noisy"]).data, read_volume(tmp_path / "out.nii.gz").data
+    np.testing.assert_allclose(read_volume(tmp_path / "removed.nii.gz").data, noisy - out, atol=1e-5)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import nibabel as nib
+import numpy as np
 import pydicom
 import pytest
 from e2e_helpers import upload, wait_for, wait_for_stage, wait_until_gone
@@ -77,6 +78,17 @@ def test_n2v_fit_on_a_nifti_upload_denoises_it(redis_api: httpx.Client, e2e_volu
     assert job_psnr > noisy_psnr + 2.0, (job_psnr, noisy_psnr)
     denoised = result.get_fdata().astype("float32").transpose(2, 1, 0)
     assert abs(evaluate(denoised, clean.data).volume.psnr - job_psnr) < 0.01
+
+    # Quality without the reference: the job says how noisy the input was and how far off the result is,
+    # and serves what was removed.
+    quality = view["quality"]
+    assert quality["method"] == "n2v" and quality["noise_sigma"] > 0 and quality["rmse_estimate"] > 0
+    assert set(quality["residual"]) >= {"std_ratio", "correlation"}
+    removed = redis_api.get(f"/jobs/{view['job_id']}/residual")
+    assert removed.status_code == 200
+    residual = nib.Nifti1Image.from_bytes(gzip.decompress(removed.content)).get_fdata()
+    noisy = nib.load(e2e_volumes["noisy"]).get_fdata()
+    np.testing.assert_allclose(residual, noisy - result.get_fdata(), atol=1e-4)
 
 
 def test_trained_n2n_model_is_listed_and_denoises_with_file2_average(

@@ -15,6 +15,7 @@ from services.gateway.previews import PreviewKind, preview_file, result_file
 from services.gateway.responses import JOB_ERRORS
 from services.gateway.schemas import JobPage, JobSummary, JobView
 from services.gateway.views import job_view
+from shared.jobs.paths import residual_name
 from shared.jobs.store import JobRecord, job_dir, list_records, mark_cancelled, read_record, remove_job_files
 
 logger = logging.getLogger("fetal_denoise.gateway")
@@ -84,6 +85,25 @@ def result(job_id: str, data_dir: DataDirDep, queue: QueueDep) -> FileResponse:
         path,
         media_type=_MEDIA_TYPES.get(path.suffix, "application/octet-stream"),
         filename=f"{stem}_denoised{suffix}",
+    )
+
+
+@router.get("/{job_id}/residual", response_class=FileResponse)
+def residual(job_id: str, data_dir: DataDirDep, queue: QueueDep) -> FileResponse:
+    """What the denoising removed (input - result, in the input's units and format; a DICOM input gives a new
+    series in its study, since a signed residual does not fit the input's stored type)."""
+    record = read_record(data_dir, job_id)
+    if record.result is None:
+        raise HTTPException(status_code=404, detail=f"job {job_id} is a {record.kind} job with no residual")
+    view = job_view(record, queue)
+    path = job_dir(data_dir, job_id) / residual_name(record.result)
+    if view.status != "succeeded" or not path.is_file():
+        raise HTTPException(status_code=409, detail=f"job {job_id} is {view.status}; it has no residual yet")
+    stem = record.inputs.get("file", "volume").split(".", 1)[0]
+    return FileResponse(
+        path,
+        media_type=_MEDIA_TYPES.get(path.suffix, "application/octet-stream"),
+        filename=f"{stem}_residual{record.result.removeprefix('result')}",
     )
 
 

@@ -1,0 +1,119 @@
+"""How good one denoising result is, without a clean reference: the report every denoise job and
+`fetal-denoise denoise --quality` give.
+
+From the noisy input, the result and the denoiser itself (a function the report calls once more per SURE
+probe): the noise level of the input (`noise_level`), the estimated error of the result (Monte-Carlo
+SURE, restricted to the anatomy: the air around it is Rician, not Gaussian, at low SNR), with a second
+acquisition the pair estimate of the single-copy prediction, and what was removed (the residual summary).
+The figures are in the volume's own units; PSNR is on `data_range`, by default the range (0.5th to 99.9th
+percentile) the methods normalise the input to, so it reads like the benchmark's PSNR on [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.intensity import Normalisation
+from shared.quality.background import foreground_mask
+from shared.quality.noise_level import NoiseLevel, estimate_noise_level
+from shared.quality.pair import PairEstimate, pair_estimate
+from shared.quality.residual import ResidualSummary, summarise_residual
+from shared.quality.sure import SureEstimate, monte_carlo_sure
+
+Denoiser = Callable[[np.ndarray], np.ndarray]
+
+ASSUMPTIONS = (
+    "The noise is zero-mean, independent from voxel to voxel and of one level everywhere (Gaussian); "
+    "magnitude MRI meets this in tissue, not in the dark air, so the error is estimated over the anatomy.",
+    "The noise sigma is estimated from the scan itself (its air background, else its wavelet details); a "
+    "wrong sigma moves the estimate by sigma_sensitivity percent per percent.",
+    "The pair estimate needs two acquisitions of the same anatomy with independent noise of equal level and "
+    "no motion between them; it scores the prediction from the first copy alone.",
+)
+
+
+class QualityReport(BaseModel):
+    """Estimated quality of one result, with no clean reference."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, ser_json_inf_nan="constants")
+
+    method: str = Field(description="The method that made the result (n2n, n2v, ...).")
+    noise_sigma: float | None = Field(description="Estimated noise sigma of the input, volume units.")
+    noise_sigma_255: float | None = Field(description="The same on the 0-255 scale of the normalised range.")
+    rmse_estimate: float | None = Field(
+        description="Estimated RMSE of the result against the unknown clean volume (SURE), volume units."
+    )
+    psnr_estimate: float | None = Field(description="Estimated PSNR of the result in dB, on data_range.")
+    rmse_uncertainty: float | None = Field(
+        description="Monte-Carlo standard error of the RMSE estimate (several probes), volume units."
+    )
+    data_range: float = Field(description="MAX of the PSNR estimates, volume units.")
+    residual: ResidualSummary | None = Field(description="What was removed: input - result, summarised.")
+    noise: NoiseLevel = Field(description="Both noise estimates in detail.")
+    sure: SureEstimate | None = Field(description="The SURE estimate in detail; null without a noise sigma.")
+    pair: PairEstimate | None = Field(
+        default=None,
+        description="With a second acquisition: the pair estimate of the single-copy prediction.",
+    )
+    assumptions: list[str] = Field(description="What the estimates assume, and where they break.")
+
+
+def assess(
+    noisy: np.ndarray,
+    result: np.ndarray,
+    denoiser: Denoiser,
+    *,
+    method: str,
+    slice_axis: int = 0,
+    second: np.ndarray | None = None,
+    single_copy: np.ndarray | None = None,
+    sigma: float | None = None,
+    probes: int = 1,
+    seed: int = 0,
+) -> QualityReport:
+    """The quality report of `result` = `denoiser(noisy)` (3D arrays, the volume's units).
+
+    `sigma` overrides the estimated noise level; `second` (a second acquisition) with `single_copy` (the
+    prediction from `noisy` alone) adds the pair estimate.
+    """
+    mapping = Normalisation().fit(noisy)
+    level = estimate_noise_level(noisy, mapping, slice_axis=slice_axis)
+    noise = float(sigma) if sigma is not None else level.sigma
+    data_range = mapping.scale
+    anatomy = foreground_mask(noisy, slice_axis=slice_axis)
+    sure = residual = None
+    if noise is not None and noise > 0:
+        sure = monte_carlo_sure(
+            denoiser,
+            noisy,
+            noise,
+            result=result,
+            mask=anatomy,
+            probes=probes,
+            data_range=data_range,
+            seed=seed,
+        )
+        residual = summarise_residual(noisy, result, noise, mask=anatomy)
+    pair = None
+    if second is not None and single_copy is not None:
+        pair = pair_estimate(single_copy, noisy, second, mask=anatomy, data_range=data_range)
+    uncertainty = None
+    if sure is not None and sure.mse_standard_error is not None and sure.rmse > 0:
+        uncertainty = sure.mse_standard_error / (2 * sure.rmse)  # d sqrt(m) = dm / (2 sqrt(m))
+    return QualityReport(
+        method=method,
+        noise_sigma=noise,
+        noise_sigma_255=None if noise is None else 255 * noise / data_range,
+        rmse_estimate=None if sure is None else sure.rmse,
+        psnr_estimate=None if sure is None else sure.psnr,
+        rmse_uncertainty=uncertainty,
+        data_range=data_range,
+        residual=residual,
+        noise=level,
+        sure=sure,
+        pair=pair,
+        assumptions=list(ASSUMPTIONS),
+    )

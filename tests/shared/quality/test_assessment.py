@@ -1,0 +1,50 @@
+"""The quality report of one result (shared.quality.assessment): the estimators put together, as a job and
+`denoise --quality` give them."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import gaussian_filter
+
+from shared.quality.assessment import assess
+from shared.quality.background import foreground_mask
+from shared.volume import Volume
+
+SIGMA = 20 / 255
+
+
+def _smoother(data: np.ndarray) -> np.ndarray:
+    """A known linear denoiser."""
+    return gaussian_filter(data, 1.0)
+
+
+def _true_rmse(result: np.ndarray, clean: np.ndarray, noisy: np.ndarray) -> float:
+    """The RMSE over the anatomy, where the report estimates it."""
+    region = foreground_mask(noisy)
+    return float(np.sqrt(np.mean((result - clean)[region] ** 2)))
+
+
+def test_the_report_estimates_a_known_smoother_close_to_its_true_error(mni_volume: Volume) -> None:
+    """Noise sigma, SURE RMSE over the anatomy and the residual summary, against the truth of the synthetic case."""
+    clean = mni_volume.data[::2, ::2, ::2].astype(np.float64)
+    noisy = clean + np.random.default_rng(0).normal(0, SIGMA, clean.shape)
+    result = _smoother(noisy)
+    report = assess(noisy, result, _smoother, method="gaussian filter", probes=2)
+    assert report.noise_sigma is not None and abs(report.noise_sigma / SIGMA - 1) < 0.05
+    assert report.rmse_estimate is not None and report.sure is not None
+    assert report.sure.voxels < clean.size  # over the anatomy, not the air
+    assert abs(report.rmse_estimate / _true_rmse(result, clean, noisy) - 1) < 0.1
+    assert report.rmse_uncertainty is not None and report.rmse_uncertainty >= 0
+    assert report.residual is not None and report.residual.std_ratio > 0
+    assert report.pair is None and report.assumptions
+
+
+def test_a_second_acquisition_adds_the_pair_estimate(mni_volume: Volume) -> None:
+    """With the second copy and the single-copy prediction, the report holds the pair estimate too."""
+    clean = mni_volume.data[::2, ::2, ::2].astype(np.float64)
+    rng = np.random.default_rng(1)
+    first, second = (clean + rng.normal(0, SIGMA, clean.shape) for _ in range(2))
+    single = _smoother(first)
+    report = assess(first, single, _smoother, method="pair", second=second, single_copy=single)
+    assert report.pair is not None
+    assert abs(report.pair.rmse / _true_rmse(single, clean, first) - 1) < 0.1
