@@ -19,6 +19,7 @@ does not matter here (it is trained for a few steps only), only the time of the 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
@@ -28,7 +29,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from benchmarks.environment import machine
 from services.embedded.runtime import ServiceProcesses, embedded_service
+from shared.atomic import atomic_write_text
 from shared.intensity import IntensityMapping
 from shared.io import read_volume, write_volume
 from shared.jobs.registry import register_model
@@ -120,6 +123,12 @@ def main() -> None:
     parser.add_argument(
         "--queue", choices=["redis", "local"], default="redis", help="Redis at 127.0.0.1 or files."
     )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="Also write the figures as JSON (default: benchmarks/results/service-overhead-<queue>.json).",
+    )
     args = parser.parse_args()
 
     import torch
@@ -188,6 +197,23 @@ def main() -> None:
     print(f"identical outputs: {same}")
     ok = own < 0.5 or own_pct < 10.0
     print(f"goal (under 10 % or under 0.5 s, same-run split): {'met' if ok else 'NOT met'}")
+    out = args.out or Path("benchmarks/results") / f"service-overhead-{args.queue}.json"
+    figures = {
+        "command": f"python -m benchmarks.service_overhead --queue {args.queue} --repeats {args.repeats}",
+        "volume_shape_zyx": list(SHAPE_ZYX),
+        "in_process_seconds": local,
+        "service_seconds": service_s,
+        "worker_core_seconds": core_s,
+        "overhead_median_seconds": round(overhead, 3),
+        "overhead_median_percent": round(100 * overhead / base, 2),
+        "same_run_split_seconds": round(own, 3),
+        "same_run_split_percent": round(own_pct, 2),
+        "identical_outputs": bool(same),
+        "machine": machine(),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, json.dumps(figures, indent=2))
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ def demo_command(
 
     from services.embedded.runtime import embedded_service
 
+    started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     clean_path, noisy_path = _write_inputs(out, sigma, seed)
     typer.echo(
@@ -85,7 +86,8 @@ def demo_command(
         noisy_metrics = _wait(client, scored.json()["job_id"], timeout, None)["metrics"]
         _report(noisy_metrics, job["metrics"])
         png = _figure(clean_path, noisy_path, result_path, out / "demo.png", sigma)
-        typer.echo(f"result: {result_path}\nfigure: {png}")
+        record = _record(out, sigma, seed, budget.model_dump(mode="json"), noisy_metrics, job, started)
+        typer.echo(f"result: {result_path}\nfigure: {png}\nfigures as JSON: {record}")
         if keep_serving:
             keep_serving_page(service.base_url, job_id)
 
@@ -164,6 +166,35 @@ def _draw(bar: Any, job: dict[str, Any], progress: dict[str, Any]) -> None:
     bar.n = done
     bar.set_postfix(postfix, refresh=False)
     bar.refresh()
+
+
+def _record(
+    out: Path,
+    sigma: float,
+    seed: int,
+    config: dict[str, Any],
+    noisy: dict[str, Any],
+    job: dict[str, Any],
+    started: float,
+) -> Path:
+    """demo.json: every figure the demo printed, with what made them, for the README to quote."""
+    from shared.atomic import atomic_write_text
+
+    summary = {
+        "command": "fetal-denoise demo",
+        "data": "MNI152 2009 T1 template (nilearn), 197x233x189, 1 mm",
+        "sigma": sigma,
+        "seed": seed,
+        "method": "n2v fitted on the noisy volume through POST /denoise",
+        "config": config,
+        "noisy": {k: noisy[k] for k in ("volume", "slice_mean", "data_range")},
+        "denoised": {k: job["metrics"][k] for k in ("volume", "slice_mean", "data_range")},
+        "quality_without_reference": job.get("quality"),
+        "wall_seconds": round(time.monotonic() - started, 1),
+    }
+    path = out / "demo.json"
+    atomic_write_text(path, json.dumps(summary, indent=2))
+    return path
 
 
 def _report(noisy: dict[str, Any], denoised: dict[str, Any]) -> None:

@@ -73,7 +73,11 @@ class N2VConfig(BaseModel):
     unet_n_first: int = Field(default=32, ge=4, le=256, description="Filters of the first U-Net level.")
     batch_norm: bool = Field(default=True, description="Batch normalisation in the U-Net.")
     n2v_perc_pix: float = Field(
-        default=0.198, gt=0.0, le=100.0, description="Percent of pixels of a patch made blind spots."
+        default=1.5,
+        gt=0.0,
+        le=100.0,
+        description="Percent of pixels of a patch made blind spots (n2v's own default and the N2V paper's "
+        "64 per 64x64 patch; n2v's example notebooks use 0.198, which learns several dB slower at short budgets).",
     )
     n2v_manipulator: Manipulator = Field(
         default="uniform_withCP", description="How a blind spot's value is replaced (n2v's names)."

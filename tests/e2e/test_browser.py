@@ -269,6 +269,10 @@ def test_dicom_zip_through_fit_to_comparison_download_and_estimate(
                 row,
                 metric,
             )
+    # The estimates without the reference are shown too, as the job gives them.
+    assert page.is_visible("#quality")
+    shown_noise = page.text_content("#quality [data-quality='noise']") or ""
+    assert shown_noise.startswith(f"{job['quality']['noise_sigma']:.4f}")
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.locator("#compare").screenshot(path=str(ARTIFACTS / "compare.png"))

@@ -71,6 +71,7 @@ export async function openCompare(job) {
   delete section.dataset.loaded;
   showError(byId("compare-error"), "");
   showMetrics(job.metrics);
+  showQuality(job.quality);
   setText(status, "Loading the volumes…");
   try {
     attached = attached || attach();
@@ -180,6 +181,32 @@ function showMetrics(metrics) {
       setText(cell, formatNumber(metrics[row][name], decimals));
     }
   }
+}
+
+/** The job's quality estimates without a reference (its `quality` block), as text in a small table. */
+function showQuality(quality) {
+  const table = byId("quality");
+  table.hidden = !quality;
+  if (!quality) {
+    return;
+  }
+  const cell = (name) => table.querySelector(`[data-quality="${name}"]`);
+  const sigma = quality.noise_sigma;
+  setText(cell("noise"), sigma == null ? "not available" : `${formatNumber(sigma, 4)} (${formatNumber(quality.noise_sigma_255, 2)} on the 0-255 scale)`);
+  setText(
+    cell("error"),
+    quality.rmse_estimate == null
+      ? "not available"
+      : `RMSE ${formatNumber(quality.rmse_estimate, 4)}, PSNR ${formatNumber(quality.psnr_estimate, 2)} dB on a range of ${formatNumber(quality.data_range, 4)}`,
+  );
+  setText(cell("pair"), quality.pair ? `RMSE ${formatNumber(quality.pair.rmse, 4)}, PSNR ${formatNumber(quality.pair.psnr, 2)} dB` : "no second acquisition");
+  const removed = quality.residual;
+  setText(
+    cell("removed"),
+    removed
+      ? `sd ${formatNumber(removed.std_ratio, 2)} x the noise sigma (about 1: noise only), correlation with the result ${removed.correlation == null ? "-" : formatNumber(removed.correlation, 3)}`
+      : "not available",
+  );
 }
 
 async function download() {
