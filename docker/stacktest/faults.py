@@ -75,7 +75,7 @@ def down_and_up(api: Api, stack: Stack, finished_jobs: list[str], model_id: str)
         check(view["status"] == "succeeded", f"job {job_id} after down/up: {view}")
         if view.get("result"):
             api.download(view["result"])
-    listed = [model["id"] for model in api.client.get("/models").json()]
+    listed = [model["id"] for model in api.client.get("/models").json()["items"]]
     check(model_id in listed, f"model {model_id} gone after down/up: {listed}")
     summary = f"`docker-compose down` then `up`: {len(finished_jobs)} finished jobs, their results and the model kept"
     return summary, healthy_s

@@ -65,7 +65,7 @@ def run_user_jobs(api: Api, inputs: dict[str, Path], noisy_psnr: float) -> Outco
         [("files", inputs["noisy"]), ("files2", inputs["noisy2"])],
     )
     model_id = train["model_id"]
-    listed = {model["id"]: model for model in api.client.get("/models").json()}
+    listed = {model["id"]: model for model in api.client.get("/models").json()["items"]}
     check(model_id in listed and listed[model_id]["method"] == "n2n", f"/models lacks {model_id}: {listed}")
 
     denoise, seconds["N2N denoise with the trained model"] = timed_job(
