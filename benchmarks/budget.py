@@ -77,58 +77,52 @@ weights: at sigma 20 after 400 steps the denoised tissue came out 0.06 too dark 
 N2V scored 27.6 dB with batch norm against 29.8 dB without it (30.4 dB with the lr ramp-down as well;
 benchmarks/results/README.md). The paper budget keeps the paper's batch norm."""
 
+# About 30 minutes on a 2-core CPU for the noisy, BM3D and learned rows at both sigmas. The 3D rows cost more at
+# this size (estimates from the 3 mm and 2 mm volumes, benchmarks/block_matching.py): BM4D about 10-20 minutes
+# and ~9 GB of memory per row and sigma, DIPY's classic non-local means about 5-12 minutes per sigma;
+# `--methods` leaves rows out. The fit rows take the service's fit defaults (what `denoise --fit` does).
+QUICK = Budget(
+    name="quick",
+    downsample=1,
+    epochs=4,
+    steps_per_epoch=100,
+    batch_size=8,
+    patch_size=64,
+    lr=1e-3,
+    rampdown=0.3,
+    n2v_perc_pix=N2V_PERC_PIX,
+    n2v_batch_norm=N2V_BATCH_NORM_SHORT,
+)
+
 BUDGETS: dict[str, Budget] = {
     # Seconds on 2 CPU cores: checks that the pipeline runs end to end, not what the methods can do.
-    "tiny": Budget(
-        name="tiny",
-        downsample=3,
-        epochs=1,
-        steps_per_epoch=4,
-        batch_size=4,
-        patch_size=32,
-        lr=1e-3,
-        rampdown=0.0,
-        n2v_perc_pix=N2V_PERC_PIX,
-        n2v_batch_norm=N2V_BATCH_NORM_SHORT,
-        max_test_slices=3,
-        n2n_fit_params={"epochs": 1, "steps_per_epoch": 4, "batch_size": 4, "crop_size": 32},
-        n2v_fit_params={"epochs": 1, "steps_per_epoch": 4, "batch_size": 4, "patch_size": 32},
-        curve=True,
+    "tiny": QUICK.model_copy(
+        update={
+            "name": "tiny",
+            "downsample": 3,
+            "epochs": 1,
+            "steps_per_epoch": 4,
+            "batch_size": 4,
+            "patch_size": 32,
+            "rampdown": 0.0,
+            "max_test_slices": 3,
+            "n2n_fit_params": {"epochs": 1, "steps_per_epoch": 4, "batch_size": 4, "crop_size": 32},
+            "n2v_fit_params": {"epochs": 1, "steps_per_epoch": 4, "batch_size": 4, "patch_size": 32},
+            "curve": True,
+        }
     ),
-    # About 30 minutes on a 2-core CPU for the noisy, BM3D and learned rows at both sigmas. The 3D rows cost
-    # more at this size (estimates from the 3 mm and 2 mm volumes, benchmarks/block_matching.py): BM4D about
-    # 10-20 minutes and ~9 GB of memory per row and sigma, DIPY's classic non-local means about 5-12 minutes
-    # per sigma; `--methods` leaves rows out.
-    "quick": Budget(
-        name="quick",
-        downsample=1,
-        epochs=4,
-        steps_per_epoch=100,
-        batch_size=8,
-        patch_size=64,
-        lr=1e-3,
-        rampdown=0.3,
-        n2v_perc_pix=N2V_PERC_PIX,
-        n2v_batch_norm=N2V_BATCH_NORM_SHORT,
-    ),
-    # The paper's 150 epochs; meant for a GPU.
+    "quick": QUICK,
     # The time-to-quality curve: the quick rows, and fits scored after every epoch of one long training
     # (about 30 minutes each on a 2-core CPU).
-    "curve": Budget(
-        name="curve",
-        downsample=1,
-        epochs=4,
-        steps_per_epoch=100,
-        batch_size=8,
-        patch_size=64,
-        lr=1e-3,
-        rampdown=0.3,
-        n2v_perc_pix=N2V_PERC_PIX,
-        n2v_batch_norm=N2V_BATCH_NORM_SHORT,
-        n2n_fit_params={"epochs": 36, "steps_per_epoch": 100},
-        n2v_fit_params={"epochs": 72, "steps_per_epoch": 100},
-        curve=True,
+    "curve": QUICK.model_copy(
+        update={
+            "name": "curve",
+            "n2n_fit_params": {"epochs": 36, "steps_per_epoch": 100},
+            "n2v_fit_params": {"epochs": 72, "steps_per_epoch": 100},
+            "curve": True,
+        }
     ),
+    # The paper's 150 epochs; meant for a GPU.
     "paper": Budget(
         name="paper",
         downsample=1,

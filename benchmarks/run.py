@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 from pydantic import ValidationError
@@ -52,22 +52,8 @@ from shared.quality.noise_level import estimate_noise_level
 
 TRAIN_SEED = 0
 """Seed of every learned method's training noise, patch sampling and initialisation."""
-ROW_ORDER: tuple[MethodKey, ...] = (
-    "noisy",
-    "bm3d",
-    "bm3d_est",
-    "bm4d",
-    "bm4d_est",
-    "nlmeans",
-    "nlmeans_classic",
-    "n2v",
-    "n2n",
-    "n2n_eq3",
-    "n2c",
-    "n2v_fit",
-    "n2n_fit",
-    "n2n_pair_fit",
-)
+ROW_ORDER: tuple[MethodKey, ...] = get_args(MethodKey)
+"""Every row, in table order: the order of the results schema's method keys."""
 
 PROTOCOL: dict[str, str] = {
     "normalisation": "the template is min-max normalised to [0, 1] once; noise is added after, never clipped",

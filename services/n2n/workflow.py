@@ -17,8 +17,7 @@ from shared.errors import ConfigError
 from shared.manifest import ModelManifest
 from shared.methods import AnyConfig, require_config
 from shared.methods.n2n import N2NConfig
-from shared.methods.workflow import MethodWorkflow
-from shared.noise import NoiseKind
+from shared.methods.workflow import MethodWorkflow, TrainingSet
 from shared.progress import ProgressCallback, share_of
 from shared.volume import Volume
 
@@ -34,16 +33,7 @@ class N2NWorkflow(MethodWorkflow):
         return has_checkpoint(out_dir)
 
     def train_volumes(
-        self,
-        config: AnyConfig,
-        inputs: list[Volume],
-        out_dir: Path,
-        *,
-        sigma: float | None,
-        second_acquisitions: list[Volume] | None,
-        noise: NoiseKind,
-        progress: ProgressCallback,
-        resume: bool,
+        self, config: AnyConfig, data: TrainingSet, out_dir: Path, *, progress: ProgressCallback, resume: bool
     ) -> ModelManifest:
         """Train from clean `inputs` + `sigma` (the paper's protocol), from (inputs, second acquisitions), or
         from single noisy scans by recorruption."""
@@ -51,15 +41,15 @@ class N2NWorkflow(MethodWorkflow):
         from services.n2n.train import train
 
         n2n = require_config(config, N2NConfig)
-        if sigma is not None and second_acquisitions:
+        if data.sigma is not None and data.second_acquisitions:
             raise ConfigError("give either sigma (clean inputs) or second acquisitions, not both")
-        if sigma is not None:
-            data = from_clean(inputs, sigma, n2n, noise)
-        elif second_acquisitions:
-            data = from_pairs(inputs, second_acquisitions, n2n)
+        if data.sigma is not None:
+            pairs = from_clean(data.inputs, data.sigma, n2n, data.noise)
+        elif data.second_acquisitions:
+            pairs = from_pairs(data.inputs, data.second_acquisitions, n2n)
         else:
-            data = from_single(inputs, n2n)
-        return train(n2n, data, out_dir, progress=progress, resume=resume)
+            pairs = from_single(data.inputs, n2n)
+        return train(n2n, pairs, out_dir, progress=progress, resume=resume)
 
     def predict(
         self,

@@ -14,8 +14,7 @@ from shared.errors import ConfigError
 from shared.manifest import ModelManifest
 from shared.methods import AnyConfig, require_config
 from shared.methods.n2v import N2VConfig
-from shared.methods.workflow import MethodWorkflow
-from shared.noise import NoiseKind
+from shared.methods.workflow import MethodWorkflow, TrainingSet
 from shared.progress import ProgressCallback, share_of
 from shared.volume import Volume
 
@@ -33,29 +32,26 @@ class N2VWorkflow(MethodWorkflow):
         return has_checkpoint(out_dir)
 
     def train_volumes(
-        self,
-        config: AnyConfig,
-        inputs: list[Volume],
-        out_dir: Path,
-        *,
-        sigma: float | None,
-        second_acquisitions: list[Volume] | None,
-        noise: NoiseKind,
-        progress: ProgressCallback,
-        resume: bool,
+        self, config: AnyConfig, data: TrainingSet, out_dir: Path, *, progress: ProgressCallback, resume: bool
     ) -> ModelManifest:
         """Train on noisy `inputs`, or on clean `inputs` + `sigma` (clean used for validation only)."""
         from services.n2v.noisy import noisy_from_clean
         from services.n2v.train import train
 
         n2v = require_config(config, N2VConfig)
-        if second_acquisitions:
+        if data.second_acquisitions:
             raise ConfigError(ONLY_N2N_PAIRS)
-        if sigma is None:
-            return train(n2v, inputs, out_dir, progress=progress, resume=resume)
-        noisy = noisy_from_clean(inputs, sigma, n2v.seed, noise)
+        if data.sigma is None:
+            return train(n2v, data.inputs, out_dir, progress=progress, resume=resume)
+        noisy = noisy_from_clean(data.inputs, data.sigma, n2v.seed, data.noise)
         return train(
-            n2v, noisy, out_dir, clean=inputs, progress=progress, resume=resume, data_info={"sigma": sigma}
+            n2v,
+            noisy,
+            out_dir,
+            clean=data.inputs,
+            progress=progress,
+            resume=resume,
+            data_info={"sigma": data.sigma},
         )
 
     def predict(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, cast
 
@@ -31,6 +32,20 @@ WORKFLOW_MODULES: dict[MethodName, str] = {"n2n": "services.n2n.workflow", "n2v"
 """Where each method's `workflow` instance lives."""
 
 
+@dataclass(frozen=True, eq=False)
+class TrainingSet:
+    """What a method trains on, as single 3D volumes (series already taken apart)."""
+
+    inputs: list[Volume]
+    """Noisy volumes, or clean ones when `sigma` is set."""
+    sigma: float | None = None
+    """Synthetic noise level (0-255 scale): `inputs` are clean, their noisy copies are drawn with it."""
+    second_acquisitions: list[Volume] | None = None
+    """The second noisy acquisition of each input, in order (Noise2Noise pairs)."""
+    noise: NoiseKind = "gaussian"
+    """The kind of synthetic noise."""
+
+
 class MethodWorkflow(ABC):
     """Train a model, denoise a volume or series with one (or fit one on it first), and tell whether to resume."""
 
@@ -40,16 +55,7 @@ class MethodWorkflow(ABC):
 
     @abstractmethod
     def train_volumes(
-        self,
-        config: AnyConfig,
-        inputs: list[Volume],
-        out_dir: Path,
-        *,
-        sigma: float | None,
-        second_acquisitions: list[Volume] | None,
-        noise: NoiseKind,
-        progress: ProgressCallback,
-        resume: bool,
+        self, config: AnyConfig, data: TrainingSet, out_dir: Path, *, progress: ProgressCallback, resume: bool
     ) -> ModelManifest:
         """Train on 3D volumes: noisy ones, clean ones + a synthetic sigma, or pairs of acquisitions."""
 
@@ -86,16 +92,8 @@ class MethodWorkflow(ABC):
     ) -> ModelManifest:
         """Train from volumes or series (see `training_volumes`) into `out_dir`; the model's manifest."""
         firsts, seconds = training_volumes(inputs, second_acquisitions, repeats=repeats, method=self.method)
-        return self.train_volumes(
-            config,
-            firsts,
-            out_dir,
-            sigma=sigma,
-            second_acquisitions=seconds,
-            noise=noise,
-            progress=progress,
-            resume=resume,
-        )
+        data = TrainingSet(inputs=firsts, sigma=sigma, second_acquisitions=seconds, noise=noise)
+        return self.train_volumes(config, data, out_dir, progress=progress, resume=resume)
 
     def denoise_volume(
         self,

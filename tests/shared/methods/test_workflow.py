@@ -12,8 +12,7 @@ import pytest
 from shared.errors import ConfigError, ShapeMismatchError
 from shared.manifest import ModelManifest
 from shared.methods import AnyConfig, MethodName, fit_config
-from shared.methods.workflow import MethodWorkflow, training_volumes
-from shared.noise import NoiseKind
+from shared.methods.workflow import MethodWorkflow, TrainingSet, training_volumes
 from shared.progress import Progress, ProgressCallback
 from shared.volume import Volume
 
@@ -28,18 +27,14 @@ class RecordingWorkflow(MethodWorkflow):
         self.predicted: list[np.ndarray] = []
 
     def train_volumes(
-        self,
-        config: AnyConfig,
-        inputs: list[Volume],
-        out_dir: Path,
-        *,
-        sigma: float | None,
-        second_acquisitions: list[Volume] | None,
-        noise: NoiseKind,
-        progress: ProgressCallback,
-        resume: bool,
+        self, config: AnyConfig, data: TrainingSet, out_dir: Path, *, progress: ProgressCallback, resume: bool
     ) -> ModelManifest:
-        self.trained = {"config": config, "inputs": inputs, "seconds": second_acquisitions, "resume": resume}
+        self.trained = {
+            "config": config,
+            "inputs": data.inputs,
+            "seconds": data.second_acquisitions,
+            "resume": resume,
+        }
         return ModelManifest(
             method=self.method, framework="none", created=datetime.now(UTC), config={}, data={}, files={}
         )
