@@ -95,7 +95,7 @@ def _choose_series(headers: list[DicomHeader], series_uid: str | None, name: str
         return by_series[series_uid]
     if len(by_series) > 1:
         raise AmbiguousSeriesError(
-            f"{name}: holds {len(by_series)} DICOM series; choose one with series_uid: "
+            f"{name}: holds {len(by_series)} DICOM series; choose one with series_uid (the API field; on the command line --series-uid): "
             f"{_list_series(by_series)}"
         )
     return next(iter(by_series.values()))

@@ -211,7 +211,7 @@ def test_mosaic_series_are_listed_by_file_count(dwi_pair: tuple[Path, Path], tmp
     with pytest.raises(AmbiguousSeriesError) as caught:
         read_volume(path)
     assert str(caught.value) == (
-        "two.zip: holds 2 DICOM series; choose one with series_uid: 1.2.826.0.1.3680043.10.543.1 ('other', "
+        "two.zip: holds 2 DICOM series; choose one with series_uid (the API field; on the command line --series-uid): 1.2.826.0.1.3680043.10.543.1 ('other', "
         f"1 mosaic file), {uid} ('{pydicom.dcmread(dwi_pair[0], stop_before_pixels=True).SeriesDescription}', "
         "2 mosaic files)"
     )

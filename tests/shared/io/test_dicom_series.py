@@ -73,7 +73,7 @@ def test_two_series_need_a_choice(tmp_path: Path, series_files: list[Dataset], s
         read_volume(path)
     listed = sorted([(t2_uid, "'T2', 16 slices"), (t1_uid, "'T1', 5 slices")])
     assert str(caught.value) == (
-        "two.zip: holds 2 DICOM series; choose one with series_uid: "
+        "two.zip: holds 2 DICOM series; choose one with series_uid (the API field; on the command line --series-uid): "
         + ", ".join(f"{uid} ({what})" for uid, what in listed)
     )
     assert read_volume(path, series_uid=t2_uid).shape == series_volume.shape
