@@ -24,6 +24,11 @@ def print_quality(report: QualityReport) -> None:
             f"estimated error of the result (SURE, over the anatomy): RMSE {report.rmse_estimate:.5g}{uncertainty}, "
             f"PSNR {report.psnr_estimate:.2f} dB on a range of {report.data_range:.5g}"
         )
+        if report.gain_estimate_db is not None:
+            typer.echo(
+                f"against the input (PSNR {report.input_psnr_estimate:.2f} dB by its noise level): "
+                f"{report.gain_estimate_db:+.2f} dB"
+            )
     else:
         typer.echo("estimated error of the result: not available (no noise level could be estimated)")
     if report.pair is not None:
@@ -38,3 +43,5 @@ def print_quality(report: QualityReport) -> None:
             f"(about 1: noise; well above 1: signal too); correlation with the result "
             f"{_or_dash(residual.correlation, '.3f')} (0: no structure left in it)"
         )
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)

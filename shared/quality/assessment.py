@@ -58,6 +58,19 @@ class QualityReport(BaseModel):
         default=None,
         description="With a second acquisition: the pair estimate of the single-copy prediction.",
     )
+    input_psnr_estimate: float | None = Field(
+        default=None,
+        description="The noisy input's own PSNR by the same noise sigma, 20 log10(data_range / noise_sigma), dB: "
+        "what the result must beat.",
+    )
+    gain_estimate_db: float | None = Field(
+        default=None, description="psnr_estimate minus input_psnr_estimate: below 0, the result is worse."
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What a user should not miss: a result estimated worse than its input, or two copies that "
+        "differ by more than their noise.",
+    )
     assumptions: list[str] = Field(description="What the estimates assume, and where they break.")
 
 
@@ -100,6 +113,8 @@ def assess(
     pair = None
     if second is not None and single_copy is not None:
         pair = pair_estimate(single_copy, noisy, second, mask=anatomy, data_range=data_range)
+    input_psnr = None if noise is None or noise <= 0 else float(20.0 * np.log10(data_range / noise))
+    gain = None if sure is None or input_psnr is None else sure.psnr - input_psnr
     uncertainty = None
     if sure is not None and sure.mse_standard_error is not None and sure.rmse > 0:
         uncertainty = sure.mse_standard_error / (2 * sure.rmse)  # d sqrt(m) = dm / (2 sqrt(m))
@@ -115,5 +130,29 @@ def assess(
         noise=level,
         sure=sure,
         pair=pair,
+        input_psnr_estimate=input_psnr,
+        gain_estimate_db=gain,
+        warnings=_warnings(gain, noise, pair),
         assumptions=list(ASSUMPTIONS),
     )
+
+
+CHANGED_PAIR_RATIO = 1.5
+"""Pair noise above this multiple of the estimated sigma: the copies differ by more than noise."""
+
+
+def _warnings(gain: float | None, noise: float | None, pair: PairEstimate | None) -> list[str]:
+    """The findings a user must see before trusting the result or its figures."""
+    found: list[str] = []
+    if gain is not None and gain < 0:
+        found.append(
+            f"the result is estimated {-gain:.1f} dB worse than its input (SURE against the input's own noise "
+            "level): keep the input, or fit longer, or try the other method"
+        )
+    if pair is not None and noise and pair.pair_noise_sigma > CHANGED_PAIR_RATIO * noise:
+        found.append(
+            f"the two copies differ by {pair.pair_noise_sigma / noise:.1f} x the noise level estimated from the "
+            "first: motion or another change between the acquisitions (or noise stronger in the tissue than "
+            "in the air); the pair estimate counts that change as error"
+        )
+    return found

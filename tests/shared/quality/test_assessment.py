@@ -48,3 +48,32 @@ def test_a_second_acquisition_adds_the_pair_estimate(mni_volume: Volume) -> None
     report = assess(first, single, _smoother, method="pair", second=second, single_copy=single)
     assert report.pair is not None
     assert abs(report.pair.rmse / _true_rmse(single, clean, first) - 1) < 0.1
+
+
+def test_a_result_worse_than_its_input_is_called_so(mni_volume: Volume) -> None:
+    """A smoother that wipes out anatomy scores below the input's own PSNR and the report says so; one that
+    denoises gains over it and warns of nothing."""
+    clean = mni_volume.data[::2, ::2, ::2].astype(np.float64)
+    noisy = clean + np.random.default_rng(2).normal(0, SIGMA, clean.shape)
+
+    def blur(data: np.ndarray) -> np.ndarray:
+        return gaussian_filter(data, 4.0)
+
+    bad = assess(noisy, blur(noisy), blur, method="heavy blur")
+    assert bad.gain_estimate_db is not None and bad.gain_estimate_db < 0
+    assert bad.input_psnr_estimate is not None and bad.psnr_estimate is not None
+    assert bad.psnr_estimate < bad.input_psnr_estimate
+    assert any("worse than its input" in warning for warning in bad.warnings)
+    good = assess(noisy, _smoother(noisy), _smoother, method="gaussian filter")
+    assert good.gain_estimate_db is not None and good.gain_estimate_db > 0 and not good.warnings
+
+
+def test_copies_that_differ_by_more_than_noise_are_flagged(mni_volume: Volume) -> None:
+    """A second copy shifted by two voxels (motion) makes the pair noise far above the noise level: a warning."""
+    clean = mni_volume.data[::2, ::2, ::2].astype(np.float64)
+    rng = np.random.default_rng(3)
+    first = clean + rng.normal(0, SIGMA, clean.shape)
+    moved = np.roll(clean, 2, axis=1) + rng.normal(0, SIGMA, clean.shape)
+    single = _smoother(first)
+    report = assess(first, single, _smoother, method="pair", second=moved, single_copy=single)
+    assert any("differ by" in warning and "motion" in warning for warning in report.warnings)

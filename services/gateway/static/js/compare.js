@@ -197,7 +197,8 @@ function showQuality(quality) {
     cell("error"),
     quality.rmse_estimate == null
       ? "not available"
-      : `RMSE ${formatNumber(quality.rmse_estimate, 4)}, PSNR ${formatNumber(quality.psnr_estimate, 2)} dB on a range of ${formatNumber(quality.data_range, 4)}`,
+      : `RMSE ${formatNumber(quality.rmse_estimate, 4)}, PSNR ${formatNumber(quality.psnr_estimate, 2)} dB on a range of ${formatNumber(quality.data_range, 4)}` +
+          (quality.gain_estimate_db == null ? "" : `; ${quality.gain_estimate_db >= 0 ? "+" : ""}${formatNumber(quality.gain_estimate_db, 2)} dB against the input`),
   );
   setText(cell("pair"), quality.pair ? `RMSE ${formatNumber(quality.pair.rmse, 4)}, PSNR ${formatNumber(quality.pair.psnr, 2)} dB` : "no second acquisition");
   const removed = quality.residual;
@@ -207,6 +208,8 @@ function showQuality(quality) {
       ? `sd ${formatNumber(removed.std_ratio, 2)} x the noise sigma (about 1: noise only), correlation with the result ${removed.correlation == null ? "-" : formatNumber(removed.correlation, 3)}`
       : "not available",
   );
+  const warnings = quality.warnings || [];
+  setText(cell("warnings"), warnings.length ? warnings.join("; ") : "none");
 }
 
 async function download() {
