@@ -96,3 +96,50 @@ def check_targets(rows: list[Row]) -> dict[str, object]:
             if method in psnr:
                 targets[f"{method}_above_bm3d"] = bool(psnr[method] > psnr["bm3d"])
     return targets
+
+
+TEN_MINUTES = 600.0
+HALF_HOUR = 1800.0
+GAIN_AT_SIGMA_5_DB = 3.0
+
+
+def best_within(curve: list[dict[str, float]], seconds: float) -> float | None:
+    """The best test PSNR a fit's curve reached within `seconds` of training (None: no point that early)."""
+    reached = [point["psnr"] for point in curve if point["seconds"] <= seconds]
+    return max(reached) if reached else None
+
+
+def check_fit_targets(
+    sigma: float, rows: list[Row], curves: dict[str, list[dict[str, float]]]
+) -> dict[str, object]:
+    """The time-to-quality targets of the single-scan fits, read off their curves (a curve budget only).
+
+    Sigma 20: each single-scan fit above BM3D with an estimated sigma within 10 minutes of training and
+    above BM4D with an estimated sigma within 30; the pair fit above BM4D with the true sigma within 30.
+    Sigma 5: every fit at least 3 dB above the noisy input within 10 minutes. A target whose reference row
+    did not run is left out rather than called met or missed.
+    """
+    psnr = {row.method: row.psnr for row in rows if row.status == "ok" and row.psnr is not None}
+    checks: list[tuple[str, str, float, float]] = []  # (fit, reference, seconds, margin in dB)
+    if sigma == 20:
+        for fit in ("n2n_fit", "n2v_fit"):
+            checks += [(fit, "bm3d_est", TEN_MINUTES, 0.0), (fit, "bm4d_est", HALF_HOUR, 0.0)]
+        checks.append(("n2n_pair_fit", "bm4d", HALF_HOUR, 0.0))
+    elif sigma == 5:
+        checks += [
+            (fit, "noisy", TEN_MINUTES, GAIN_AT_SIGMA_5_DB) for fit in ("n2n_fit", "n2v_fit", "n2n_pair_fit")
+        ]
+    targets: dict[str, object] = {}
+    for fit, reference, seconds, margin in checks:
+        if fit not in curves or reference not in psnr:
+            continue
+        best = best_within(curves[fit], seconds)
+        goal = psnr[reference] + margin
+        name = f"{fit}_{'gain_3db' if margin else 'above_' + reference}_within_{seconds / 60:g}_min"
+        targets[name] = {
+            "met": best is not None and best > goal,
+            "best_psnr_db": best,
+            "goal_db": round(goal, 3),
+            "short_by_db": None if best is None else round(max(goal - best, 0.0), 3),
+        }
+    return targets

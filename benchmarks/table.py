@@ -88,6 +88,21 @@ def estimate_lines(sigma: SigmaResult) -> list[str]:
     )
 
 
+def _target(value: object) -> str:
+    """A checked target in words: a time-to-quality target says how close it came."""
+    if not isinstance(value, dict):
+        return str(value)
+    best = "never scored" if value["best_psnr_db"] is None else f"best {value['best_psnr_db']:.2f} dB"
+    verdict = (
+        "met"
+        if value["met"]
+        else f"missed by {value['short_by_db']} dB"
+        if value["short_by_db"]
+        else "missed"
+    )
+    return f"{verdict} ({best}, goal {value['goal_db']:.2f} dB)"
+
+
 def to_markdown(result: BenchmarkResult, figure_name: str | None = None) -> str:
     """The whole result as Markdown: how it was made, the definitions, and a table per sigma."""
     budget = result.budget
@@ -116,7 +131,7 @@ def to_markdown(result: BenchmarkResult, figure_name: str | None = None) -> str:
         lines += ["", f"## sigma = {sigma.sigma:g} (on the 0-255 scale)", "", HEADER, RULE]
         lines += [row_line(row) for row in sigma.rows]
         if sigma.targets:
-            lines += ["", "Targets: " + "; ".join(f"{k}: {v}" for k, v in sigma.targets.items())]
+            lines += ["", "Targets: " + "; ".join(f"{k}: {_target(v)}" for k, v in sigma.targets.items())]
         lines += estimate_lines(sigma)
         for key, points in sigma.curves.items():
             trace = ", ".join(f"{p['seconds'] / 60:.1f} min {p['psnr']:.2f}" for p in points)

@@ -8,7 +8,7 @@ import pytest
 from benchmarks.budget import get_budget
 from benchmarks.prediction import Prediction
 from benchmarks.results import Row
-from benchmarks.scoring import check_targets, missing, score
+from benchmarks.scoring import check_fit_targets, check_targets, missing, score
 from benchmarks.table import row_line
 
 
@@ -45,6 +45,27 @@ def test_targets_report_gaps_to_n2c_and_the_bm3d_comparison() -> None:
     assert targets["n2n_within_0.5_db_of_n2c"] is True
     assert targets["n2v_within_2.0_db_of_n2c"] is False
     assert targets["n2n_above_bm3d"] is True and targets["n2v_above_bm3d"] is False
+
+
+def test_fit_targets_are_read_off_the_curve_at_their_time_limit() -> None:
+    """Only points within the time limit count: a fit that passes BM3D after 12 minutes misses 10 minutes."""
+    rows = [_row("noisy", 22.0), _row("bm3d_est", 33.0), _row("bm4d_est", 34.0), _row("bm4d", 34.5)]
+    late = [{"epoch": 1, "seconds": 300.0, "psnr": 31.0}, {"epoch": 2, "seconds": 720.0, "psnr": 34.2}]
+    curves = {"n2n_fit": late, "n2n_pair_fit": [{"epoch": 1, "seconds": 1000.0, "psnr": 35.0}]}
+    targets = check_fit_targets(20, rows, curves)
+    ten = targets["n2n_fit_above_bm3d_est_within_10_min"]
+    assert ten == {"met": False, "best_psnr_db": 31.0, "goal_db": 33.0, "short_by_db": 2.0}
+    assert targets["n2n_fit_above_bm4d_est_within_30_min"]["met"] is True  # type: ignore[index]
+    assert targets["n2n_pair_fit_above_bm4d_within_30_min"]["met"] is True  # type: ignore[index]
+    assert not any(key.startswith("n2v_fit") for key in targets)  # no curve, no verdict
+
+
+def test_at_sigma_5_every_fit_needs_3_db_over_the_noisy_input() -> None:
+    """The sigma-5 goal is the input plus 3 dB; a fit 2 dB over it misses by 1 dB."""
+    rows = [_row("noisy", 34.0)]
+    curves = {"n2v_fit": [{"epoch": 1, "seconds": 100.0, "psnr": 36.0}]}
+    target = check_fit_targets(5, rows, curves)["n2v_fit_gain_3db_within_10_min"]
+    assert target == {"met": False, "best_psnr_db": 36.0, "goal_db": 37.0, "short_by_db": 1.0}
 
 
 def test_a_failed_row_shows_its_status_and_reason_in_the_table() -> None:
