@@ -42,17 +42,17 @@ FIT_DEFAULTS: dict[MethodName, dict[str, Any]] = {
 """Where a fit on the volume to denoise starts when the caller sets nothing: the CLI's `--fit`, POST /denoise
 without a model, and the demo all take these.
 
-N2V (1,000 steps): 1.5% blind spots per patch (the N2V paper's 64 per 64x64 patch) learn several dB faster in
-a short budget than the 0.198% of n2v's example notebooks (1.5% is also every N2V config's default). No batch norm: in a training this short its running statistics trail the
-weights and the output comes out biased (the benchmark's quick budget: 27.6 dB with it, 29.8 dB without, at
+N2V (1,000 steps): 1.5% blind spots per patch (the N2V paper's 64 per 64x64 patch, and the default of every
+N2V config here; n2v's example notebooks use 0.198%). No batch norm: in a training this short its running
+statistics trail the weights and the output comes out biased (the benchmark's quick budget: 27.6 dB with it, 29.8 dB without, at
 sigma 20). The cosine lr ramp-down lets the last, noisy blind-spot gradients settle (30.4 dB with both).
 N2N (a fit on one scan by recorruption, on a pair, or on repetitions; 1,000 steps of 8 crops of 64x64): the
 quick benchmark's budget, under which N2N matched N2C, with a residual output that starts as the identity
-and random flips and rotations. On the template downsampled to 2 mm (400 steps, recorrupted pairs), the
-residual output gave 30.2 dB against 27.0 without it at sigma 20, and 36.6 against 28.9 at sigma 5, where
-the plain U-Net stays far below its noisy input (34.2 dB) at this budget; 2.5D context (2 slices either
-side) gave +0.2 dB at sigma 20 and -1.3 dB at sigma 5, so the default stays 2D. The benchmark's fit rows
-and curve (README, Results) measure what this budget gives at full size."""
+(the network first learns the small correction, not the whole image) and random flips and rotations. What
+this budget gives is measured, not assumed: the fit rows and time-to-quality curves of `fetal-denoise
+benchmark --curve` on the template at sigma 20 and 5 (benchmarks/results/curve-sigma20.json,
+curve-sigma5.json) and the fits on a real repeated acquisition (`--real-pair`, real-pair.json); the README's
+Results read them."""
 
 _UNION: TypeAdapter[AnyConfig] = TypeAdapter(MethodConfig)
 ConfigT = TypeVar("ConfigT", N2NConfig, N2VConfig)
