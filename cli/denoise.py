@@ -51,7 +51,7 @@ def denoise_command(
     plane: Annotated[
         PlaneSetting | None,
         typer.Option(
-            help="Fitting: plane of the 2D slices [default: acquisition, the plane they were acquired in]."
+            help="Fitting: plane of the 2D slices. Default: acquisition, the plane the slices were acquired in."
         ),
     ] = None,
     series_uid: Annotated[

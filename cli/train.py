@@ -49,7 +49,9 @@ def train_command(
     ] = False,
     plane: Annotated[
         PlaneSetting | None,
-        typer.Option(help="Plane of the 2D slices [default: acquisition, the plane they were acquired in]."),
+        typer.Option(
+            help="Plane of the 2D slices. Default: acquisition, the plane the slices were acquired in."
+        ),
     ] = None,
     epochs: Annotated[int | None, typer.Option(help="Training epochs (default 150, the paper).")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Images or patches per step.")] = None,
