@@ -66,8 +66,20 @@ def train_command(
     n2v2: Annotated[
         bool | None, typer.Option("--n2v2", metavar="", help="n2v: train N2V2 (blur-pool, no top skip).")
     ] = None,
+    paper: Annotated[
+        bool,
+        typer.Option(
+            "--paper",
+            metavar="",
+            help="Start from the paper's settings (n2v: batch norm and n2v's plateau lr schedule) instead of "
+            "the tuned defaults (n2v: no batch norm, a 30% lr ramp-down, 1.5% blind spots).",
+        ),
+    ] = False,
     config_file: Annotated[
-        Path | None, typer.Option("--config", help="JSON file with any config fields; flags override it.")
+        Path | None,
+        typer.Option(
+            "--config", help="JSON file with any config fields, over the defaults; flags override it."
+        ),
     ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", metavar="", help="Continue the checkpoint in --out.")
@@ -88,7 +100,7 @@ def train_command(
         "n2v2": n2v2,
         "plane": plane,
     }
-    config = build_config(method, flags, config_file)
+    config = build_config(method, flags, config_file, paper=paper)
     sources = _check_sources(clean, noisy, noisy2, sigma)
     inputs = [read_input(path) for path in sources]
     second_acquisitions = [read_input(path) for path in noisy2] if noisy2 else None

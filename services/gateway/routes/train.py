@@ -61,9 +61,16 @@ def train(
             description="n2n: each file is a series (4D) of repeated acquisitions; train on consecutive pairs."
         ),
     ] = False,
+    paper: Annotated[
+        bool,
+        Form(
+            description="Start from the paper's settings (n2v: batch norm, n2v's plateau lr schedule) instead "
+            "of the tuned defaults (n2v: no batch norm, a 30% lr ramp-down, 1.5% blind spots); params apply over either."
+        ),
+    ] = False,
 ) -> Accepted:
     """Queue a training job; 202 with its id and the id its model will have."""
-    config = training_config(method, with_plane(parse_params(params), plane))
+    config = training_config(method, with_plane(parse_params(params), plane), paper=paper)
     files2 = files2 or []
     if method == "n2n" and [sigma is not None, bool(files2), repeats].count(True) > 1:
         raise ConfigError(
