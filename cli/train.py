@@ -12,7 +12,7 @@ from cli.progress_bar import progress_bar
 from cli.reading import read_input
 from shared.errors import ConfigError
 from shared.methods import MethodName
-from shared.methods.workflow import load_workflow
+from shared.methods.workflow import check_volumes, load_workflow, parse_volumes
 from shared.noise import check_sigma
 from shared.slices import PlaneSetting
 
@@ -47,6 +47,13 @@ def train_command(
             help="n2n: each --noisy file is a series (4D) of repeated acquisitions; train on consecutive pairs.",
         ),
     ] = False,
+    volumes: Annotated[
+        str | None,
+        typer.Option(
+            help="n2n: only these volumes of each --noisy series are repetitions, e.g. 0,1 (counted from 0; "
+            "implies --repeats); they pair in this order.",
+        ),
+    ] = None,
     plane: Annotated[
         PlaneSetting | None,
         typer.Option(
@@ -101,8 +108,12 @@ def train_command(
         "plane": plane,
     }
     config = build_config(method, flags, config_file, paper=paper)
+    chosen = parse_volumes(volumes) if volumes is not None else None
     sources = _check_sources(clean, noisy, noisy2, sigma)
     inputs = [read_input(path) for path in sources]
+    if chosen is not None:
+        for path, volume in zip(sources, inputs, strict=True):
+            check_volumes(chosen, len(volume.frames()), path.name)
     second_acquisitions = [read_input(path) for path in noisy2] if noisy2 else None
     workflow = load_workflow(method)
     with progress_bar(not quiet) as progress:
@@ -113,6 +124,7 @@ def train_command(
             sigma=sigma,
             second_acquisitions=second_acquisitions,
             repeats=repeats,
+            volumes=chosen,
             noise="rician" if rician else "gaussian",
             progress=progress,
             resume=resume,

@@ -16,7 +16,7 @@ def test_denoise_help_documents_plane_repeats_and_series_and_shows_flags_as_flag
     """--plane (with its acquisition default), --repeats and --series-uid are documented; no <bool> flags."""
     result = run_cli("denoise", "--help")
     assert result.code == 0
-    for option in ("--plane", "acquisition", "--repeats", "--series-uid", "--fit"):
+    for option in ("--plane", "acquisition", "--repeats", "--volumes", "--series-uid", "--fit"):
         assert option in result.out
     own_lines = [line for line in result.out.splitlines() if "--help" not in line]  # typer's own --help aside
     assert not any("<bool>" in line for line in own_lines)
