@@ -17,6 +17,7 @@ from shared.errors import ConfigError
 from shared.io import write_volume
 from shared.io.formats import output_format
 from shared.methods import MethodName
+from shared.methods.checks import check_trainable
 from shared.methods.workflow import check_volumes, load_workflow, parse_volumes
 from shared.metrics import evaluate
 from shared.slices import PlaneSetting
@@ -126,6 +127,8 @@ def denoise_command(
         )
     config = build_config(method, flags, config_file, fit=True) if fitting else None
     volume = read_input(source, series_uid=series_uid)
+    if config is not None:
+        check_trainable(config, volume, source.name)  # the gateway's check before queuing, before any work
     if chosen is not None:
         check_volumes(chosen, len(volume.frames()), source.name)
     second_volume = read_input(second) if second is not None else None
