@@ -17,7 +17,8 @@ from shared.errors import ConfigError
 from shared.io import write_volume
 from shared.io.formats import output_format
 from shared.methods import MethodName
-from shared.methods.workflow import load_workflow
+from shared.methods.checks import check_trainable
+from shared.methods.workflow import check_volumes, load_workflow, parse_volumes
 from shared.metrics import evaluate
 from shared.slices import PlaneSetting
 from shared.volume import check_same_shape
@@ -48,10 +49,17 @@ def denoise_command(
             help="n2n fit: SOURCE is a series (4D) of repeated acquisitions; train on consecutive volume pairs.",
         ),
     ] = False,
+    volumes: Annotated[
+        str | None,
+        typer.Option(
+            help="n2n fit: only these volumes of the series are repetitions, e.g. 0,1 (counted from 0; implies "
+            "--repeats); they pair in this order. Every volume is still denoised.",
+        ),
+    ] = None,
     plane: Annotated[
         PlaneSetting | None,
         typer.Option(
-            help="Fitting: plane of the 2D slices [default: acquisition, the plane they were acquired in]."
+            help="Fitting: plane of the 2D slices. Default: acquisition, the plane the slices were acquired in."
         ),
     ] = None,
     series_uid: Annotated[
@@ -109,13 +117,20 @@ def denoise_command(
         "patch_size": patch_size,
         "plane": plane,
     }
-    if not fitting and (config_file is not None or repeats or any(v is not None for v in flags.values())):
+    chosen = parse_volumes(volumes) if volumes is not None else None
+    if not fitting and (
+        config_file is not None or repeats or chosen is not None or any(v is not None for v in flags.values())
+    ):
         raise ConfigError(
-            "--epochs, --steps-per-epoch, --seed, --patch-size, --plane, --repeats and --config only apply when "
-            "fitting (no --model)"
+            "--epochs, --steps-per-epoch, --seed, --patch-size, --plane, --repeats, --volumes and --config only "
+            "apply when fitting (no --model)"
         )
     config = build_config(method, flags, config_file, fit=True) if fitting else None
     volume = read_input(source, series_uid=series_uid)
+    if config is not None:
+        check_trainable(config, volume, source.name)  # the gateway's check before queuing, before any work
+    if chosen is not None:
+        check_volumes(chosen, len(volume.frames()), source.name)
     second_volume = read_input(second) if second is not None else None
     reference = None
     if ground_truth is not None:
@@ -133,6 +148,7 @@ def denoise_command(
             config=config,
             work_dir=Path(work) / "model",
             repeats=repeats,
+            volumes=chosen,
             progress=progress,
         )
         report = None

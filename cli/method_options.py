@@ -11,17 +11,25 @@ from pathlib import Path
 from typing import Any
 
 from shared.errors import ConfigError
-from shared.methods import CONFIG_CLASSES, FIT_DEFAULTS, AnyConfig, MethodName, parse_config
+from shared.methods import CONFIG_CLASSES, FIT_DEFAULTS, TRAIN_DEFAULTS, AnyConfig, MethodName, parse_config
 
 
 def build_config(
-    method: MethodName, flags: dict[str, Any], config_file: Path | None = None, fit: bool = False
+    method: MethodName,
+    flags: dict[str, Any],
+    config_file: Path | None = None,
+    fit: bool = False,
+    paper: bool = False,
 ) -> AnyConfig:
     """The method's config from an optional JSON file overlaid with the flags that were given.
 
-    `fit=True` (a fit on the volume to denoise) starts from the method's bounded fit budget.
+    A training starts from the method's training defaults (shared.methods.TRAIN_DEFAULTS), or with
+    `paper=True` from the config's own (the paper's settings); `fit=True` (a fit on the volume to denoise)
+    starts from the method's bounded fit budget (FIT_DEFAULTS).
     """
-    values: dict[str, Any] = dict(FIT_DEFAULTS[method]) if fit else {}
+    if fit and paper:
+        raise ValueError("a fit starts from the fit defaults; paper applies to a training")
+    values: dict[str, Any] = {} if paper else dict(FIT_DEFAULTS[method] if fit else TRAIN_DEFAULTS[method])
     if config_file is not None:
         try:
             loaded = json.loads(config_file.read_text(encoding="utf-8"))

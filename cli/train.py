@@ -12,7 +12,7 @@ from cli.progress_bar import progress_bar
 from cli.reading import read_input
 from shared.errors import ConfigError
 from shared.methods import MethodName
-from shared.methods.workflow import load_workflow
+from shared.methods.workflow import check_volumes, load_workflow, parse_volumes
 from shared.noise import check_sigma
 from shared.slices import PlaneSetting
 
@@ -47,9 +47,18 @@ def train_command(
             help="n2n: each --noisy file is a series (4D) of repeated acquisitions; train on consecutive pairs.",
         ),
     ] = False,
+    volumes: Annotated[
+        str | None,
+        typer.Option(
+            help="n2n: only these volumes of each --noisy series are repetitions, e.g. 0,1 (counted from 0; "
+            "implies --repeats); they pair in this order.",
+        ),
+    ] = None,
     plane: Annotated[
         PlaneSetting | None,
-        typer.Option(help="Plane of the 2D slices [default: acquisition, the plane they were acquired in]."),
+        typer.Option(
+            help="Plane of the 2D slices. Default: acquisition, the plane the slices were acquired in."
+        ),
     ] = None,
     epochs: Annotated[int | None, typer.Option(help="Training epochs (default 150, the paper).")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Images or patches per step.")] = None,
@@ -64,8 +73,20 @@ def train_command(
     n2v2: Annotated[
         bool | None, typer.Option("--n2v2", metavar="", help="n2v: train N2V2 (blur-pool, no top skip).")
     ] = None,
+    paper: Annotated[
+        bool,
+        typer.Option(
+            "--paper",
+            metavar="",
+            help="Start from the paper's settings (n2v: batch norm and n2v's plateau lr schedule) instead of "
+            "the tuned defaults (n2v: no batch norm, a 30% lr ramp-down, 1.5% blind spots).",
+        ),
+    ] = False,
     config_file: Annotated[
-        Path | None, typer.Option("--config", help="JSON file with any config fields; flags override it.")
+        Path | None,
+        typer.Option(
+            "--config", help="JSON file with any config fields, over the defaults; flags override it."
+        ),
     ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", metavar="", help="Continue the checkpoint in --out.")
@@ -86,9 +107,13 @@ def train_command(
         "n2v2": n2v2,
         "plane": plane,
     }
-    config = build_config(method, flags, config_file)
+    config = build_config(method, flags, config_file, paper=paper)
+    chosen = parse_volumes(volumes) if volumes is not None else None
     sources = _check_sources(clean, noisy, noisy2, sigma)
     inputs = [read_input(path) for path in sources]
+    if chosen is not None:
+        for path, volume in zip(sources, inputs, strict=True):
+            check_volumes(chosen, len(volume.frames()), path.name)
     second_acquisitions = [read_input(path) for path in noisy2] if noisy2 else None
     workflow = load_workflow(method)
     with progress_bar(not quiet) as progress:
@@ -99,6 +124,7 @@ def train_command(
             sigma=sigma,
             second_acquisitions=second_acquisitions,
             repeats=repeats,
+            volumes=chosen,
             noise="rician" if rician else "gaussian",
             progress=progress,
             resume=resume,

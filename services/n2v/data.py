@@ -133,7 +133,8 @@ def _prepare_2d(
     for i, (data, axis) in enumerate(zip(norm, axes, strict=True)):
         in_plane = tuple(n for a, n in enumerate(data.shape) if a != axis)
         if min(in_plane) < config.patch_size:
-            raise patch_too_large(config, in_plane, f"{config.plane} slices of noisy volume {i}")
+            single = f"noisy volume {i}" if data.shape[axis] == 1 else None  # one 2D image: no plane helps
+            raise patch_too_large(config, in_plane, f"{config.plane} slices of noisy volume {i}", single)
         every = list(range(data.shape[axis]))  # a single 2D image is always kept, however dark
         indices = foreground_slices(data, axis) if config.drop_empty and len(every) >= 3 else every
         if not indices:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, cast
@@ -86,12 +87,15 @@ class MethodWorkflow(ABC):
         sigma: float | None = None,
         second_acquisitions: list[Volume] | None = None,
         repeats: bool = False,
+        volumes: Sequence[int] | None = None,
         noise: NoiseKind = "gaussian",
         progress: ProgressCallback = ignore_progress,
         resume: bool = False,
     ) -> ModelManifest:
         """Train from volumes or series (see `training_volumes`) into `out_dir`; the model's manifest."""
-        firsts, seconds = training_volumes(inputs, second_acquisitions, repeats=repeats, method=self.method)
+        firsts, seconds = training_volumes(
+            inputs, second_acquisitions, repeats=repeats, volumes=volumes, method=self.method
+        )
         data = TrainingSet(inputs=firsts, sigma=sigma, second_acquisitions=seconds, noise=noise)
         return self.train_volumes(config, data, out_dir, progress=progress, resume=resume)
 
@@ -104,13 +108,15 @@ class MethodWorkflow(ABC):
         config: AnyConfig | None = None,
         work_dir: Path | None = None,
         repeats: bool = False,
+        volumes: Sequence[int] | None = None,
         progress: ProgressCallback = ignore_progress,
         resume: bool = False,
     ) -> Volume:
         """Denoise a volume or a series with the model in `model_dir`, or fit one on the input first.
 
         A fit trains in `work_dir` on the input (every volume of a series together), its second acquisition,
-        or the consecutive volumes of a series of `repeats`; it uses `config`, or the method's fit defaults
+        or the consecutive volumes of a series of `repeats` (only the `volumes` chosen as repetitions, when
+        given; every volume is still denoised); it uses `config`, or the method's fit defaults
         (shared.methods.FIT_DEFAULTS), and with `resume` continues the checkpoint a killed fit left there.
         A series is denoised volume by volume and comes back a series with its geometry and metadata.
         An input without negative voxels (a magnitude image) gives an output without them: the few negative
@@ -129,6 +135,7 @@ class MethodWorkflow(ABC):
                 work_dir,
                 second_acquisitions=[second] if second is not None else None,
                 repeats=repeats,
+                volumes=volumes,
                 progress=progress,
                 resume=resume,
             )
@@ -180,33 +187,68 @@ def _as_magnitude_of(volume: Volume, output: np.ndarray) -> np.ndarray:
     return np.maximum(output, 0.0) if float(volume.data.min()) >= 0.0 else output
 
 
+def parse_volumes(text: str) -> tuple[int, ...]:
+    """The volume indices of a `volumes` option or form field: comma-separated, counted from 0 ("0,1")."""
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isdigit() for part in parts):
+        raise ConfigError(
+            f"volumes must list volume numbers of the series, counted from 0 and separated by commas "
+            f"(e.g. 0,1); got {text!r}"
+        )
+    return tuple(int(part) for part in parts)
+
+
+def check_volumes(volumes: Sequence[int], count: int, name: str) -> list[int]:
+    """`volumes`, the repeated volumes chosen in a series of `count` volumes named `name`, after checking
+    that they are at least two distinct volumes of that series."""
+    chosen = list(volumes)
+    if len(chosen) < 2:
+        raise ConfigError(
+            f"volumes: choose at least 2 volumes that repeat the same acquisition, to pair; got {len(chosen)}"
+        )
+    repeated = sorted({v for v in chosen if chosen.count(v) > 1})
+    if repeated:
+        raise ConfigError(f"volumes: volume {repeated[0]} is listed twice; a volume cannot pair with itself")
+    outside = [v for v in chosen if not 0 <= v < count]
+    if outside:
+        held = "a single volume (volume 0)" if count == 1 else f"{count} volumes (0 to {count - 1})"
+        raise ConfigError(f"volumes: {name} holds {held}; there is no volume {outside[0]}")
+    return chosen
+
+
 def training_volumes(
     inputs: list[Volume],
     second_acquisitions: list[Volume] | None,
     *,
     repeats: bool,
     method: MethodName,
+    volumes: Sequence[int] | None = None,
 ) -> tuple[list[Volume], list[Volume] | None]:
     """The 3D volumes a method trains on, from volumes and series.
 
     Every volume of a series is a training volume of its own. With second acquisitions, volume t of an
     input pairs with volume t of its second (same shape required). With `repeats` (n2n), a series holds
     repeated acquisitions of the same anatomy, e.g. several b=0 volumes: each volume pairs with the next.
+    `volumes` (which implies `repeats`) names the volumes of each series that are such repetitions, e.g.
+    (0, 1) of a DWI series b=5, b=5, b=1500: they pair in the order given, the others are not trained on.
     """
-    if repeats:
+    if repeats or volumes is not None:
+        option = "repeats" if volumes is None else "volumes"
         if method != "n2n":
             raise ConfigError(
-                "repeats pairs the volumes of a series for n2n; n2v trains on every volume anyway"
+                f"{option} pairs the volumes of a series for n2n; n2v trains on every volume anyway"
             )
         if second_acquisitions:
             raise ConfigError(
-                "give either second acquisitions or repeats (a series of repetitions), not both"
+                f"give either second acquisitions or {option} (a series of repetitions), not both"
             )
         firsts: list[Volume] = []
         seconds: list[Volume] = []
         for i, series in enumerate(inputs):
             frames = series.frames()
-            if len(frames) < 2:
+            if volumes is not None:
+                frames = [frames[v] for v in check_volumes(volumes, len(frames), f"input {i}")]
+            elif len(frames) < 2:
                 raise ConfigError(
                     f"input {i}: repeats needs a series of at least 2 repeated volumes, got one volume"
                 )

@@ -42,6 +42,9 @@ class DenoisePayload(BaseModel):
     repeats: bool = Field(
         default=False, description="n2n fit: the input series holds repeated acquisitions; pair them."
     )
+    volumes: list[int] | None = Field(
+        default=None, description="n2n fit: the volumes of the series that are repetitions (implies repeats)."
+    )
     result: str = Field(description="Where to write the denoised volume, relative to DATA_DIR.")
     keep_dtype: bool = Field(default=False, description="Write the result in the input's integer data type.")
 
@@ -70,6 +73,9 @@ class TrainPayload(BaseModel):
     sigma: Sigma | None = Field(default=None, description="Synthetic noise level; the inputs are then clean.")
     repeats: bool = Field(
         default=False, description="n2n: each input series holds repeated acquisitions; pair them."
+    )
+    volumes: list[int] | None = Field(
+        default=None, description="n2n: the volumes of each series that are repetitions (implies repeats)."
     )
 
     @property

@@ -51,6 +51,7 @@ def run_denoise_job(task: Any, payload: dict[str, Any], workflow: MethodWorkflow
             config=job.config,
             work_dir=work,
             repeats=job.repeats,
+            volumes=job.volumes,
             progress=step.progress,
             resume=job.model_id is None and workflow.has_checkpoint(work),
         )
@@ -87,6 +88,7 @@ def run_training_job(task: Any, payload: dict[str, Any], workflow: MethodWorkflo
             sigma=job.sigma,
             second_acquisitions=[step.read(volume) for volume in job.second_inputs],
             repeats=job.repeats,
+            volumes=job.volumes,
             progress=step.progress,
             resume=workflow.has_checkpoint(work),
         )

@@ -84,3 +84,18 @@ def test_a_patch_larger_than_the_slices_is_refused_saying_what_fits(run_cli, sma
     )
     assert result.code == 2
     assert "choose patch_size <= 64" in result.err
+
+
+@pytest.mark.parametrize("method", ["n2n", "n2v"])
+def test_a_2d_image_too_small_to_train_on_is_refused_saying_what_would_work(run_cli, tmp_path, method):
+    """A 6x6 2D image: exit 2 before any training, asking for a larger image or its series, not a plane."""
+    source = tmp_path / "tiny.nii.gz"
+    nib.save(nib.Nifti1Image(np.random.default_rng(0).random((6, 6)).astype(np.float32), np.eye(4)), source)
+    result = run_cli(
+        "denoise", source, tmp_path / "out.nii.gz", "--method", method, *TINY_FIT[:-3], "--quiet"
+    )
+    assert result.code == 2
+    assert "tiny.nii.gz is a single 6x6 image: too small to train on" in result.err
+    assert "give a larger image, or the series (volume) the slice comes from" in result.err
+    assert "plane" not in result.err
+    assert not (tmp_path / "out.nii.gz").exists()

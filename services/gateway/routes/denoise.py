@@ -17,6 +17,7 @@ from shared.jobs.registry import get_model
 from shared.jobs.store import JobRecord, utcnow
 from shared.methods import AnyConfig, MethodName
 from shared.methods.checks import check_trainable
+from shared.methods.workflow import check_volumes, parse_volumes
 from shared.queue.names import DENOISE_TASKS, METRICS_EVALUATE
 from shared.queue.payloads import DenoisePayload, MetricsPayload, VolumeInput
 from shared.volume import check_same_shape
@@ -59,6 +60,13 @@ def denoise(
             description="n2n fit on a series (4D) of repeated acquisitions: train on consecutive volume pairs."
         ),
     ] = False,
+    volumes: Annotated[
+        str | None,
+        Form(
+            description="n2n fit: only these volumes of the series are repetitions, e.g. 0,1 (counted from 0; "
+            "implies repeats); they pair in this order. Every volume is still denoised."
+        ),
+    ] = None,
     keep_dtype: Annotated[
         bool,
         Form(
@@ -70,15 +78,21 @@ def denoise(
     """Queue a denoising job; 202 with its id. Bad files, params or model ids are refused here, not queued."""
     model_id = model_id or None
     values = with_plane(parse_params(params), plane)
+    chosen = parse_volumes(volumes) if volumes else None
+    repeats = repeats or chosen is not None
     if model_id is not None:
         get_model(data_dir, model_id, expected_method=method)
         if values or repeats:
             raise ConfigError(
-                f"params, plane and repeats are for fitting; model {model_id} is used as it was trained"
+                f"params, plane, repeats and volumes are for fitting; model {model_id} is used as it was trained"
             )
     if file2 is not None and repeats:
         raise ConfigError(
             "give either file2 (a second acquisition) or repeats (a series of repetitions), not both"
+        )
+    if repeats and method != "n2n":
+        raise ConfigError(
+            "repeats and volumes pair the volumes of a series for n2n; n2v trains on every volume"
         )
     if method == "n2v" and file2 is not None:
         raise ConfigError("file2 (a second acquisition) is only used by method n2n")
@@ -89,6 +103,8 @@ def denoise(
         inputs_named = {"file": source_name}
         if config is not None:
             check_trainable(config, volume, source_name)
+        if chosen is not None:
+            check_volumes(chosen, len(volume.frames()), source_name)
         second: VolumeInput | None = None
         if file2 is not None:
             second, volume2, inputs_named["file2"] = store_volume(file2, inputs, "second", settings)
@@ -113,6 +129,7 @@ def denoise(
                 model_id=model_id,
                 config=config,
                 repeats=repeats,
+                volumes=list(chosen) if chosen is not None else None,
                 result=result,
                 keep_dtype=keep_dtype,
             ).model_dump(mode="json")

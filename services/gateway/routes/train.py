@@ -17,6 +17,7 @@ from shared.jobs.registry import new_model_id
 from shared.jobs.store import JobRecord, utcnow
 from shared.methods import MethodName
 from shared.methods.checks import check_trainable
+from shared.methods.workflow import check_volumes, parse_volumes
 from shared.noise import SIGMA_SCALE
 from shared.queue.names import TRAIN_TASKS
 from shared.queue.payloads import TrainPayload, VolumeInput
@@ -61,10 +62,30 @@ def train(
             description="n2n: each file is a series (4D) of repeated acquisitions; train on consecutive pairs."
         ),
     ] = False,
+    volumes: Annotated[
+        str | None,
+        Form(
+            description="n2n: only these volumes of each file's series are repetitions, e.g. 0,1 (counted from "
+            "0; implies repeats); they pair in this order."
+        ),
+    ] = None,
+    paper: Annotated[
+        bool,
+        Form(
+            description="Start from the paper's settings (n2v: batch norm, n2v's plateau lr schedule) instead "
+            "of the tuned defaults (n2v: no batch norm, a 30% lr ramp-down, 1.5% blind spots); params apply over either."
+        ),
+    ] = False,
 ) -> Accepted:
     """Queue a training job; 202 with its id and the id its model will have."""
-    config = training_config(method, with_plane(parse_params(params), plane))
+    config = training_config(method, with_plane(parse_params(params), plane), paper=paper)
+    chosen = parse_volumes(volumes) if volumes else None
+    repeats = repeats or chosen is not None
     files2 = files2 or []
+    if method == "n2v" and repeats:
+        raise ConfigError(
+            "repeats and volumes pair the volumes of a series for n2n; n2v trains on every volume"
+        )
     if method == "n2n" and [sigma is not None, bool(files2), repeats].count(True) > 1:
         raise ConfigError(
             "n2n training takes at most one of sigma (files are clean; noise is added), files2 (a second "
@@ -87,6 +108,8 @@ def train(
                 upload, folder / "inputs", f"input-{i}", settings
             )
             check_trainable(config, volume, names[f"files[{i}]"])
+            if chosen is not None:
+                check_volumes(chosen, len(volume.frames()), names[f"files[{i}]"])
             inputs.append(ref)
             volumes.append(volume)
             if files2:
@@ -105,6 +128,7 @@ def train(
             second_inputs=second_inputs,
             sigma=sigma,
             repeats=repeats,
+            volumes=list(chosen) if chosen is not None else None,
         )
         record = JobRecord(
             id=job_id,

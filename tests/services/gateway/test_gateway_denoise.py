@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import nibabel as nib
+import numpy as np
 from fastapi.testclient import TestClient
 from gateway_fakes import RecordingQueue
 
@@ -13,6 +15,7 @@ from shared.manifest import write_manifest
 from shared.methods import FIT_DEFAULTS
 from shared.queue.names import METRICS_EVALUATE, N2N_DENOISE, N2V_DENOISE
 from shared.settings import Settings
+from shared.volume import Volume
 
 
 def _files(**paths: Path) -> dict[str, tuple[str, bytes]]:
@@ -185,3 +188,29 @@ def test_params_with_a_model_are_422(
     assert response.json()["detail"] == (
         "params, plane and repeats are for fitting; model n2v-model is used as it was trained"
     )
+
+
+def test_chosen_repeated_volumes_are_queued_and_checked_against_the_series(
+    client: TestClient, queue: RecordingQueue, small_mni_volume: Volume, tmp_path: Path
+):
+    """`volumes` names the repetitions of a 4D upload: queued as a list (repeats implied); an index past the
+    series, one volume alone, or n2v is 422 before anything is queued."""
+    series = tmp_path / "dwi.nii.gz"
+    frames = np.stack([small_mni_volume.data] * 3)
+    nib.save(nib.Nifti1Image(frames.transpose(3, 2, 1, 0), small_mni_volume.affine), series)
+    accepted = client.post("/denoise", data={"method": "n2n", "volumes": "0,1"}, files=_files(file=series))
+    assert accepted.status_code == 202, accepted.text
+    [[call]] = queue.submitted
+    assert (call.payload["volumes"], call.payload["repeats"]) == ([0, 1], True)
+    refusals = {
+        "0,3": "volumes: dwi.nii.gz holds 3 volumes (0 to 2); there is no volume 3",
+        "2": "volumes: choose at least 2 volumes that repeat the same acquisition, to pair; got 1",
+    }
+    for volumes, message in refusals.items():
+        response = client.post(
+            "/denoise", data={"method": "n2n", "volumes": volumes}, files=_files(file=series)
+        )
+        assert (response.status_code, response.json()["detail"]) == (422, message)
+    n2v = client.post("/denoise", data={"method": "n2v", "volumes": "0,1"}, files=_files(file=series))
+    assert n2v.status_code == 422 and "n2v trains on every volume" in n2v.json()["detail"]
+    assert len(queue.submitted) == 1

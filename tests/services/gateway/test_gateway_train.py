@@ -87,3 +87,21 @@ def test_out_of_range_hyper_parameters_are_422(client: TestClient, queue: Record
         == "invalid n2n config: crop_size: Value error, crop_size must be a multiple of 32, got 40"
     )
     assert queue.submitted == []
+
+
+def test_n2v_training_is_queued_with_the_tuned_defaults_or_the_papers(
+    client: TestClient, queue: RecordingQueue, nifti_path: Path
+):
+    """POST /train n2v queues no batch norm, a 0.3 lr ramp-down and 1.5% blind spots (what a fit uses);
+    `paper` queues the paper's batch norm and plateau schedule; params apply over either."""
+    tuned = client.post("/train", data={"method": "n2v"}, files=_files(("files", nifti_path)))
+    paper = client.post(
+        "/train",
+        data={"method": "n2v", "paper": "true", "params": json.dumps({"epochs": 2})},
+        files=_files(("files", nifti_path)),
+    )
+    assert (tuned.status_code, paper.status_code) == (202, 202), (tuned.text, paper.text)
+    [[first], [second]] = queue.submitted
+    fields = ("batch_norm", "rampdown", "n2v_perc_pix", "epochs")
+    assert tuple(first.payload["config"][f] for f in fields) == (False, 0.3, 1.5, 150)
+    assert tuple(second.payload["config"][f] for f in fields) == (True, 0.0, 1.5, 2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,13 @@ import pytest
 from shared.errors import ConfigError, ShapeMismatchError
 from shared.manifest import ModelManifest
 from shared.methods import AnyConfig, MethodName, fit_config
-from shared.methods.workflow import MethodWorkflow, TrainingSet, training_volumes
+from shared.methods.workflow import (
+    MethodWorkflow,
+    TrainingSet,
+    check_volumes,
+    parse_volumes,
+    training_volumes,
+)
 from shared.progress import Progress, ProgressCallback
 from shared.volume import Volume
 
@@ -97,6 +104,54 @@ def test_repeats_are_refused_where_they_mean_nothing() -> None:
         training_volumes([_series()], None, repeats=True, method="n2v")
     with pytest.raises(ConfigError, match="at least 2 repeated volumes"):
         training_volumes([_series().frames()[0]], None, repeats=True, method="n2n")
+
+
+def test_chosen_volumes_alone_are_paired_and_every_volume_is_denoised(tmp_path: Path) -> None:
+    """A DWI series b=5, b=5, b=1500 (heudiconv's b0dwiForFmap): `volumes` (0, 1) trains on the b=5 pair only,
+    never b=5 with b=1500, and the whole series is still denoised; they pair in the order given."""
+    workflow = RecordingWorkflow("n2n")
+    out = workflow.denoise_volume(_series(), work_dir=tmp_path, volumes=(0, 1))
+    firsts = [float(v.data.flat[0]) for v in workflow.trained["inputs"]]
+    seconds = [float(v.data.flat[0]) for v in workflow.trained["seconds"]]
+    assert (firsts, seconds) == ([1.0], [2.0])
+    assert out.is_series and out.shape == _series().shape
+    firsts4, seconds4 = training_volumes(
+        [_series(frames=4)], None, repeats=True, method="n2n", volumes=(3, 0, 1)
+    )
+    assert seconds4 is not None
+    assert [float(v.data.flat[0]) for v in firsts4] == [4.0, 1.0]
+    assert [float(v.data.flat[0]) for v in seconds4] == [1.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    ("volumes", "message"),
+    [
+        ((0, 3), "volumes: input 0 holds 3 volumes (0 to 2); there is no volume 3"),
+        ((1,), "volumes: choose at least 2 volumes that repeat the same acquisition, to pair; got 1"),
+        ((1, 1), "volumes: volume 1 is listed twice; a volume cannot pair with itself"),
+    ],
+)
+def test_chosen_volumes_outside_the_series_or_too_few_are_refused(
+    volumes: tuple[int, ...], message: str
+) -> None:
+    """An index past the series, one volume alone, or a volume twice: one clear error, nothing trained."""
+    with pytest.raises(ConfigError) as refused:
+        training_volumes([_series()], None, repeats=False, method="n2n", volumes=volumes)
+    assert str(refused.value) == message
+    with pytest.raises(
+        ConfigError, match=re.escape("holds a single volume (volume 0); there is no volume 1")
+    ):
+        check_volumes((0, 1), 1, "b0.nii.gz")
+    with pytest.raises(ConfigError, match="n2v trains on every volume anyway"):
+        training_volumes([_series()], None, repeats=False, method="n2v", volumes=(0, 1))
+
+
+@pytest.mark.parametrize("text", ["0-1", "a,b", "0,,1", "-1,0", ""])
+def test_a_volume_list_that_is_not_numbers_is_refused(text: str) -> None:
+    """`--volumes` takes volume numbers from 0, separated by commas; anything else says so."""
+    assert parse_volumes(" 0, 2 ") == (0, 2)
+    with pytest.raises(ConfigError, match=re.escape("counted from 0 and separated by commas (e.g. 0,1)")):
+        parse_volumes(text)
 
 
 def test_a_magnitude_input_gives_a_magnitude_output(tmp_path: Path) -> None:
