@@ -117,7 +117,8 @@ def check_fit_targets(
     Sigma 20: each single-scan fit above BM3D with an estimated sigma within 10 minutes of training and
     above BM4D with an estimated sigma within 30; the pair fit above BM4D with the true sigma within 30.
     Sigma 5: every fit at least 3 dB above the noisy input within 10 minutes. A target whose reference row
-    did not run is left out rather than called met or missed.
+    did not run is left out rather than called met or missed; one whose curve ended before the time limit
+    without meeting it is `met: None`, not decided.
     """
     psnr = {row.method: row.psnr for row in rows if row.status == "ok" and row.psnr is not None}
     checks: list[tuple[str, str, float, float]] = []  # (fit, reference, seconds, margin in dB)
@@ -135,11 +136,16 @@ def check_fit_targets(
             continue
         best = best_within(curves[fit], seconds)
         goal = psnr[reference] + margin
+        ended = max(point["seconds"] for point in curves[fit]) if curves[fit] else 0.0
+        met: bool | None = best is not None and best > goal
+        if not met and ended < seconds:
+            met = None  # the training stopped before the time limit: not decided
         name = f"{fit}_{'gain_3db' if margin else 'above_' + reference}_within_{seconds / 60:g}_min"
         targets[name] = {
-            "met": best is not None and best > goal,
+            "met": met,
             "best_psnr_db": best,
             "goal_db": round(goal, 3),
             "short_by_db": None if best is None else round(max(goal - best, 0.0), 3),
+            "curve_ends_seconds": round(ended, 1),
         }
     return targets

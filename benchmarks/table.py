@@ -93,6 +93,9 @@ def _target(value: object) -> str:
     if not isinstance(value, dict):
         return str(value)
     best = "never scored" if value["best_psnr_db"] is None else f"best {value['best_psnr_db']:.2f} dB"
+    if value["met"] is None:
+        ends = value.get("curve_ends_seconds") or 0.0
+        return f"not decided: the curve ends at {ends / 60:.1f} min ({best}, goal {value['goal_db']:.2f} dB)"
     verdict = (
         "met"
         if value["met"]
