@@ -248,7 +248,7 @@ class RealPair:
             second_acquisitions=[self.second] if pair else None,
             progress=ignore_progress,
         )
-        (out,) = workflow.predict([self.first], model_dir, seconds=None, progress=ignore_progress)
+        (out,) = workflow.predict([self.first], model_dir, second_acquisitions=None, progress=ignore_progress)
         seconds = time.perf_counter() - start
         manifest = json.loads((model_dir / "manifest.json").read_text(encoding="utf-8"))
         if pair:
