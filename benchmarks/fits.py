@@ -111,17 +111,17 @@ def _estimates(
 ) -> dict[str, float | None]:
     """The quality estimates of the fit's output on the whole volume, next to the truth."""
     workflow = load_workflow(method)
-    seconds = [second] if second is not None else None
+    partners = [second] if second is not None else None
 
     def denoiser(array: np.ndarray) -> np.ndarray:
         (output,) = workflow.predict(
-            [first.with_data(array)], work, seconds=seconds, progress=ignore_progress
+            [first.with_data(array)], work, second_acquisitions=partners, progress=ignore_progress
         )
         return output
 
     single = None
     if second is not None:
-        (single,) = workflow.predict([first], work, seconds=None, progress=ignore_progress)
+        (single,) = workflow.predict([first], work, second_acquisitions=None, progress=ignore_progress)
     return row_estimates(
         first.data,
         data.volume.data,

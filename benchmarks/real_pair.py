@@ -44,6 +44,7 @@ from shared.intensity import Normalisation
 from shared.io import read_volume
 from shared.methods import MethodName, fit_config
 from shared.methods.workflow import load_workflow
+from shared.metrics import psnr_from_mse
 from shared.progress import ignore_progress
 from shared.quality.background import foreground_mask
 from shared.quality.noise_level import estimate_noise_level
@@ -247,7 +248,7 @@ class RealPair:
             second_acquisitions=[self.second] if pair else None,
             progress=ignore_progress,
         )
-        (out,) = workflow.predict([self.first], model_dir, seconds=None, progress=ignore_progress)
+        (out,) = workflow.predict([self.first], model_dir, second_acquisitions=None, progress=ignore_progress)
         seconds = time.perf_counter() - start
         manifest = json.loads((model_dir / "manifest.json").read_text(encoding="utf-8"))
         if pair:
@@ -379,10 +380,12 @@ def _rows(pair: RealPair, outcomes: dict[RealKey, Outcome | str]) -> list[RealRo
 
 def _ceiling(pair_sigma: float, noise_sigma: float | None) -> float | None:
     """The pair-estimated gain of a perfect denoiser: its estimated MSE is half the change between the copies,
-    mean((x1 - x2)^2) / 2 = s_pair^2 - sigma^2, against the input's s_pair^2."""
+    mean((x1 - x2)^2) / 2 = s_pair^2 - sigma^2, against the input's s_pair^2 (the difference of the two PSNRs,
+    which does not depend on the data range)."""
     if noise_sigma is None or pair_sigma <= noise_sigma:
         return None
-    return round(10.0 * float(np.log10(pair_sigma**2 / (pair_sigma**2 - noise_sigma**2))), 3)
+    perfect, noisy = psnr_from_mse(pair_sigma**2 - noise_sigma**2), psnr_from_mse(pair_sigma**2)
+    return round(perfect - noisy, 3)
 
 
 def _rounded(value: float | None, digits: int = 1) -> float | None:

@@ -40,12 +40,14 @@ class MetricsReport(BaseModel):
 
 
 def psnr_from_mse(mse: float, data_range: float = 1.0) -> float:
-    """PSNR in dB from a mean squared error already pooled over some pixels (inf when it is 0).
+    """PSNR in dB, 10 log10(data_range^2 / mse), from a mean squared error that is not a pair of arrays.
 
-    The same formula as `compare` (scikit-image's), for errors summed in pieces, e.g. over validation
-    batches, where the arrays are never all in memory at once.
+    The project's one PSNR formula outside scikit-image, and the same as `compare` (scikit-image's), for
+    an error pooled in pieces (validation batches, whose arrays are never all in memory at once), a noise
+    variance (a noisy input's own PSNR is `psnr_from_mse(sigma**2, data_range)`), or an unbiased
+    estimate (shared.quality). Infinite when `mse` is 0, or at or below zero as an estimate can be.
     """
-    return math.inf if mse == 0 else 10.0 * math.log10(data_range**2 / mse)
+    return 10.0 * math.log10(data_range**2 / mse) if mse > 0 else math.inf
 
 
 def _win_size(shape: tuple[int, ...]) -> int:

@@ -142,12 +142,12 @@ def from_clean(
         noisy_pair(clean, sigma, np.random.default_rng([config.seed, NOISE_STREAM, i]), noise)
         for i, clean in enumerate(normalised)
     ]
-    firsts, seconds = [c[0] for c in copies], [c[1] for c in copies]
+    firsts, second_copies = [c[0] for c in copies], [c[1] for c in copies]
 
     def subset(refs: list[tuple[int, int]]) -> SlicePairs:
         return SlicePairs(
             _take(firsts, refs, axis, config.context),
-            _take(seconds, refs, axis, config.context),
+            _take(second_copies, refs, axis, config.context),
             _take(normalised, refs, axis, config.context),
         )
 
@@ -171,7 +171,7 @@ def from_pairs(first: list[Volume], second: list[Volume], config: N2NConfig) -> 
         raise ConfigError(
             f"got {len(first)} first and {len(second)} second acquisitions; give exactly one second per first"
         )
-    firsts, seconds, described = [], [], []
+    firsts, second_copies, described = [], [], []
     for i, (a, b) in enumerate(zip(first, second, strict=True)):
         label = f"pair {i + 1} of {len(first)}"
         check_voxels(require_single(a, label).data, f"{label}, first acquisition")
@@ -179,21 +179,21 @@ def from_pairs(first: list[Volume], second: list[Volume], config: N2NConfig) -> 
         check_aligned(a, b, label)
         mapping = Normalisation().fit(a.data, f"{label}, first acquisition")
         firsts.append(mapping.normalise(a.data))
-        seconds.append(mapping.normalise(b.data))
+        second_copies.append(mapping.normalise(b.data))
         described.append(_describe(a, mapping))
     axis = _common_axis(first, config.plane, described)
     # The mean of the two copies has half the noise variance: a steadier test for empty slices.
-    kept = [_kept((a + b) / 2, axis, config) for a, b in zip(firsts, seconds, strict=True)]
+    kept = [_kept((a + b) / 2, axis, config) for a, b in zip(firsts, second_copies, strict=True)]
     split = _split(kept, axis, config, described)
     return N2NTrainingData(
         train=SlicePairs(
             _take(firsts, split.train, axis, config.context),
-            _take(seconds, split.train, axis, config.context),
+            _take(second_copies, split.train, axis, config.context),
             None,
         ),
         val=SlicePairs(
             _take(firsts, split.val, axis, config.context),
-            _take(seconds, split.val, axis, config.context),
+            _take(second_copies, split.val, axis, config.context),
             None,
         ),
         split=split,

@@ -56,7 +56,7 @@ class N2NWorkflow(MethodWorkflow):
         volumes: list[Volume],
         model_dir: Path,
         *,
-        seconds: list[Volume] | None,
+        second_acquisitions: list[Volume] | None,
         progress: ProgressCallback,
     ) -> list[np.ndarray]:
         from services.n2n.predict import denoise, load_model
@@ -66,7 +66,7 @@ class N2NWorkflow(MethodWorkflow):
             denoise(
                 volume,
                 model,
-                second=seconds[i] if seconds is not None else None,
+                second=second_acquisitions[i] if second_acquisitions is not None else None,
                 progress=share_of(progress, i, len(volumes)),
             ).data
             for i, volume in enumerate(volumes)

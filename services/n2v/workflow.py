@@ -59,12 +59,12 @@ class N2VWorkflow(MethodWorkflow):
         volumes: list[Volume],
         model_dir: Path,
         *,
-        seconds: list[Volume] | None,
+        second_acquisitions: list[Volume] | None,
         progress: ProgressCallback,
     ) -> list[np.ndarray]:
         from services.n2v.predict import denoise, load_model
 
-        if seconds is not None:
+        if second_acquisitions is not None:
             raise ConfigError(ONLY_N2N_PAIRS)
         model = load_model(model_dir)
         return [

@@ -3,7 +3,8 @@
 Everything here is plain pydantic, with no framework: the gateway, the CLI and the Celery payloads validate
 a config with these models once, where it is made, and a worker trusts the typed config it receives. The
 adapters to each framework's own objects (n2v's config, PyTorch modules) live in the method's service.
-A third method adds its config module here, one member to `MethodConfig`, and one entry to each mapping.
+A third method adds its config module here (a subclass of shared.methods.base.MethodConfigBase, which holds
+the fields every method shares), one member to `MethodConfig`, and one entry to each mapping.
 """
 
 from __future__ import annotations

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from shared.slices import PlaneSetting
+from shared.methods.base import MethodConfigBase
 
 CROP_MULTIPLE = 32
 """The U-Net pools five times, so crops are whole multiples of 2**5 (no padding inside a crop)."""
 
 
-class N2NConfig(BaseModel):
+class N2NConfig(MethodConfigBase):
     """Hyper-parameters of a Noise2Noise training; defaults follow Lehtinen et al. (2018)."""
 
-    model_config = ConfigDict(extra="forbid")
-
+    # From MethodConfigBase: epochs (paper: 150), lr (paper: 1e-4, constant), augment, plane, drop_empty.
     method: Literal["n2n"] = Field(default="n2n", description="Discriminator: this is a Noise2Noise config.")
-    epochs: int = Field(
-        default=150, ge=1, le=10_000, description="Passes over the training slices (paper: 150)."
-    )
     batch_size: int = Field(default=4, ge=1, le=512, description="Slices (or crops) per optimisation step.")
     crop_size: int | None = Field(
         default=128,
@@ -28,7 +24,6 @@ class N2NConfig(BaseModel):
         le=4096,
         description="Side of the random square training crops, a multiple of 32; None (or 0) = whole slices.",
     )
-    lr: float = Field(default=1e-4, gt=0.0, le=1.0, description="Adam learning rate (paper: 1e-4, constant).")
     beta1: float = Field(default=0.9, ge=0.0, lt=1.0, description="Adam beta1 (paper: 0.9).")
     beta2: float = Field(default=0.99, ge=0.0, lt=1.0, description="Adam beta2 (paper: 0.99).")
     eps: float = Field(default=1e-8, gt=0.0, le=1e-2, description="Adam epsilon (paper: 1e-8).")
@@ -66,9 +61,6 @@ class N2NConfig(BaseModel):
         description="The network predicts the correction to its input slice (it starts as the identity, "
         "never worse than the input) instead of the slice itself (the paper).",
     )
-    augment: bool = Field(
-        default=False, description="Random in-plane flips and 90-degree rotations of each training crop."
-    )
     recorruption: float = Field(
         default=0.5,
         gt=0.0,
@@ -80,13 +72,6 @@ class N2NConfig(BaseModel):
         default=False,
         description="Synthetic noise: draw fresh noisy pairs every epoch instead of fixed pairs.",
     )
-    plane: PlaneSetting = Field(
-        default="acquisition",
-        description="Plane of the 2D slices: 'acquisition' (the plane the slices were acquired in: a DICOM "
-        "series' slices, or the thick-slice axis of a NIfTI; the paper's sagittal for its data) or an "
-        "anatomical plane.",
-    )
-    drop_empty: bool = Field(default=True, description="Leave background-only slices out of train/val/test.")
     amp: bool = Field(default=True, description="bfloat16 mixed precision; used on CUDA only.")
     tile: int = Field(
         default=512,

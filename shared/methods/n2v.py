@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from shared.slices import PlaneSetting
+from shared.methods.base import Augment, LearningRate, MethodConfigBase
 
 Manipulator = Literal[
     "uniform_withCP",
@@ -33,13 +33,11 @@ MAX_DEFAULT_STEPS = 400
 """Cap of the derived steps_per_epoch (n2v's own default number of steps per epoch)."""
 
 
-class N2VConfig(BaseModel):
+class N2VConfig(MethodConfigBase):
     """Hyper-parameters of one Noise2Void training (n2v 0.3.3 on TensorFlow)."""
 
-    model_config = ConfigDict(extra="forbid")
-
+    # From MethodConfigBase: epochs (the paper: 150), plane, drop_empty; lr and augment with N2V's defaults.
     method: Literal["n2v"] = Field(default="n2v", description="Discriminator: this is an N2V config.")
-    epochs: int = Field(default=150, ge=1, le=10_000, description="Training epochs (the paper: 150).")
     steps_per_epoch: int | None = Field(
         default=None,
         ge=1,
@@ -57,7 +55,7 @@ class N2VConfig(BaseModel):
         description="N2V2: blur-pool, no top skip connection, and the median manipulator unless one is set.",
     )
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Seed of initialisation and sampling.")
-    lr: float = Field(default=4e-4, gt=0.0, le=1.0, description="Adam learning rate (n2v's default, 4e-4).")
+    lr: LearningRate = 4e-4  # n2v's default
     rampdown: float = Field(
         default=0.0,
         ge=0.0,
@@ -90,14 +88,7 @@ class N2VConfig(BaseModel):
         description="structN2V: odd-sized 0/1 mask of pixels hidden around each blind spot (YX; "
         "applied in-plane for 3D).",
     )
-    plane: PlaneSetting = Field(
-        default="acquisition",
-        description="Plane of the 2D slices: 'acquisition' (the plane the slices were acquired in: a DICOM "
-        "series' slices, or the thick-slice axis of a NIfTI; the paper's sagittal for its data) or an "
-        "anatomical plane.",
-    )
-    drop_empty: bool = Field(default=True, description="Leave background-only slices out of training.")
-    augment: bool = Field(default=True, description="Random 90-degree rotations and flips of each patch.")
+    augment: Augment = True
     tensorboard: bool = Field(default=False, description="Let n2v write TensorBoard logs to logs/.")
 
     @model_validator(mode="after")

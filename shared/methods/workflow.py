@@ -66,11 +66,11 @@ class MethodWorkflow(ABC):
         volumes: list[Volume],
         model_dir: Path,
         *,
-        seconds: list[Volume] | None,
+        second_acquisitions: list[Volume] | None,
         progress: ProgressCallback,
     ) -> list[np.ndarray]:
         """The denoised data of each 3D volume, with the model in `model_dir` loaded once (with each
-        volume's second acquisition, if the method uses one)."""
+        volume's second acquisition, `second_acquisitions[i]` for `volumes[i]`, if the method uses one)."""
 
     @abstractmethod
     def has_checkpoint(self, out_dir: Path) -> bool:
@@ -93,10 +93,10 @@ class MethodWorkflow(ABC):
         resume: bool = False,
     ) -> ModelManifest:
         """Train from volumes or series (see `training_volumes`) into `out_dir`; the model's manifest."""
-        firsts, seconds = training_volumes(
+        firsts, partners = training_volumes(
             inputs, second_acquisitions, repeats=repeats, volumes=volumes, method=self.method
         )
-        data = TrainingSet(inputs=firsts, sigma=sigma, second_acquisitions=seconds, noise=noise)
+        data = TrainingSet(inputs=firsts, sigma=sigma, second_acquisitions=partners, noise=noise)
         return self.train_volumes(config, data, out_dir, progress=progress, resume=resume)
 
     def denoise_volume(
@@ -140,8 +140,8 @@ class MethodWorkflow(ABC):
                 resume=resume,
             )
             model_dir = work_dir
-        seconds = second.frames() if second is not None else None
-        outputs = self.predict(volume.frames(), model_dir, seconds=seconds, progress=progress)
+        partners = second.frames() if second is not None else None
+        outputs = self.predict(volume.frames(), model_dir, second_acquisitions=partners, progress=progress)
         return volume.with_frames([_as_magnitude_of(volume, output) for output in outputs])
 
     def assess(
@@ -161,13 +161,15 @@ class MethodWorkflow(ABC):
 
         def denoiser(data: np.ndarray) -> np.ndarray:
             moved = frame.with_data(data)
-            seconds = [partner] if partner is not None else None
-            (output,) = self.predict([moved], model_dir, seconds=seconds, progress=ignore_progress)
+            partners = [partner] if partner is not None else None
+            (output,) = self.predict(
+                [moved], model_dir, second_acquisitions=partners, progress=ignore_progress
+            )
             return _as_magnitude_of(volume, output)
 
         single = None
         if partner is not None:
-            (alone,) = self.predict([frame], model_dir, seconds=None, progress=ignore_progress)
+            (alone,) = self.predict([frame], model_dir, second_acquisitions=None, progress=ignore_progress)
             single = _as_magnitude_of(volume, alone)
         return assess(
             frame.data,
@@ -243,7 +245,7 @@ def training_volumes(
                 f"give either second acquisitions or {option} (a series of repetitions), not both"
             )
         firsts: list[Volume] = []
-        seconds: list[Volume] = []
+        partners: list[Volume] = []
         for i, series in enumerate(inputs):
             frames = series.frames()
             if volumes is not None:
@@ -253,8 +255,8 @@ def training_volumes(
                     f"input {i}: repeats needs a series of at least 2 repeated volumes, got one volume"
                 )
             firsts += frames[:-1]
-            seconds += frames[1:]
-        return firsts, seconds
+            partners += frames[1:]
+        return firsts, partners
     if not second_acquisitions:
         return [frame for volume in inputs for frame in volume.frames()], None
     if len(second_acquisitions) != len(inputs):

@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.intensity import Normalisation
+from shared.metrics import psnr_from_mse
 from shared.quality.background import foreground_mask
 from shared.quality.noise_level import NoiseLevel, estimate_noise_level
 from shared.quality.pair import PairEstimate, pair_estimate
@@ -113,7 +114,7 @@ def assess(
     pair = None
     if second is not None and single_copy is not None:
         pair = pair_estimate(single_copy, noisy, second, mask=anatomy, data_range=data_range)
-    input_psnr = None if noise is None or noise <= 0 else float(20.0 * np.log10(data_range / noise))
+    input_psnr = None if noise is None or noise <= 0 else psnr_from_mse(noise**2, data_range)
     gain = None if sure is None or input_psnr is None else sure.psnr - input_psnr
     uncertainty = None
     if sure is not None and sure.mse_standard_error is not None and sure.rmse > 0:

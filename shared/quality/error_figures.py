@@ -1,4 +1,4 @@
-"""RMSE and PSNR from an estimated MSE, with the project's PSNR definition (shared.metrics).
+"""RMSE from an estimated MSE, and the check on PSNR's data range; PSNR itself is shared.metrics.psnr_from_mse.
 
 An unbiased MSE estimate can come out at or below zero when the true error is small against the
 estimate's own spread; RMSE is then 0 and PSNR infinite, and the MSE is kept as it came so that
@@ -22,8 +22,3 @@ def check_data_range(data_range: float) -> float:
 def rmse_of(mse: float) -> float:
     """sqrt(MSE), 0 for an estimate at or below zero."""
     return math.sqrt(mse) if mse > 0 else 0.0
-
-
-def psnr_of(mse: float, data_range: float) -> float:
-    """10 log10(MAX^2 / MSE) in dB on `data_range`; infinite for an estimate at or below zero."""
-    return 10.0 * math.log10(data_range**2 / mse) if mse > 0 else math.inf

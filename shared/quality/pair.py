@@ -18,7 +18,8 @@ import math
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.quality.error_figures import check_data_range, psnr_of, rmse_of
+from shared.metrics import psnr_from_mse
+from shared.quality.error_figures import check_data_range, rmse_of
 from shared.quality.region import as_region, as_volume, same_shape
 
 
@@ -65,7 +66,7 @@ def pair_estimate(
     return PairEstimate(
         mse=mse,
         rmse=rmse_of(mse),
-        psnr=psnr_of(mse, data_range),
+        psnr=psnr_from_mse(mse, data_range),
         data_range=data_range,
         pair_noise_sigma=math.sqrt(between_copies / 2),
         voxels=int(region.sum()),

@@ -47,7 +47,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import ConfigError, JobError, ShapeMismatchError
-from shared.quality.error_figures import check_data_range, psnr_of, rmse_of
+from shared.metrics import psnr_from_mse
+from shared.quality.error_figures import check_data_range, rmse_of
 from shared.quality.region import as_region, as_volume, same_shape
 
 Denoiser = Callable[[np.ndarray], np.ndarray]
@@ -162,7 +163,7 @@ def monte_carlo_sure(
     return SureEstimate(
         mse=mse,
         rmse=rmse,
-        psnr=psnr_of(mse, data_range),
+        psnr=psnr_from_mse(mse, data_range),
         data_range=data_range,
         mse_standard_error=spread,
         sigma=float(sigma),

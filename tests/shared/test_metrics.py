@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from shared.errors import ShapeMismatchError
-from shared.metrics import compare, evaluate
+from shared.metrics import compare, evaluate, psnr_from_mse
 
 
 def test_psnr_and_rmse_match_the_paper_formulas():
@@ -31,6 +31,30 @@ def test_psnr_uses_the_given_data_range():
     assert compare(reference, prediction, 2.0).psnr == pytest.approx(
         20 * math.log10(2) - 10 * math.log10(mse)
     )
+
+
+def test_psnr_from_mse_is_scikit_images_psnr():
+    """The one by-hand formula (for pooled or estimated errors) agrees with `compare` (scikit-image's)."""
+    rng = np.random.default_rng(1)
+    reference = rng.random((8, 16, 16))
+    prediction = reference + rng.normal(0, 0.05, reference.shape)
+    mse = float(np.mean((reference - prediction) ** 2))
+    for data_range in (1.0, 2.5):
+        assert psnr_from_mse(mse, data_range) == pytest.approx(
+            compare(reference, prediction, data_range).psnr, abs=1e-9
+        )
+    assert psnr_from_mse(mse) == pytest.approx(compare(reference, prediction, 1.0).psnr, abs=1e-9)
+
+
+def test_psnr_from_mse_of_a_noise_variance_is_the_inputs_own_psnr():
+    """sigma 20 on range 255: 20 log10(255 / 20) = 22.11 dB."""
+    assert psnr_from_mse(20.0**2, 255.0) == pytest.approx(20 * math.log10(255 / 20), abs=1e-12)
+
+
+@pytest.mark.parametrize("mse", [0.0, -1e-6, -3.0])
+def test_psnr_from_mse_is_infinite_at_or_below_zero(mse):
+    """An unbiased MSE estimate can come out at or below zero; its PSNR is then infinite, not an error."""
+    assert psnr_from_mse(mse, 1.0) == math.inf
 
 
 def test_identical_volumes_score_perfectly(mni_volume):

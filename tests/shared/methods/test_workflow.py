@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from shared.methods.workflow import (
     MethodWorkflow,
     TrainingSet,
     check_volumes,
+    load_workflow,
     parse_volumes,
     training_volumes,
 )
@@ -39,7 +41,7 @@ class RecordingWorkflow(MethodWorkflow):
         self.trained = {
             "config": config,
             "inputs": data.inputs,
-            "seconds": data.second_acquisitions,
+            "second_acquisitions": data.second_acquisitions,
             "resume": resume,
         }
         return ModelManifest(
@@ -51,7 +53,7 @@ class RecordingWorkflow(MethodWorkflow):
         volumes: list[Volume],
         model_dir: Path,
         *,
-        seconds: list[Volume] | None,
+        second_acquisitions: list[Volume] | None,
         progress: ProgressCallback,
     ) -> list[np.ndarray]:
         for i, _ in enumerate(volumes):
@@ -85,15 +87,15 @@ def test_repeats_pair_each_volume_with_the_next(tmp_path: Path) -> None:
     workflow = RecordingWorkflow("n2n")
     workflow.denoise_volume(_series(), work_dir=tmp_path, repeats=True)
     firsts = [float(v.data.flat[0]) for v in workflow.trained["inputs"]]
-    seconds = [float(v.data.flat[0]) for v in workflow.trained["seconds"]]
-    assert (firsts, seconds) == ([1.0, 2.0], [2.0, 3.0])
+    partners = [float(v.data.flat[0]) for v in workflow.trained["second_acquisitions"]]
+    assert (firsts, partners) == ([1.0, 2.0], [2.0, 3.0])
 
 
 def test_second_acquisitions_pair_volume_by_volume() -> None:
     """Volume t of a series pairs with volume t of its second acquisition; shapes must match."""
-    firsts, seconds = training_volumes([_series()], [_series(offset=10.0)], repeats=False, method="n2n")
-    assert seconds is not None
-    assert [float(v.data.flat[0]) for v in seconds] == [10.0, 11.0, 12.0] and len(firsts) == 3
+    firsts, partners = training_volumes([_series()], [_series(offset=10.0)], repeats=False, method="n2n")
+    assert partners is not None
+    assert [float(v.data.flat[0]) for v in partners] == [10.0, 11.0, 12.0] and len(firsts) == 3
     with pytest.raises(ShapeMismatchError, match="pair 1: the first acquisition has shape"):
         training_volumes([_series()], [_series(frames=2)], repeats=False, method="n2n")
 
@@ -170,3 +172,14 @@ def test_a_model_is_used_as_it_is_and_a_fit_needs_a_folder(tmp_path: Path) -> No
     assert workflow.trained == {}
     with pytest.raises(ValueError, match="work_dir is needed"):
         workflow.denoise_volume(_series())
+
+
+@pytest.mark.parametrize("method", ["n2n", "n2v"])
+def test_predict_names_its_pairs_second_acquisitions(method: MethodName) -> None:
+    """Every workflow's `predict` takes the same keywords as the contract: the second acquisitions by that
+    name (`seconds` would read as time), so a caller's keyword reaches every method."""
+    contract = inspect.signature(MethodWorkflow.predict).parameters
+    assert "second_acquisitions" in contract and "seconds" not in contract
+    assert list(inspect.signature(load_workflow(method).predict).parameters) == [
+        name for name in contract if name != "self"
+    ]
