@@ -101,7 +101,7 @@ def train(
     with new_job_folder(data_dir) as (job_id, folder):
         inputs: list[VolumeInput] = []
         second_inputs: list[VolumeInput] = []
-        volumes: list[Volume] = []
+        uploaded: list[Volume] = []
         names: dict[str, str] = {}
         for i, upload in enumerate(files):
             ref, volume, names[f"files[{i}]"] = store_volume(
@@ -111,14 +111,14 @@ def train(
             if chosen is not None:
                 check_volumes(chosen, len(volume.frames()), names[f"files[{i}]"])
             inputs.append(ref)
-            volumes.append(volume)
+            uploaded.append(volume)
             if files2:
                 ref2, volume2, names[f"files2[{i}]"] = store_volume(
                     files2[i], folder / "inputs", f"second-{i}", settings
                 )
                 check_same_shape(volume, volume2, names[f"files[{i}]"], names[f"files2[{i}]"])
                 second_inputs.append(ref2)
-        check_training_budget(config, volumes, settings)
+        check_training_budget(config, uploaded, settings)
         model_id = new_model_id(method)
         payload = TrainPayload(
             job_id=job_id,
