@@ -12,14 +12,15 @@ checked from what it declares, with the settings' limits, before the reader pays
 - DICOM .zip: from the central directory and the first 132 bytes of each member (never extracting one):
   an archive without a single DICOM file (the "DICM" preamble) is refused before it is unpacked.
 
-Only the fields needed are read (with `struct` for NIfTI: nibabel stays inside shared/io by design).
+Only the fields needed are read (for NIfTI with shared/io/nifti_header.py's `struct` parser, which the reader
+shares: nibabel stays inside shared/io by design).
 A header these checks cannot parse is left to the reader, whose error names the problem.
 """
 
 from __future__ import annotations
 
 import gzip
-import struct
+import math
 import zipfile
 import zlib
 from pathlib import Path
@@ -28,6 +29,7 @@ import numpy as np
 
 from shared.errors import TooLargeError, UnreadableVolumeError
 from shared.io.formats import DICOM_ZIP, NIFTI, NPY
+from shared.io.nifti_header import DeclaredHeader, declared_header, read_declared_header
 from shared.settings import Settings
 
 _CHUNK = 1 << 20
@@ -61,41 +63,32 @@ def _check_decoded(voxels: int, bits: int, settings: Settings, name: str) -> int
 
 def nifti_header_fields(block: bytes) -> tuple[int, int, int] | None:
     """(voxels, bits per voxel, offset of the voxels) from the start of a NIfTI-1 or NIfTI-2 file; None when
-    it is neither (the reader then says why)."""
-    if len(block) < 4:
+    it is neither, or declares what no reader could honour (the reader then says why)."""
+    return _cost_fields(declared_header(block))
+
+
+def _cost_fields(declared: DeclaredHeader | None) -> tuple[int, int, int] | None:
+    """(voxels, bits per voxel, offset of the voxels) of a declared header, None when they make no sense."""
+    if declared is None:
         return None
-    for endian in "<>":
-        header_size = struct.unpack(f"{endian}i", block[:4])[0]
-        if header_size == 348 and len(block) >= 348:  # NIfTI-1: int16 dims, float32 vox_offset
-            dims = struct.unpack(f"{endian}8h", block[40:56])
-            bits = struct.unpack(f"{endian}h", block[72:74])[0]
-            offset = struct.unpack(f"{endian}f", block[108:112])[0]
-        elif header_size == 540 and len(block) >= 540:  # NIfTI-2: int64 dims and vox_offset
-            bits = struct.unpack(f"{endian}h", block[14:16])[0]
-            dims = struct.unpack(f"{endian}8q", block[16:80])
-            offset = struct.unpack(f"{endian}q", block[168:176])[0]
-        else:
-            continue
-        ndim = dims[0]
-        if not 1 <= ndim <= 7 or bits <= 0 or any(d < 0 for d in dims[1 : ndim + 1]) or not offset >= 0:
-            return None
-        voxels = int(np.prod([max(int(d), 1) for d in dims[1 : ndim + 1]], dtype=object))
-        return voxels, int(bits), max(int(offset), header_size + 4)  # 4 bytes of extension flags follow
-    return None
+    ndim, dims, bits, offset = declared.dim[0], declared.dim[1:], declared.bits, declared.vox_offset
+    if not 1 <= ndim <= 7 or bits <= 0 or any(d < 0 for d in dims[:ndim]):
+        return None
+    if not (math.isfinite(offset) and offset >= 0):  # NaN, negative or infinite: the reader names it
+        return None
+    voxels = int(np.prod([max(int(d), 1) for d in dims[:ndim]], dtype=object))
+    # 4 bytes of extension flags follow the header
+    return voxels, bits, max(int(offset), declared.header_bytes + 4)
 
 
 def _check_nifti(path: Path, settings: Settings, name: str) -> None:
     """Decoded size within the limits, and every promised voxel byte present."""
-    compressed = path.name.lower().endswith(".gz")
-    try:
-        with gzip.open(path, "rb") if compressed else path.open("rb") as handle:
-            fields = nifti_header_fields(handle.read(540))
-    except (OSError, EOFError, zlib.error):
-        return  # not gzip, or unreadable: the reader's error names it
+    fields = _cost_fields(read_declared_header(path))
     if fields is None:
         return
     voxels, bits, offset = fields
     needed = offset + _check_decoded(voxels, bits, settings, name)
+    compressed = path.name.lower().endswith(".gz")
     present = _gzip_length(path, needed) if compressed else path.stat().st_size
     if present is not None and present < needed:
         raise UnreadableVolumeError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import zlib
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from shared.atomic import atomic_path
 from shared.errors import InvalidVolumeError, TooManyVolumesError, UnreadableVolumeError
 from shared.io.formats import NIFTI
 from shared.io.limits import ReadLimits, check_voxel_count, library_detail
+from shared.io.nifti_header import read_declared_header
 from shared.io.nifti_source import NiftiSource
 from shared.io.stored_type import input_stored_type
 from shared.volume import Volume, check_voxels
@@ -28,6 +30,8 @@ def _array_shape(shape: tuple[int, ...], name: str) -> tuple[int, ...]:
     (DWI, fMRI, repetitions) is a series. Five or more dimensions with more than one entry beyond the
     fourth (vector or tensor images) have no denoising meaning here and are refused.
     """
+    if any(n < 0 for n in shape):
+        raise UnreadableVolumeError(f"{name}: the header declares a negative dimension (shape {shape})")
     if len(shape) < 2:
         raise InvalidVolumeError(f"{name}: a {len(shape)}D image (shape {shape}); expected 2D, 3D or 4D")
     x, y = int(shape[0]), int(shape[1])
@@ -42,12 +46,39 @@ def _array_shape(shape: tuple[int, ...], name: str) -> tuple[int, ...]:
     return (x, y, z) if t == 1 else (x, y, z, t)
 
 
+def _check_vox_offset(path: Path, name: str) -> None:
+    """Refuse a header whose vox_offset is no byte offset at all (NaN or infinite): nibabel's own checks fail on
+    it with a bare OverflowError."""
+    declared = read_declared_header(path)
+    if declared is not None and not math.isfinite(declared.vox_offset):
+        raise UnreadableVolumeError(
+            f"{name}: the header's vox_offset is {declared.vox_offset}, not the byte offset of the voxels"
+        )
+
+
+def _check_voxel_type(dtype: np.dtype, code: int, name: str) -> None:
+    """Refuse voxels that are not one real number each: RGB colour (a record of channels) or complex values
+    (casting them to real would silently drop the imaginary part)."""
+    if dtype.kind == "c":
+        raise InvalidVolumeError(
+            f"{name}: the voxels are complex numbers (NIfTI data type {code}); denoise a real-valued image, "
+            "such as the magnitude"
+        )
+    if dtype.kind not in "biuf":
+        raise InvalidVolumeError(
+            f"{name}: the voxels are not single numbers (NIfTI data type {code}, e.g. RGB colour); only "
+            "grey-level images can be denoised"
+        )
+
+
 def read_nifti(path: Path, limits: ReadLimits, name: str) -> Volume:
     """Read a 2D, 3D or 4D NIfTI file, scaling applied, into a (Z, Y, X) volume or a (T, Z, Y, X) series."""
+    _check_vox_offset(path, name)
     try:
         image = nib.load(path, mmap=False)
         if not isinstance(image, nib.Nifti1Image | nib.Nifti2Image):
             raise UnreadableVolumeError(f"{name}: not a NIfTI image ({type(image).__name__})")
+        _check_voxel_type(image.header.get_data_dtype(), int(image.header["datatype"]), name)
         shape = tuple(int(n) for n in image.header.get_data_shape())
         array_shape = _array_shape(shape, name)
         check_voxel_count(array_shape, limits, name)

@@ -6,7 +6,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pydicom
 import pytest
+from pydicom.data import get_testdata_file
+from pydicom.dataelem import RawDataElement
+from pydicom.tag import Tag
 
 from shared.intensity import Normalisation
 from shared.io import write_volume
@@ -95,3 +99,16 @@ def test_bad_input_is_one_line_with_exit_2(run_cli, tmp_path) -> None:
         assert result.code == 2
         assert len(result.err.strip().splitlines()) == 1 and path.name in result.err
         assert "Traceback" not in result.err
+
+
+def test_a_malformed_dicom_is_one_line_and_exit_code_2(run_cli, tmp_path) -> None:
+    """A DICOM file whose RescaleSlope is 'ab': one line naming the file and the attribute, exit code 2, no
+    traceback."""
+    ds = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    tag = Tag("RescaleSlope")
+    ds[tag] = RawDataElement(tag, "DS", 2, b"ab", 0, False, True)
+    ds.save_as(tmp_path / "bad.dcm", enforce_file_format=True)
+    result = run_cli("noise-level", tmp_path / "bad.dcm")
+    assert result.code == 2
+    assert result.err == "fetal-denoise: error: bad.dcm: RescaleSlope is not a number ('ab')\n"
+    assert result.out == ""

@@ -133,3 +133,36 @@ def test_a_zip_with_dicom_passes_the_door(tmp_path: Path, settings: Settings):
     with zipfile.ZipFile(path, "w") as archive:
         archive.write(get_testdata_file("MR_small.dcm"), "MR_small.dcm")
     check_cost(path, DICOM_ZIP, settings, "series.zip")
+
+
+def _padded_zip(padding: int) -> bytes:
+    """A zip of one real DICOM file and a member of `padding` zero bytes, streamed in 1 MiB at a time (never
+    whole in memory); the archive is about a thousandth of `padding`."""
+    from pydicom.data import get_testdata_file
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.write(get_testdata_file("MR_small.dcm"), "series/IM0001")
+        with archive.open("series/padding.bin", "w") as member:
+            for start in range(0, padding, 1 << 20):
+                member.write(bytes(min(1 << 20, padding - start)))
+    return buffer.getvalue()
+
+
+def test_a_zip_padded_with_a_compression_bomb_is_refused_before_it_is_unpacked(
+    client: TestClient, queue: RecordingQueue, job_folders: Callable[[], list[Path]], settings: Settings
+):
+    """One real DICOM file beside 50 MB of zeros (about 1000:1), well under MAX_ZIP_UNCOMPRESSED_BYTES: it
+    passes the door (it holds a DICOM file) but is refused from the central directory, naming the member,
+    before anything is unpacked; no job, no folder."""
+    content = _padded_zip(50_000_000)
+    assert len(content) < 200_000 and settings.MAX_ZIP_UNCOMPRESSED_BYTES > 50_000_000
+    compressed = zipfile.ZipFile(io.BytesIO(content)).getinfo("series/padding.bin").compress_size
+    response = client.post("/denoise", data={"method": "n2v"}, files={"file": ("padded.zip", content)})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == (
+        f"padded.zip: member 'series/padding.bin' declares 50000000 bytes compressed into {compressed} "
+        f"({50_000_000 / compressed:.0f}:1), over the limit of 100:1 for members over 1048576 bytes; no medical "
+        "image compresses that well"
+    )
+    assert queue.submitted == [] and job_folders() == []

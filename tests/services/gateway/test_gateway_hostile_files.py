@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+import pydicom
 import pytest
 from fastapi.testclient import TestClient
 from gateway_fakes import RecordingQueue
+from pydicom.data import get_testdata_file
+from pydicom.dataelem import RawDataElement
+from pydicom.tag import Tag
 
 from shared.settings import Settings
 from shared.volume import Volume
@@ -31,6 +36,23 @@ def _nifti(data: np.ndarray) -> bytes:
     return nib.Nifti1Image(data, np.eye(4)).to_bytes()
 
 
+def _dicom_with_raw(keyword: str, vr: str, value: bytes) -> bytes:
+    """pydicom's MR_small.dcm with one element's value replaced by raw bytes, as a damaged file holds them."""
+    ds = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    tag = Tag(keyword)
+    ds[tag] = RawDataElement(tag, vr, len(value), value, 0, False, True)
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def _rgb_nifti(grey: np.ndarray) -> bytes:
+    """`grey` (0-1) as an RGB colour .nii (NIfTI data type 128)."""
+    rgb = np.zeros(grey.shape, dtype=[("R", "u1"), ("G", "u1"), ("B", "u1")])
+    rgb["R"] = rgb["G"] = rgb["B"] = np.rint(grey * 255).astype(np.uint8)
+    return _nifti(rgb)
+
+
 @pytest.fixture(scope="module")
 def hostile(small_mni_volume: Volume) -> dict[str, tuple[str, bytes, int, str]]:
     """Name -> (upload file name, content, expected status, expected detail or its prefix + '...')."""
@@ -41,7 +63,34 @@ def hostile(small_mni_volume: Volume) -> dict[str, tuple[str, bytes, int, str]]:
     np.save(npy, nan)
     vectors = np.stack([small_mni_volume.data.transpose(2, 1, 0)] * 2, axis=-1)[..., None, :]  # 5D
     rng = np.random.default_rng(0)
+    infinite_offset = bytearray(good)
+    infinite_offset[108:112] = struct.pack("<f", float("inf"))  # vox_offset
     return {
+        "malformed DICOM value": (
+            "bad.dcm",
+            _dicom_with_raw("RescaleSlope", "DS", b"ab"),
+            422,
+            "bad.dcm: RescaleSlope is not a number ('ab')",
+        ),
+        "malformed DICOM in a zip": (
+            "series.zip",
+            _zip({"scan/IM0001": _dicom_with_raw("SliceThickness", "DS", b"1\\2 ")}),
+            422,
+            "series.zip: scan/IM0001: SliceThickness has 2 values ('1\\2'); one number is expected",
+        ),
+        "infinite vox_offset": (
+            "offset.nii",
+            bytes(infinite_offset),
+            422,
+            "offset.nii: the header's vox_offset is inf, not the byte offset of the voxels",
+        ),
+        "RGB": (
+            "colour.nii",
+            _rgb_nifti(small_mni_volume.data[::4, ::4, ::4].transpose(2, 1, 0)),
+            422,
+            "colour.nii: the voxels are not single numbers (NIfTI data type 128, e.g. RGB colour); only "
+            "grey-level images can be denoised",
+        ),
         "zip slip": (
             "slip.zip",
             _zip({"../../etc/evil.dcm": b"DICM"}),
@@ -77,6 +126,10 @@ def hostile(small_mni_volume: Volume) -> dict[str, tuple[str, bytes, int, str]]:
 @pytest.mark.parametrize(
     "case",
     [
+        "malformed DICOM value",
+        "malformed DICOM in a zip",
+        "infinite vox_offset",
+        "RGB",
         "zip slip",
         "zip bomb",
         "truncated",

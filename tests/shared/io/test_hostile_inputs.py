@@ -95,6 +95,46 @@ def test_headers_that_lie_about_sizes_are_caught_while_extracting(tmp_path: Path
     assert list(private_tempdir.iterdir()) == []
 
 
+def _zip_with_padding(path: Path, padding: int) -> Path:
+    """A zip of one real DICOM file and a member of `padding` zero bytes, streamed into the archive 1 MiB at a
+    time: the zip on disk is about a thousandth of `padding`, and nothing of that size is ever written."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.write(pydicom_file("MR_small.dcm"), "series/IM0001")
+        with archive.open("series/padding.bin", "w") as member:
+            for start in range(0, padding, 1 << 20):
+                member.write(bytes(min(1 << 20, padding - start)))
+    return path
+
+
+def test_a_member_with_an_absurd_compression_ratio_is_refused_before_extracting(
+    tmp_path: Path, private_tempdir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """One real DICOM file beside 50 MB of zeros (about 1000:1): under the archive's byte limit, yet refused
+    from the central directory, naming the member, before a byte is extracted."""
+    path = _zip_with_padding(tmp_path / "padded.zip", 50_000_000)
+    assert path.stat().st_size < 200_000
+    monkeypatch.setattr(zipfile.ZipFile, "open", _never_open)
+    with pytest.raises(UnsafeArchiveError) as caught:
+        read_volume(path, limits=limits(max_zip_uncompressed_bytes=1 << 30))
+    compressed = zipfile.ZipFile(path).getinfo("series/padding.bin").compress_size
+    assert str(caught.value) == (
+        f"padded.zip: member 'series/padding.bin' declares 50000000 bytes compressed into {compressed} "
+        f"({50_000_000 / compressed:.0f}:1), over the limit of 100:1 for members over 1048576 bytes; no medical "
+        "image compresses that well"
+    )
+    assert list(private_tempdir.iterdir()) == []
+
+
+def test_members_that_compress_like_images_are_extracted(tmp_path: Path):
+    """The rule leaves real content alone: a 2 MB member of random bytes (1:1) beside a DICOM file reads, and
+    so does a blank member under 1 MiB, whatever its ratio."""
+    rng = np.random.default_rng(0)
+    members = {"IM0001": pydicom_file("MR_small.dcm").read_bytes(), "noise.bin": rng.bytes(2_000_000)}
+    members["blank.bin"] = bytes(1 << 20)
+    volume = read_volume(make_zip(tmp_path / "fine.zip", members))
+    assert volume.shape == (1, 64, 64)
+
+
 def test_zip_without_dicom_is_unreadable(tmp_path: Path, private_tempdir: Path):
     """A zip of non-DICOM files is refused, and its extracted files are removed."""
     path = make_zip(tmp_path / "notes.zip", {"README.txt": b"hello", "img/photo.jpg": b"\xff\xd8\xff"})
