@@ -4,6 +4,7 @@ heudiconv's real DWI series (b~5, b~5, b~1500)."""
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import nibabel as nib
@@ -12,7 +13,12 @@ import pytest
 
 from shared.volume import Volume
 
-TINY_N2N = ("--epochs", "1", "--steps-per-epoch", "2", "--crop-size", "32", "--batch-size", "2", "--quiet")
+
+def tiny_n2n(folder: Path) -> tuple[str, ...]:
+    """Flags of a seconds-long N2N fit: the crop and batch sizes go through a config file (no flags of their own)."""
+    config = folder / "tiny-n2n.json"
+    config.write_text(json.dumps({"crop_size": 32, "batch_size": 2}), encoding="utf-8")
+    return ("--epochs", "1", "--steps-per-epoch", "2", "--config", str(config), "--quiet")
 
 
 @pytest.fixture
@@ -50,7 +56,7 @@ def test_a_bad_volume_choice_is_refused_before_any_training(
 ) -> None:
     """An index past the series, a single volume or a malformed list: exit 2, one line, nothing written."""
     out = tmp_path / "out.nii.gz"
-    result = run_cli("denoise", dwi_like, out, "--method", "n2n", "--volumes", volumes, *TINY_N2N)
+    result = run_cli("denoise", dwi_like, out, "--method", "n2n", "--volumes", volumes, *tiny_n2n(tmp_path))
     assert result.code == 2
     assert message in result.err
     assert not out.exists()
@@ -74,7 +80,7 @@ def test_chosen_volumes_are_fitted_and_the_whole_series_comes_back(
 ) -> None:
     """--volumes 0,1 fits N2N on the two repetitions; all three volumes are denoised, the 4D header kept."""
     out = tmp_path / "out.nii.gz"
-    result = run_cli("denoise", dwi_like, out, "--method", "n2n", "--volumes", "0,1", *TINY_N2N)
+    result = run_cli("denoise", dwi_like, out, "--method", "n2n", "--volumes", "0,1", *tiny_n2n(tmp_path))
     assert result.code == 0, result.err
     written = nib.load(out)
     assert written.shape == nib.load(dwi_like).shape
@@ -84,7 +90,14 @@ def test_chosen_volumes_are_fitted_and_the_whole_series_comes_back(
 def test_heudiconvs_real_series_refuses_a_fourth_volume(run_cli, tmp_path: Path) -> None:
     """The real series has three volumes: asking for volume 3 names the range, before any training."""
     result = run_cli(
-        "denoise", heudiconv_dwi(), tmp_path / "out.zip", "--method", "n2n", "--volumes", "0,3", *TINY_N2N
+        "denoise",
+        heudiconv_dwi(),
+        tmp_path / "out.zip",
+        "--method",
+        "n2n",
+        "--volumes",
+        "0,3",
+        *tiny_n2n(tmp_path),
     )
     assert result.code == 2
     assert "volumes: b0dwiForFmap holds 3 volumes (0 to 2); there is no volume 3" in result.err
@@ -96,7 +109,9 @@ def test_heudiconvs_real_b5_pair_is_fitted_and_all_three_volumes_denoised(run_cl
     from shared.io import read_volume
 
     out = tmp_path / "out.nii.gz"
-    result = run_cli("denoise", heudiconv_dwi(), out, "--method", "n2n", "--volumes", "0,1", *TINY_N2N)
+    result = run_cli(
+        "denoise", heudiconv_dwi(), out, "--method", "n2n", "--volumes", "0,1", *tiny_n2n(tmp_path)
+    )
     assert result.code == 0, result.err
     denoised = read_volume(out)
     assert denoised.is_series and denoised.data.shape == (3, 81, 152, 150)

@@ -186,7 +186,7 @@ def test_params_with_a_model_are_422(
     )
     assert response.status_code == 422
     assert response.json()["detail"] == (
-        "params, plane and repeats are for fitting; model n2v-model is used as it was trained"
+        "params, plane, repeats and volumes are for fitting; model n2v-model is used as it was trained"
     )
 
 

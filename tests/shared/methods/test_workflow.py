@@ -114,8 +114,8 @@ def test_chosen_volumes_alone_are_paired_and_every_volume_is_denoised(tmp_path: 
     workflow = RecordingWorkflow("n2n")
     out = workflow.denoise_volume(_series(), work_dir=tmp_path, volumes=(0, 1))
     firsts = [float(v.data.flat[0]) for v in workflow.trained["inputs"]]
-    seconds = [float(v.data.flat[0]) for v in workflow.trained["seconds"]]
-    assert (firsts, seconds) == ([1.0], [2.0])
+    partners = [float(v.data.flat[0]) for v in workflow.trained["second_acquisitions"]]
+    assert (firsts, partners) == ([1.0], [2.0])
     assert out.is_series and out.shape == _series().shape
     firsts4, seconds4 = training_volumes(
         [_series(frames=4)], None, repeats=True, method="n2n", volumes=(3, 0, 1)
