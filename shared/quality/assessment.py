@@ -49,7 +49,9 @@ class QualityReport(BaseModel):
     )
     psnr_estimate: float | None = Field(description="Estimated PSNR of the result in dB, on data_range.")
     rmse_uncertainty: float | None = Field(
-        description="Monte-Carlo standard error of the RMSE estimate (several probes), volume units."
+        description="Standard error of the RMSE estimate, volume units: from the spread of its per-slice terms "
+        "(the probe's randomness and the noise realisation, not a wrong sigma), or with several probes the "
+        "larger of that and their Monte-Carlo spread; null when neither exists or the RMSE is 0."
     )
     data_range: float = Field(description="MAX of the PSNR estimates, volume units.")
     residual: ResidualSummary | None = Field(description="What was removed: input - result, summarised.")
@@ -109,6 +111,7 @@ def assess(
             probes=probes,
             data_range=data_range,
             seed=seed,
+            slice_axis=slice_axis,
         )
         residual = summarise_residual(noisy, result, noise, mask=anatomy)
     pair = None
@@ -117,8 +120,10 @@ def assess(
     input_psnr = None if noise is None or noise <= 0 else psnr_from_mse(noise**2, data_range)
     gain = None if sure is None or input_psnr is None else sure.psnr - input_psnr
     uncertainty = None
-    if sure is not None and sure.mse_standard_error is not None and sure.rmse > 0:
-        uncertainty = sure.mse_standard_error / (2 * sure.rmse)  # d sqrt(m) = dm / (2 sqrt(m))
+    if sure is not None and sure.rmse > 0:
+        errors = [e for e in (sure.mse_slice_standard_error, sure.mse_standard_error) if e is not None]
+        if errors:
+            uncertainty = max(errors) / (2 * sure.rmse)  # d sqrt(m) = dm / (2 sqrt(m))
     return QualityReport(
         method=method,
         noise_sigma=noise,

@@ -247,5 +247,8 @@ def test_denoise_reports_its_quality_and_what_it_removed(run_cli, n2n_model, sma
         report
     )
     assert report["method"] == "n2n" and report["noise_sigma"] > 0
+    # one probe, as every run: the uncertainty comes from the spread across slices and is printed
+    assert report["sure"]["probes"] == 1 and report["rmse_uncertainty"] > 0
+    assert f"RMSE {report['rmse_estimate']:.5g} +/- {report['rmse_uncertainty']:.3g}," in result.out
     noisy, out = read_volume(small_files["noisy"]).data, read_volume(tmp_path / "out.nii.gz").data
     np.testing.assert_allclose(read_volume(tmp_path / "removed.nii.gz").data, noisy - out, atol=1e-5)

@@ -282,6 +282,15 @@ def test_dicom_zip_through_fit_to_comparison_download_and_estimate(
     downloaded = Path(download_info.value.path()).read_bytes()
     assert downloaded == api.get(f"/jobs/{job_id}/result").content
     assert download_info.value.suggested_filename.endswith("_denoised.zip")
+    # What was removed, next to the result: GET /residual's bytes, in the input's format (a DICOM zip).
+    assert page.is_visible("#download-residual")
+    with page.expect_download() as residual_info:
+        page.click("#download-residual")
+    assert Path(residual_info.value.path()).read_bytes() == api.get(f"/jobs/{job_id}/residual").content
+    assert residual_info.value.suggested_filename.endswith("_residual.zip")
+    # One probe, as every job runs it, still gives the estimate an uncertainty, and the page shows it.
+    shown_error = page.text_content("#quality [data-quality='error']") or ""
+    assert f"RMSE {job['quality']['rmse_estimate']:.4f} +/- " in shown_error
 
     page.fill("#epochs", "4")  # asks for a new estimate: now from this server's finished fit
     _wait_until(lambda: "steps/s" in _text(page, "#estimate"), "the estimate uses the history")

@@ -166,3 +166,86 @@ def test_the_gateway_purges_expired_jobs_when_it_starts(
         while (Path(settings.DATA_DIR) / "jobs" / "old1").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert client.get("/jobs/old1").status_code == 404
+
+
+QUALITY = {
+    "method": "n2v",
+    "noise_sigma": 0.0775,
+    "rmse_estimate": 0.031,
+    "rmse_uncertainty": 0.0004,
+    "psnr_estimate": 30.2,
+    "data_range": 1.0,
+    "residual": {"std_ratio": 1.02, "correlation": 0.03},
+    "warnings": [],
+}
+"""The part of a worker's quality block (shared.quality.assessment.QualityReport) a user reads first."""
+
+
+def test_a_finished_denoising_job_carries_its_quality_block(
+    client: TestClient, queue: RecordingQueue, nifti_path: Path, settings: Settings
+):
+    """GET /jobs/{id} gives the denoise step's quality block once the job has succeeded, and none before."""
+    job_id = _submit(client, nifti_path)
+    [call] = queue.submitted[0]
+    assert client.get(f"/jobs/{job_id}").json()["quality"] is None
+    queue.states[call.task_id] = TaskState("SUCCESS", {"result": "result.nii.gz", "quality": QUALITY})
+    (Path(settings.DATA_DIR) / "jobs" / job_id / "result.nii.gz").write_bytes(b"denoised")
+    done = client.get(f"/jobs/{job_id}").json()
+    assert done["status"] == "succeeded"
+    assert done["quality"] == QUALITY
+
+
+def test_the_residual_is_served_once_it_exists(
+    client: TestClient, queue: RecordingQueue, nifti_path: Path, settings: Settings
+):
+    """GET /jobs/{id}/residual: 404 for no such job, 409 while the job runs or when it wrote no residual,
+    then the file beside the result, named after the upload in the input's format."""
+    assert client.get("/jobs/nosuchjob/residual").status_code == 404
+    job_id = _submit(client, nifti_path)
+    [call] = queue.submitted[0]
+    running = client.get(f"/jobs/{job_id}/residual")
+    assert running.status_code == 409 and "queued" in running.json()["detail"]
+    queue.states[call.task_id] = TaskState("SUCCESS", {"result": "result.nii.gz", "quality": QUALITY})
+    folder = Path(settings.DATA_DIR) / "jobs" / job_id
+    (folder / "result.nii.gz").write_bytes(b"denoised")
+    missing = client.get(f"/jobs/{job_id}/residual")  # succeeded, but no residual was written (an older job)
+    assert missing.status_code == 409 and "no residual" in missing.json()["detail"]
+    (folder / "residual.nii.gz").write_bytes(b"input minus result")
+    served = client.get(f"/jobs/{job_id}/residual")
+    assert served.status_code == 200 and served.content == b"input minus result"
+    assert served.headers["content-disposition"].endswith('filename="brain_residual.nii.gz"')
+
+
+def test_a_dicom_jobs_residual_is_a_zip_and_a_training_job_has_none(
+    client: TestClient, queue: RecordingQueue, settings: Settings
+):
+    """The residual keeps the input's format (a DICOM zip in, a zip out); a job with no result has no residual."""
+    data_dir = Path(settings.DATA_DIR)
+    step = JobStep(name="denoise", task="n2v.denoise", task_id="dicom1-denoise")
+    record = JobRecord(
+        id="dicom1",
+        kind="denoise",
+        method="n2v",
+        created=utcnow(),
+        steps=[step],
+        inputs={"file": "scan.zip"},
+        input_format="dicom",
+        result="result.zip",
+    )
+    write_record(data_dir, record)
+    queue.states[step.task_id] = TaskState("SUCCESS", {"result": "result.zip", "quality": QUALITY})
+    (data_dir / "jobs" / "dicom1" / "result.zip").write_bytes(b"PK denoised")
+    (data_dir / "jobs" / "dicom1" / "residual.zip").write_bytes(b"PK residual series")
+    served = client.get("/jobs/dicom1/residual")
+    assert served.status_code == 200 and served.content == b"PK residual series"
+    assert served.headers["content-type"] == "application/zip"
+    assert served.headers["content-disposition"].endswith('filename="scan_residual.zip"')
+    train = JobRecord(
+        id="train1",
+        kind="train",
+        method="n2v",
+        created=utcnow(),
+        steps=[JobStep(name="train", task="n2v.train", task_id="train1-train")],
+    )
+    write_record(data_dir, train)
+    assert client.get("/jobs/train1/residual").status_code == 404

@@ -39,6 +39,21 @@ def test_the_report_estimates_a_known_smoother_close_to_its_true_error(mni_volum
     assert report.pair is None and report.assumptions
 
 
+def test_one_probe_reports_an_uncertainty_that_covers_the_true_error(mni_volume: Volume) -> None:
+    """As the CLI and every job run it (one probe, one extra call), the report has an RMSE uncertainty, and
+    the true RMSE over the anatomy lies within a few of it."""
+    clean = mni_volume.data[::2, ::2, ::2].astype(np.float64)
+    noisy = clean + np.random.default_rng(4).normal(0, SIGMA, clean.shape)
+    result = _smoother(noisy)
+    report = assess(noisy, result, _smoother, method="gaussian filter")
+    assert report.sure is not None and report.sure.probes == 1 and report.rmse_estimate is not None
+    assert report.rmse_uncertainty is not None and 0 < report.rmse_uncertainty < 0.05 * report.rmse_estimate
+    # the noise sigma is estimated (within 5 %), which the uncertainty leaves out: known sigma for this check
+    known = assess(noisy, result, _smoother, method="gaussian filter", sigma=SIGMA)
+    assert known.rmse_estimate is not None and known.rmse_uncertainty is not None
+    assert abs(known.rmse_estimate - _true_rmse(result, clean, noisy)) < 4 * known.rmse_uncertainty
+
+
 def test_a_second_acquisition_adds_the_pair_estimate(mni_volume: Volume) -> None:
     """With the second copy and the single-copy prediction, the report holds the pair estimate too."""
     clean = mni_volume.data[::2, ::2, ::2].astype(np.float64)

@@ -61,6 +61,35 @@ def test_several_probes_give_a_standard_error(noisy_template) -> None:
     assert monte_carlo_sure(smooth, noisy, SIGMA).mse_standard_error is None  # one probe: no spread
 
 
+def test_one_probe_has_a_standard_error_from_the_slices_that_covers_the_true_error(noisy_template) -> None:
+    """With one probe (one extra call) the estimate still has a standard error, from the spread of its
+    per-slice terms: the true error lies within a few of them, and fewer voxels give a wider one."""
+    noisy = noisy_template(20.0)
+    clean = noisy_template(0.0)
+    calls = []
+
+    def counting(y: np.ndarray) -> np.ndarray:
+        calls.append(1)
+        return smooth(y)
+
+    result = smooth(noisy)
+    estimate = monte_carlo_sure(counting, noisy, SIGMA, result=result)
+    assert len(calls) == 1 and estimate.mse_standard_error is None
+    error = estimate.mse_slice_standard_error
+    assert error is not None and 0 < error < 0.05 * estimate.mse
+    true_mse = float(np.mean((result - clean) ** 2))
+    assert abs(estimate.mse - true_mse) < 4 * error
+    fewer = np.zeros(noisy.shape, dtype=bool)
+    fewer[::3] = True  # a third of the voxels, the same mix of anatomy and air
+    on_fewer = monte_carlo_sure(smooth, noisy, SIGMA, result=result, mask=fewer)
+    narrow = on_fewer.mse_slice_standard_error
+    assert narrow is not None and narrow > 1.5 * error  # sqrt(3) = 1.73 expected
+    assert abs(on_fewer.mse - float(np.mean((result - clean)[fewer] ** 2))) < 4 * narrow
+    two = np.zeros(noisy.shape, dtype=bool)
+    two[40:42] = True
+    assert monte_carlo_sure(smooth, noisy, SIGMA, result=result, mask=two).mse_slice_standard_error is None
+
+
 def test_a_non_smooth_denoiser_matches_its_exact_sure(noisy_template) -> None:
     """Soft thresholding (kinks at +-level): the probe divergence matches the exact count of kept voxels."""
     noisy = noisy_template(20.0, seed=0)  # the probes' seed too: they must not be this very noise

@@ -1,5 +1,6 @@
 // Compare: the input, the result and their difference in three NiiVue views that follow each other
-// (cursor, slice, pan, plane), one window/level for input and result, the metrics, and the download.
+// (cursor, slice, pan, plane), one window/level for input and result, the metrics, the quality estimates,
+// and the downloads: the result, and with a quality block what was removed (the residual).
 
 import { getFile } from "./api.js";
 import { byId, element, formatNumber, setText, showError } from "./dom.js";
@@ -11,8 +12,9 @@ let attached = null;
 let shown = null;
 let defaults = { low: 0, high: 1, difference: 1 };
 
-/** Where each view's volume comes from. The one place to change when the difference is served by
- * GET /jobs/{id}/residual (planned) instead of this preview. */
+/** Where each view's volume comes from: always gzipped NIfTI, which the viewer reads. The difference view
+ * stays on this preview; GET /jobs/{id}/residual (the same input - result, in the input's own format, for
+ * DICOM a new series) is what the "Download what was removed" button fetches. */
 export function previewUrl(jobId, kind) {
   return `/jobs/${encodeURIComponent(jobId)}/preview/${kind}`;
 }
@@ -24,7 +26,8 @@ export function initCompare() {
   }
   byId("difference-range").addEventListener("change", () => setDifferenceRange(Number(byId("difference-range").value)));
   byId("window-reset").addEventListener("click", resetWindow);
-  byId("download").addEventListener("click", download);
+  byId("download").addEventListener("click", () => download("result", "the result"));
+  byId("download-residual").addEventListener("click", () => download("residual", "what was removed"));
 }
 
 function library() {
@@ -72,6 +75,7 @@ export async function openCompare(job) {
   showError(byId("compare-error"), "");
   showMetrics(job.metrics);
   showQuality(job.quality);
+  byId("download-residual").hidden = !job.quality; // a job with a quality block has written its residual
   setText(status, "Loading the volumes…");
   try {
     attached = attached || attach();
@@ -197,7 +201,9 @@ function showQuality(quality) {
     cell("error"),
     quality.rmse_estimate == null
       ? "not available"
-      : `RMSE ${formatNumber(quality.rmse_estimate, 4)}, PSNR ${formatNumber(quality.psnr_estimate, 2)} dB on a range of ${formatNumber(quality.data_range, 4)}` +
+      : `RMSE ${formatNumber(quality.rmse_estimate, 4)}` +
+          (quality.rmse_uncertainty == null ? "" : ` +/- ${Number(quality.rmse_uncertainty.toPrecision(2))}`) +
+          `, PSNR ${formatNumber(quality.psnr_estimate, 2)} dB on a range of ${formatNumber(quality.data_range, 4)}` +
           (quality.gain_estimate_db == null ? "" : `; ${quality.gain_estimate_db >= 0 ? "+" : ""}${formatNumber(quality.gain_estimate_db, 2)} dB against the input`),
   );
   setText(cell("pair"), quality.pair ? `RMSE ${formatNumber(quality.pair.rmse, 4)}, PSNR ${formatNumber(quality.pair.psnr, 2)} dB` : "no second acquisition");
@@ -212,12 +218,13 @@ function showQuality(quality) {
   setText(cell("warnings"), warnings.length ? warnings.join("; ") : "none");
 }
 
-async function download() {
+/** Fetch one of the job's files with the key header (a plain link could not send it) and save it. */
+async function download(kind, what) {
   if (!shown) {
     return;
   }
   try {
-    const file = await getFile(`/jobs/${encodeURIComponent(shown)}/result`, "result");
+    const file = await getFile(`/jobs/${encodeURIComponent(shown)}/${kind}`, kind);
     const url = URL.createObjectURL(new Blob([file.buffer], { type: file.type }));
     const link = element("a", { href: url, download: file.name });
     document.body.append(link);
@@ -225,6 +232,6 @@ async function download() {
     link.remove();
     setTimeout(() => URL.revokeObjectURL(url), 60_000);
   } catch (error) {
-    showError(byId("compare-error"), `Cannot download the result: ${error.message}`);
+    showError(byId("compare-error"), `Cannot download ${what}: ${error.message}`);
   }
 }
