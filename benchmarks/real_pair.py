@@ -43,7 +43,7 @@ from shared.errors import FetalDenoiseError
 from shared.intensity import Normalisation
 from shared.io import read_volume
 from shared.methods import MethodName, fit_config
-from shared.methods.workflow import load_workflow
+from shared.methods.workflow import as_magnitude_of, load_workflow
 from shared.metrics import psnr_from_mse
 from shared.progress import ignore_progress
 from shared.quality.background import foreground_mask
@@ -253,7 +253,7 @@ class RealPair:
         manifest = json.loads((model_dir / "manifest.json").read_text(encoding="utf-8"))
         if pair:
             self.held_out = sorted(s for _, s in manifest["data"]["split"]["test"])
-        result = self.first.with_data(np.maximum(out, 0.0) if self.first.data.min() >= 0 else out)
+        result = self.first.with_data(as_magnitude_of(self.first, out))  # what denoise_volume returns
         report = workflow.assess(self.first, result, model_dir)
         settings = {
             k: v for k, v in config.model_dump(mode="json").items() if isinstance(v, str | int | float | bool)

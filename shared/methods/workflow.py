@@ -142,7 +142,7 @@ class MethodWorkflow(ABC):
             model_dir = work_dir
         partners = second.frames() if second is not None else None
         outputs = self.predict(volume.frames(), model_dir, second_acquisitions=partners, progress=progress)
-        return volume.with_frames([_as_magnitude_of(volume, output) for output in outputs])
+        return volume.with_frames([as_magnitude_of(volume, output) for output in outputs])
 
     def assess(
         self,
@@ -165,12 +165,12 @@ class MethodWorkflow(ABC):
             (output,) = self.predict(
                 [moved], model_dir, second_acquisitions=partners, progress=ignore_progress
             )
-            return _as_magnitude_of(volume, output)
+            return as_magnitude_of(volume, output)
 
         single = None
         if partner is not None:
             (alone,) = self.predict([frame], model_dir, second_acquisitions=None, progress=ignore_progress)
-            single = _as_magnitude_of(volume, alone)
+            single = as_magnitude_of(volume, alone)
         return assess(
             frame.data,
             out,
@@ -183,7 +183,7 @@ class MethodWorkflow(ABC):
         )
 
 
-def _as_magnitude_of(volume: Volume, output: np.ndarray) -> np.ndarray:
+def as_magnitude_of(volume: Volume, output: np.ndarray) -> np.ndarray:
     """`output` with negative values set to 0 when `volume` (the input) has none: a magnitude in, a
     magnitude out."""
     return np.maximum(output, 0.0) if float(volume.data.min()) >= 0.0 else output
