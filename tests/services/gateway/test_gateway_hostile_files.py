@@ -160,3 +160,31 @@ def test_hostile_upload_is_refused_before_queuing(
         assert got == detail
     assert queue.submitted == []
     assert job_folders() == []
+
+
+def test_zip_of_many_small_compressible_members_is_refused_unextracted(
+    client: TestClient,
+    queue: RecordingQueue,
+    job_folders: Callable[[], list[Path]],
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """A small zip of many small DICOM-looking members of zeros, within the default member and byte limits,
+    would expand past the README's 100:1: refused with a 422 naming the ratio, no member opened, nothing
+    queued or stored."""
+    member = bytes(128) + b"DICM" + bytes(40_000)
+    content = _zip({f"series/IM{k:04d}": member for k in range(1000)})
+    declared = 1000 * len(member)
+    assert declared > 100 * len(content)
+
+    def never_open(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a member was opened although the central directory already broke a limit")
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", never_open)
+    response = client.post("/denoise", data={"method": "n2v"}, files={"file": ("small.zip", content)})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == (
+        f"small.zip: the archive's 1000 members expand to {declared} bytes from a {len(content)}-byte zip "
+        f"({declared / len(content):.0f}:1), over the limit of 100:1; no medical image compresses that well"
+    )
+    assert queue.submitted == []
+    assert job_folders() == []
