@@ -96,6 +96,13 @@ class Settings(BaseSettings):
         default="",
         description="Where users reach the gateway, e.g. http://localhost:8000; logged at start-up as the web page.",
     )
+    MIN_FREE_DISK_BYTES: int = Field(
+        default=GIB,
+        ge=0,
+        description="Free space the gateway keeps on DATA_DIR's file system for the jobs' work: a request "
+        "whose uploads would leave less is refused (507) before they are stored, and /health is degraded "
+        "below it.",
+    )
     MAX_FIT_STEPS: int = Field(
         default=20_000,
         ge=1,

@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from services.gateway.auth import ApiKeyMiddleware
 from services.gateway.deps import require_api_key
 from services.gateway.errors import SafeJSONResponse, install_error_handlers
-from services.gateway.limits import BodyLimitMiddleware
+from services.gateway.limits import BodyLimitMiddleware, DiskRoomMiddleware
 from services.gateway.retention import sweep_expired_jobs
 from services.gateway.routes import denoise, estimates, health, jobs, metrics, models, page, train
 from shared.jobs.paths import jobs_root, models_root
@@ -59,6 +59,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     if settings is not None:
         app.dependency_overrides[get_settings] = lambda: settings
+    app.add_middleware(
+        DiskRoomMiddleware,
+        room=lambda: (Path(current_settings().DATA_DIR), current_settings().MIN_FREE_DISK_BYTES),
+    )
     app.add_middleware(BodyLimitMiddleware, limit=lambda: current_settings().MAX_UPLOAD_BYTES)
     # Added last, so it runs first: the key is checked before the body limit and before any body is read.
     app.add_middleware(ApiKeyMiddleware, key=lambda: current_settings().API_KEY)

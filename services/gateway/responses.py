@@ -30,6 +30,8 @@ _DESCRIPTIONS: dict[int, str] = {
     415: "A file's name announces no supported format.",
     422: "An invalid field, parameter or file: the detail says which and why.",
     503: "The job queue or its result store cannot be reached right now; nothing was queued. Retry later.",
+    507: "The server's disk has no room for what the request stores (uploads: under MIN_FREE_DISK_BYTES "
+    "free, or full); nothing was stored. Retry later.",
 }
 
 
@@ -38,7 +40,7 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorDetail, "description": _DESCRIPTIONS[status]} for status in statuses}
 
 
-UPLOAD_ERRORS = errors(400, 401, 404, 413, 415, 422, 503)
+UPLOAD_ERRORS = errors(400, 401, 404, 413, 415, 422, 503, 507)
 """Routes that take files and queue a job (404: an unknown model_id)."""
 JOB_ERRORS = errors(401, 404, 409, 422, 503)
 """Routes that read a job and its state from the result store."""

@@ -154,8 +154,8 @@ class Health(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Literal["ok", "degraded"] = Field(
-        description="ok: every queue has a live worker; degraded: something is down (see `down`). The "
-        "gateway itself answers either way (HTTP 200)."
+        description="ok: every queue has a live worker and the data directory's disk has room; degraded: "
+        "something is down (see `down`). The gateway itself answers either way (HTTP 200)."
     )
     queue: Literal["redis", "local"] = Field(
         description="redis: BROKER_URL is set; local: the data directory."
@@ -165,4 +165,9 @@ class Health(BaseModel):
         description="Per queue (n2n, n2v, metrics): up when a worker sent a heartbeat in the last 20 s; "
         "unknown when the heartbeats cannot be read (the broker is down)."
     )
+    disk_free_bytes: int | None = Field(
+        description="Bytes free on the data directory's file system (null when it cannot be read); under "
+        "disk_min_free_bytes the status is degraded and uploads are refused (507)."
+    )
+    disk_min_free_bytes: int = Field(description="The server's MIN_FREE_DISK_BYTES.")
     down: list[str] = Field(description="What is down, one sentence each; empty when status is ok.")

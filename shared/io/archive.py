@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from shared.atomic import atomic_path
-from shared.errors import UnreadableVolumeError, UnsafeArchiveError
+from shared.disk import full_detail, is_disk_full
+from shared.errors import StorageFullError, UnreadableVolumeError, UnsafeArchiveError
 from shared.io.limits import ReadLimits, library_detail
 
 _CHUNK = 1 << 20
@@ -127,6 +128,8 @@ def extract_zip(path: Path, dest: Path, limits: ReadLimits, name: str) -> list[t
             f"{name}: not a readable zip archive ({library_detail(exc, path, name)})"
         ) from exc
     except (OSError, EOFError, NotImplementedError, RuntimeError, zlib.error) as exc:
+        if is_disk_full(exc):  # no room to extract to: the server's problem, not an unreadable archive
+            raise StorageFullError(f"{name}: {full_detail()}") from exc
         raise UnreadableVolumeError(
             f"{name}: not a readable zip archive ({library_detail(exc, path, name)})"
         ) from exc

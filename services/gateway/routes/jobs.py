@@ -12,7 +12,7 @@ from services.gateway.deps import DataDirDep, QueueDep, SettingsDep
 from services.gateway.jobqueue import JobQueue
 from services.gateway.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate
 from services.gateway.previews import PreviewKind, preview_file, result_file
-from services.gateway.responses import JOB_ERRORS
+from services.gateway.responses import JOB_ERRORS, errors
 from services.gateway.schemas import JobPage, JobSummary, JobView
 from services.gateway.views import job_view
 from shared.jobs.paths import residual_name
@@ -110,7 +110,11 @@ def residual(job_id: str, data_dir: DataDirDep, queue: QueueDep) -> FileResponse
 @router.get(
     "/{job_id}/preview/{kind}",
     response_class=FileResponse,
-    responses={200: {"content": {"application/gzip": {}}, "description": "A gzipped NIfTI volume."}},
+    # 507: a preview is derived and cached on first use, which needs room on the disk
+    responses={
+        200: {"content": {"application/gzip": {}}, "description": "A gzipped NIfTI volume."},
+        **errors(507),
+    },
 )
 def preview(
     job_id: str, kind: PreviewKind, data_dir: DataDirDep, settings: SettingsDep, queue: QueueDep
