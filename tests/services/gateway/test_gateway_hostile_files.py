@@ -65,6 +65,9 @@ def hostile(small_mni_volume: Volume) -> dict[str, tuple[str, bytes, int, str]]:
     rng = np.random.default_rng(0)
     infinite_offset = bytearray(good)
     infinite_offset[108:112] = struct.pack("<f", float("inf"))  # vox_offset
+    # NIfTI-1 (by its magic, as nibabel reads it) whose sizeof_hdr claims NIfTI-2's 540: was a 500
+    posing_as_nifti2 = bytearray(infinite_offset)
+    posing_as_nifti2[0:4] = struct.pack("<i", 540)
     return {
         "malformed DICOM value": (
             "bad.dcm",
@@ -83,6 +86,12 @@ def hostile(small_mni_volume: Volume) -> dict[str, tuple[str, bytes, int, str]]:
             bytes(infinite_offset),
             422,
             "offset.nii: the header's vox_offset is inf, not the byte offset of the voxels",
+        ),
+        "infinite vox_offset, sizeof_hdr 540": (
+            "offset540.nii",
+            bytes(posing_as_nifti2),
+            422,
+            "offset540.nii: the header's vox_offset is inf, not the byte offset of the voxels",
         ),
         "RGB": (
             "colour.nii",
@@ -129,6 +138,7 @@ def hostile(small_mni_volume: Volume) -> dict[str, tuple[str, bytes, int, str]]:
         "malformed DICOM value",
         "malformed DICOM in a zip",
         "infinite vox_offset",
+        "infinite vox_offset, sizeof_hdr 540",
         "RGB",
         "zip slip",
         "zip bomb",
