@@ -13,6 +13,7 @@ from services.gateway.auth import ApiKeyMiddleware
 from services.gateway.deps import require_api_key
 from services.gateway.errors import SafeJSONResponse, install_error_handlers
 from services.gateway.limits import BodyLimitMiddleware, DiskRoomMiddleware
+from services.gateway.protocol_errors import install_json_protocol_errors
 from services.gateway.retention import sweep_expired_jobs
 from services.gateway.routes import denoise, estimates, health, jobs, metrics, models, page, train
 from shared.jobs.paths import jobs_root, models_root
@@ -56,6 +57,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         default_response_class=SafeJSONResponse,
         lifespan=lifespan,
+        # `/jobs/x/` is a 404 like any unknown path: Starlette's redirect to `/jobs/x` built its Location from
+        # the client's Host header, so a forged Host sent the client (or a cache) elsewhere.
+        redirect_slashes=False,
     )
     if settings is not None:
         app.dependency_overrides[get_settings] = lambda: settings
@@ -67,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last, so it runs first: the key is checked before the body limit and before any body is read.
     app.add_middleware(ApiKeyMiddleware, key=lambda: current_settings().API_KEY)
     install_error_handlers(app)
+    install_json_protocol_errors()  # uvicorn's own 400, for a request that is not HTTP/1.1, is JSON too
     secured = [Depends(require_api_key)]
     for module in (denoise, train, jobs, models, metrics, estimates):
         app.include_router(module.router, dependencies=secured)
