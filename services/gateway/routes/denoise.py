@@ -16,8 +16,8 @@ from shared.errors import ConfigError
 from shared.jobs.registry import get_model
 from shared.jobs.store import JobRecord, utcnow
 from shared.methods import AnyConfig, MethodName
-from shared.methods.checks import check_trainable
-from shared.methods.workflow import check_volumes, parse_volumes
+from shared.methods.checks import check_request
+from shared.methods.workflow import parse_volumes
 from shared.queue.names import DENOISE_TASKS, METRICS_EVALUATE
 from shared.queue.payloads import DenoisePayload, MetricsPayload, VolumeInput
 from shared.volume import check_same_shape
@@ -97,14 +97,22 @@ def denoise(
     if method == "n2v" and file2 is not None:
         raise ConfigError("file2 (a second acquisition) is only used by method n2n")
     config: AnyConfig | None = None if model_id is not None else fitting_config(method, values, settings)
+    check_request(config, [])  # what the config alone decides (targets), before a byte is stored
     with new_job_folder(data_dir) as (job_id, folder):
         inputs = folder / "inputs"
         source, volume, source_name = store_volume(file, inputs, "input", settings, series_uid=series_uid)
         inputs_named = {"file": source_name}
-        if config is not None:
-            check_trainable(config, volume, source_name)
-        if chosen is not None:
-            check_volumes(chosen, len(volume.frames()), source_name)
+        fmt = upload_format(source_name)
+        # Every refusal the worker would make for this config, this volume and its result's format.
+        check_request(
+            config,
+            [(source_name, volume)],
+            repeats=repeats,
+            volumes=chosen,
+            output=result_name(source_name, fmt),
+            keep_dtype=keep_dtype,
+            output_named=False,
+        )
         second: VolumeInput | None = None
         if file2 is not None:
             second, volume2, inputs_named["file2"] = store_volume(file2, inputs, "second", settings)
@@ -117,7 +125,6 @@ def denoise(
                 ground_truth, inputs, "ground_truth", settings
             )
             check_same_shape(volume, truth, source_name, inputs_named["ground_truth"])
-        fmt = upload_format(source_name)
         result = f"jobs/{job_id}/{result_name(source_name, fmt)}"
         steps = [make_step(job_id, "denoise", DENOISE_TASKS[method])]
         payloads = [

@@ -16,8 +16,8 @@ from shared.errors import ConfigError
 from shared.jobs.registry import new_model_id
 from shared.jobs.store import JobRecord, utcnow
 from shared.methods import MethodName
-from shared.methods.checks import check_trainable
-from shared.methods.workflow import check_volumes, parse_volumes
+from shared.methods.checks import check_request
+from shared.methods.workflow import parse_volumes
 from shared.noise import SIGMA_SCALE
 from shared.queue.names import TRAIN_TASKS
 from shared.queue.payloads import TrainPayload, VolumeInput
@@ -98,6 +98,7 @@ def train(
         raise ConfigError(
             f"files2 must pair with files one to one: got {len(files)} files and {len(files2)} files2"
         )
+    check_request(config, [], clean=sigma is not None)  # what the config alone decides, before any upload
     with new_job_folder(data_dir) as (job_id, folder):
         inputs: list[VolumeInput] = []
         second_inputs: list[VolumeInput] = []
@@ -107,9 +108,13 @@ def train(
             ref, volume, names[f"files[{i}]"] = store_volume(
                 upload, folder / "inputs", f"input-{i}", settings
             )
-            check_trainable(config, volume, names[f"files[{i}]"])
-            if chosen is not None:
-                check_volumes(chosen, len(volume.frames()), names[f"files[{i}]"])
+            check_request(
+                config,
+                [(names[f"files[{i}]"], volume)],
+                clean=sigma is not None,
+                repeats=repeats,
+                volumes=chosen,
+            )
             inputs.append(ref)
             uploaded.append(volume)
             if files2:
