@@ -22,7 +22,7 @@ class ErrorDetail(BaseModel):
 
 
 _DESCRIPTIONS: dict[int, str] = {
-    400: "The body is not a well-formed multipart form.",
+    400: "The body is not well-formed (a multipart form, or JSON where a route takes JSON).",
     401: "The server has keys (API_KEY or users) and the X-API-Key header is missing or unknown.",
     403: "The caller may see this model but not change it (only its owner or an admin; sharing: admins).",
     404: "No such job or model, or one the caller may not see (another user's).",

@@ -59,7 +59,7 @@ def show(model_id: str, data_dir: DataDirDep, caller: CallerDep) -> ModelView:
     return _view(*caller_model(data_dir, model_id, caller))
 
 
-@router.patch("/{model_id}", response_model=ModelView, responses=errors(403))
+@router.patch("/{model_id}", response_model=ModelView, responses=errors(400, 403))
 def share(model_id: str, change: ModelChange, data_dir: DataDirDep, caller: CallerDep) -> ModelView:
     """Share a model with every user (`{"shared": true}`: listed for them and usable in /denoise), or stop
     sharing it. Admins only."""

@@ -6,10 +6,10 @@ from fastapi import APIRouter
 
 from services.gateway.auth import keys_required
 from services.gateway.deps import CallerDep, SettingsDep
-from services.gateway.responses import QUERY_ERRORS
+from services.gateway.responses import errors
 from services.gateway.schemas import WhoAmI
 
-router = APIRouter(prefix="/whoami", tags=["users"], responses=QUERY_ERRORS)
+router = APIRouter(prefix="/whoami", tags=["users"], responses=errors(401))
 
 
 @router.get("", response_model=WhoAmI)
