@@ -74,3 +74,21 @@ def revoke_command(
 
     revoke_user(data_dir, name)
     typer.echo(f"revoked {name}")
+
+
+def main() -> None:
+    """`python -m cli.users ...`: the same commands where only this module is installed (the gateway's
+    image), an error as one line and exit code 2, like `fetal-denoise`."""
+    import sys
+
+    from shared.errors import FetalDenoiseError
+
+    try:
+        app(prog_name="fetal-denoise users")
+    except FetalDenoiseError as exc:
+        typer.echo(f"fetal-denoise: error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

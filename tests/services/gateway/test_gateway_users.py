@@ -271,3 +271,18 @@ def test_jobs_from_before_keys_are_the_admins(
     )
     assert client.get("/jobs/legacy1", headers=keys["alice"]).status_code == 404
     assert client.get("/jobs/legacy1", headers=keys["admin"]).json()["owner"] is None
+
+
+def test_an_unreadable_users_file_lets_only_the_admin_key_in(
+    client: TestClient, settings: Settings, keys: dict[str, dict[str, str]]
+):
+    """A users file that does not parse (a bad hand edit) never opens the gateway: user keys are refused,
+    API_KEY still works, and a fixed file is read again on the next request."""
+    path = users_path(Path(settings.DATA_DIR))
+    good = path.read_text()
+    path.write_text("{not json")
+    assert client.get("/jobs", headers=keys["alice"]).status_code == 401
+    assert client.get("/jobs").status_code == 401
+    assert client.get("/jobs", headers=keys["admin"]).status_code == 200
+    path.write_text(good)
+    assert client.get("/jobs", headers=keys["alice"]).status_code == 200
