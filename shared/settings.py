@@ -84,8 +84,9 @@ class Settings(BaseSettings):
     )
     API_KEY: SecretStr = Field(
         default=SecretStr(""),
-        description="When set, every route but /health, the web page and the API docs needs this X-API-Key "
-        "header. A secret: printed and logged as '**********'.",
+        description="The admin's key: when set, every route but /health, the web page and the API docs needs "
+        "an X-API-Key header, this one (sees every user's jobs and models) or a user's key from "
+        "DATA_DIR/users.json (`fetal-denoise users add`). A secret: printed and logged as '**********'.",
     )
     MAX_UPLOAD_BYTES: int = Field(
         default=6 * GIB,

@@ -22,9 +22,10 @@ class ErrorDetail(BaseModel):
 
 
 _DESCRIPTIONS: dict[int, str] = {
-    400: "The body is not a well-formed multipart form.",
-    401: "The server sets API_KEY and the X-API-Key header is missing or wrong.",
-    404: "No such job or model.",
+    400: "The body is not well-formed (a multipart form, or JSON where a route takes JSON).",
+    401: "The server has keys (API_KEY or users) and the X-API-Key header is missing or unknown.",
+    403: "The caller may see this model but not change it (only its owner or an admin; sharing: admins).",
+    404: "No such job or model, or one the caller may not see (another user's).",
     409: "The job has no result yet (it is queued, running or failed).",
     413: "A file or the whole body is over the server's size limits (MAX_FILE_BYTES, MAX_UPLOAD_BYTES, ...).",
     415: "A file's name announces no supported format.",

@@ -6,14 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
-from services.gateway.deps import DataDirDep, QueueDep, SettingsDep
+from services.gateway.access import caller_model
+from services.gateway.deps import CallerDep, DataDirDep, QueueDep, SettingsDep
 from services.gateway.params import PlaneChoice, check_fit_budget, fitting_config, with_plane
 from services.gateway.responses import UPLOAD_ERRORS
 from services.gateway.schemas import Accepted
 from services.gateway.submission import make_step, new_job_folder, parse_params, queue_job
 from services.gateway.uploads import result_name, store_volume, upload_format
 from shared.errors import ConfigError
-from shared.jobs.registry import get_model
 from shared.jobs.store import JobRecord, utcnow
 from shared.methods import AnyConfig, MethodName
 from shared.methods.checks import check_request
@@ -30,6 +30,7 @@ def denoise(
     settings: SettingsDep,
     data_dir: DataDirDep,
     queue: QueueDep,
+    caller: CallerDep,
     file: Annotated[
         UploadFile, File(description="Noisy volume: .nii/.nii.gz, DICOM series .zip, .dcm or .npy.")
     ],
@@ -81,7 +82,7 @@ def denoise(
     chosen = parse_volumes(volumes) if volumes else None
     repeats = repeats or chosen is not None
     if model_id is not None:
-        get_model(data_dir, model_id, expected_method=method)
+        caller_model(data_dir, model_id, caller, expected_method=method)
         if values or repeats:
             raise ConfigError(
                 f"params, plane, repeats and volumes are for fitting; model {model_id} is used as it was trained"
@@ -164,5 +165,6 @@ def denoise(
             warnings=list(volume.source.warnings) if volume.source is not None else [],
             result=result.rsplit("/", 1)[1],
             model_id=model_id,
+            owner=caller.name,
         )
         return queue_job(data_dir, queue, record, payloads)

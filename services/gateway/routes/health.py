@@ -8,6 +8,7 @@ import anyio
 import redis
 from fastapi import APIRouter
 
+from services.gateway.auth import keys_required
 from services.gateway.deps import SettingsDep
 from services.gateway.schemas import Health
 from shared.disk import free_bytes
@@ -64,7 +65,7 @@ async def health(settings: SettingsDep) -> Health:
     return Health(
         status="degraded" if down else "ok",
         queue="redis" if settings.BROKER_URL else "local",
-        api_key_required=bool(settings.API_KEY.get_secret_value()),
+        api_key_required=keys_required(settings),
         workers=workers,
         disk_free_bytes=free,
         disk_min_free_bytes=settings.MIN_FREE_DISK_BYTES,

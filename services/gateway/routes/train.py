@@ -6,14 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
-from services.gateway.deps import DataDirDep, QueueDep, SettingsDep
+from services.gateway.deps import CallerDep, DataDirDep, QueueDep, SettingsDep
 from services.gateway.params import PlaneChoice, check_training_budget, training_config, with_plane
 from services.gateway.responses import UPLOAD_ERRORS
 from services.gateway.schemas import Accepted
 from services.gateway.submission import make_step, new_job_folder, parse_params, queue_job
 from services.gateway.uploads import store_volume
 from shared.errors import ConfigError
-from shared.jobs.registry import new_model_id
+from shared.jobs.registry import ModelAccess, access_path, new_model_id, write_access
 from shared.jobs.store import JobRecord, utcnow
 from shared.methods import MethodName
 from shared.methods.checks import check_request
@@ -31,6 +31,7 @@ def train(
     settings: SettingsDep,
     data_dir: DataDirDep,
     queue: QueueDep,
+    caller: CallerDep,
     method: Annotated[MethodName, Form(description="n2n (PyTorch) or n2v (TensorFlow).")],
     files: Annotated[
         list[UploadFile], File(description="Training volumes: noisy, or clean when sigma is given.")
@@ -143,5 +144,12 @@ def train(
             steps=[make_step(job_id, "train", TRAIN_TASKS[method])],
             inputs=dict(sorted(names.items(), key=lambda item: item[0].startswith("files2"))),
             model_id=model_id,
+            owner=caller.name,
         )
-        return queue_job(data_dir, queue, record, [payload.model_dump(mode="json")])
+        # Written now: the worker registers the model later, and only the gateway knows who asked for it.
+        write_access(data_dir, model_id, ModelAccess(owner=caller.name))
+        try:
+            return queue_job(data_dir, queue, record, [payload.model_dump(mode="json")])
+        except BaseException:
+            access_path(data_dir, model_id).unlink(missing_ok=True)  # not queued: no model will come
+            raise
