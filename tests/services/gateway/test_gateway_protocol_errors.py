@@ -24,7 +24,9 @@ HEAD = b"POST /denoise HTTP/1.1\r\nHost: gateway\r\nContent-Type: multipart/form
 def gateway(settings: Settings) -> Iterator[int]:
     """The real gateway served by uvicorn (as the image and `serve` run it) in a thread; yields its port."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), port=port, log_level="critical"))
+    # No logging config and no level: uvicorn would otherwise silence its loggers for the rest of the test session
+    # (other tests read the gateway's start-up lines from them).
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), port=port, log_config=None, log_level=None))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
