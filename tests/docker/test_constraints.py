@@ -1,4 +1,4 @@
-"""docker/constraints.txt: the versions every image installs agree with pyproject.toml and STACK.md."""
+"""docker/constraints.txt: the versions every image installs agree with pyproject.toml's pins."""
 
 from __future__ import annotations
 
