@@ -69,6 +69,7 @@ def test_without_the_classical_opt_in_the_error_names_it_and_the_licence(
     assert "non-commercial" in message
 
 
+@pytest.mark.slow
 def test_bm3d_denoises_the_test_slices_when_the_opt_in_is_installed(data: BenchmarkData) -> None:
     """The BM3D row, where its package is installed, improves on its input with the true sigma."""
     pytest.importorskip("bm3d", reason=f"bm3d is an opt-in: {CLASSICAL_INSTALL}")
@@ -94,6 +95,7 @@ def test_a_failing_baseline_becomes_a_failed_row_and_the_others_still_run(
     assert isinstance(outcomes["nlmeans"], Prediction)
 
 
+@pytest.mark.slow
 def test_nlmeans_denoises_the_whole_volume_and_is_scored_on_its_test_slices(data: BenchmarkData) -> None:
     """DIPY's row keeps the test slices' shape, times the whole volume, and records what it ran with."""
     pytest.importorskip("dipy.denoise.nlmeans")
