@@ -2,7 +2,9 @@
 
 The classical baselines are BM3D per slice, BM4D on the volume (true and estimated sigma) and DIPY's
 non-local means in 3D (its blockwise default and its classic algorithm). `--methods` picks rows, e.g.
-`--methods noisy,bm3d,bm3d_est,bm4d,bm4d_est,nlmeans,nlmeans_classic` for the classical rows alone.
+`--methods noisy,bm3d,bm3d_est,bm4d,bm4d_est,nlmeans,nlmeans_classic` for the classical rows alone. The BM3D
+and BM4D rows need the opt-in `classical` extra (`pip install "fetal-denoise[classical]"` or
+`./setup.sh --classical`; their licence allows non-commercial use only); without it they say 'not installed'.
 
 Usage: `fetal-denoise benchmark [--tiny|--quick|--curve|--paper|--speed|--real-pair] [--name NAME]`. Writes
 `<out_dir>/<name>.json` (every figure, split, seeds, versions, machine), `<name>.md` and `<name>.png`.
