@@ -1,14 +1,18 @@
 """BM3D on each test slice and BM4D on the whole noisy volume, with the true or an estimated sigma.
 
-Both come from Tampere University's `bm3d` and `bm4d` packages (the optional `bench` extra; their licence
-allows non-commercial use only, so they are benchmark baselines and never a service dependency). Each
+Both come from Tampere University's `bm3d` and `bm4d` packages, installed only on an explicit opt-in (the
+`classical` extra: their licence allows non-commercial use only, so they are benchmark baselines, never a
+service dependency, never in `all` nor in an image). Without them the rows say how to install them. Each
 runs with its package's default profile, as a user calling `bm3d.bm3d(z, sigma)` or `bm4d.bm4d(z, sigma)`
 would: profile 'np' (the normal profile), both stages (hard thresholding, then Wiener filtering).
 """
 
 from __future__ import annotations
 
+import importlib
 import time
+from types import ModuleType
+from typing import Literal
 
 import numpy as np
 
@@ -16,6 +20,21 @@ from benchmarks.data import BenchmarkData, NoisyCopies
 from benchmarks.noise_level import ESTIMATOR, estimate_noise_std, to_sigma_scale
 from benchmarks.prediction import Prediction, Setting
 from shared.noise import sigma_to_unit
+
+CLASSICAL_INSTALL = (
+    'pip install "fetal-denoise[classical]" (or ./setup.sh --classical); '
+    "bm3d and bm4d are licensed for non-commercial use only"
+)
+"""How to get the BM3D/BM4D rows, and the licence a user accepts by doing so (LICENSE, third-party notices)."""
+
+
+def block_matching(name: Literal["bm3d", "bm4d"]) -> ModuleType:
+    """The `bm3d` or `bm4d` module, or an ImportError that names the opt-in that installs it."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise ImportError(f"no {name} module: install it with {CLASSICAL_INSTALL}") from exc
+
 
 PROFILE = "np"
 """The packages' default profile ('normal profile'); 'lc' (low complexity) trades quality for speed.
@@ -47,7 +66,7 @@ def _settings(estimate: bool, scope: str) -> dict[str, Setting]:
 
 def run_bm3d(data: BenchmarkData, noisy: NoisyCopies, estimate: bool) -> Prediction:
     """BM3D on each noisy test slice (2D); the timing includes the sigma estimate when there is one."""
-    import bm3d
+    bm3d = block_matching("bm3d")
 
     start = time.perf_counter()
     std = _noise_std(data, noisy, estimate)
@@ -63,7 +82,7 @@ def run_bm3d(data: BenchmarkData, noisy: NoisyCopies, estimate: bool) -> Predict
 
 def run_bm4d(data: BenchmarkData, noisy: NoisyCopies, estimate: bool) -> Prediction:
     """BM4D on the whole noisy volume (3D), scored on its test slices; timed over the whole volume."""
-    import bm4d
+    bm4d = block_matching("bm4d")
 
     start = time.perf_counter()
     std = _noise_std(data, noisy, estimate)

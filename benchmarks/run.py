@@ -2,7 +2,9 @@
 
 The classical baselines are BM3D per slice, BM4D on the volume (true and estimated sigma) and DIPY's
 non-local means in 3D (its blockwise default and its classic algorithm). `--methods` picks rows, e.g.
-`--methods noisy,bm3d,bm3d_est,bm4d,bm4d_est,nlmeans,nlmeans_classic` for the classical rows alone.
+`--methods noisy,bm3d,bm3d_est,bm4d,bm4d_est,nlmeans,nlmeans_classic` for the classical rows alone. The BM3D
+and BM4D rows need the opt-in `classical` extra (`pip install "fetal-denoise[classical]"` or
+`./setup.sh --classical`; their licence allows non-commercial use only); without it they say 'not installed'.
 
 Usage: `fetal-denoise benchmark [--tiny|--quick|--curve|--paper|--speed|--real-pair] [--name NAME]`. Writes
 `<out_dir>/<name>.json` (every figure, split, seeds, versions, machine), `<name>.md` and `<name>.png`.
@@ -158,7 +160,17 @@ def _noise_estimates(data: BenchmarkData, noisy: NoisyCopies) -> dict[str, float
 
 def _status(outcome: str) -> str:
     """The row status of a method that produced no predictions."""
-    return outcome if outcome in (NOT_INSTALLED, NOT_RUN) else "failed"
+    if outcome == NOT_RUN:
+        return NOT_RUN
+    return NOT_INSTALLED if outcome.startswith(NOT_INSTALLED) else "failed"
+
+
+def _note(outcome: str) -> str:
+    """What a row without predictions tells its reader: why it failed, or what installs its package."""
+    status = _status(outcome)
+    if status == NOT_INSTALLED:
+        return outcome.removeprefix(f"{NOT_INSTALLED}: ")
+    return outcome if status == "failed" else ""
 
 
 def _sigma_result(
@@ -183,7 +195,7 @@ def _sigma_result(
             rows.append(score(key, data.test, pred))
         else:
             status = _status(pred)
-            rows.append(missing(key, status, pred if status == "failed" else "", len(data.test)))
+            rows.append(missing(key, status, _note(pred), len(data.test)))
     figure_index = len(data.test) // 2
     psnr = {row.method: row.psnr_per_slice[figure_index] for row in rows if row.psnr_per_slice}
     panels = {"clean": Panel(data.test[figure_index])}

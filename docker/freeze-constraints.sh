@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
   echo "# Used as pip -c in every image; a constraint only pins, it installs nothing by itself."
   # --all keeps pip/setuptools/wheel: the images build with --no-build-isolation on these.
   # torch: the venv holds the +cpu build; the N2N image takes the CUDA build of the same release.
-  # bm3d/bm4d: non-commercial benchmark baselines, never in an image.
+  # bm3d/bm4d: non-commercial benchmark baselines (the opt-in `classical` extra), never in an image.
   # packaging: kombu[redis] 5.7.0 pins packaging==26.3 while the venv holds 26.4 (pip check misses
   # extras), so a fresh resolve must be free to pick it.
   .venv/bin/python -m pip freeze --all --exclude-editable \

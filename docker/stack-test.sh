@@ -156,7 +156,7 @@ build "$REDIS_IMAGE" -f docker/redis-test.Dockerfile --build-arg "BASE_IMAGE=$BA
 # The CPU torch wheel as this machine's pip finds it (its configured find-links or index), into the build
 # context for the n2n image only (docker/wheels/ is git-ignored).
 "$PY" -m pip download --quiet --no-deps --only-binary=:all: "torch==2.13.0+cpu" -d docker/wheels 2>/dev/null ||
-  die "pip finds no torch==2.13.0+cpu wheel (STACK.md: it lies in pip's configured find-links)"
+  die "pip finds no torch==2.13.0+cpu wheel: PyPI's Linux torch is the CUDA build; make the CPU wheel findable by pip (a find-links folder, or PyTorch's CPU index https://download.pytorch.org/whl/cpu)"
 wheels=(docker/wheels/torch-2.13.0+cpu-cp311-*.whl)
 WHEEL=$(basename "${wheels[0]}")
 for target in "${TARGETS[@]}"; do

@@ -8,7 +8,7 @@ FetalDenoiseError                  base of every error this project raises on pu
 │   │   ├── EmptyVolumeError       no voxels
 │   │   ├── ConstantVolumeError    every voxel has the same value (no range to normalise)
 │   │   ├── NonFiniteVoxelsError   NaN or Inf voxels
-│   │   └── TooManyVolumesError    a 4D file with more than one volume
+│   │   └── TooManyVolumesError    an image of 5 or more dimensions (vectors, tensors; a 4D series is read)
 │   ├── AmbiguousSeriesError       several DICOM series and no choice made (422)
 │   ├── UnsafeArchiveError         zip slip, zip bomb, too many members (422)
 │   ├── TooLargeError              over a configured size limit (413)
@@ -58,7 +58,10 @@ class NonFiniteVoxelsError(InvalidVolumeError):
 
 
 class TooManyVolumesError(InvalidVolumeError):
-    """A 4D file holds more than one volume."""
+    """An image with more than one entry beyond its fourth dimension (a 5D vector or tensor image).
+
+    A 4D file with several volumes (DWI, fMRI, repetitions) is no error: it is read as a series.
+    """
 
 
 class AmbiguousSeriesError(InputError):

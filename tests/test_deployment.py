@@ -233,6 +233,7 @@ def registered_tasks(module: str) -> set[str]:
     return set(json.loads(done.stdout))
 
 
+@pytest.mark.slow
 def test_workers_consume_every_queue_and_register_its_tasks() -> None:
     """One worker per queue, whose -A module registers every task routed there; GPU workers take one at a time."""
     served = {}
@@ -250,6 +251,7 @@ def test_workers_consume_every_queue_and_register_its_tasks() -> None:
     assert sorted(served) == sorted(queue_names.QUEUES)
 
 
+@pytest.mark.slow
 def test_gateway_serves_the_app_on_the_port_its_healthcheck_and_compose_use() -> None:
     """uvicorn's target is the gateway app; UVICORN_PORT is the port exposed, published and health-checked."""
     command = df.exec_form(df.final("gateway", "CMD"))

@@ -33,7 +33,7 @@ from shared.errors import TooLargeError, UnreadableVolumeError
 from shared.io.archive import check_directory
 from shared.io.formats import DICOM_ZIP, NIFTI, NPY
 from shared.io.limits import ReadLimits
-from shared.io.nifti_header import DeclaredHeader, declared_header, read_declared_header
+from shared.io.nifti_header import DeclaredHeader, read_declared_header
 from shared.settings import Settings
 
 _CHUNK = 1 << 20
@@ -63,12 +63,6 @@ def _check_decoded(voxels: int, bits: int, settings: Settings, name: str) -> int
             "(MAX_DECODED_BYTES)"
         )
     return size
-
-
-def nifti_header_fields(block: bytes) -> tuple[int, int, int] | None:
-    """(voxels, bits per voxel, offset of the voxels) from the start of a NIfTI-1 or NIfTI-2 file; None when
-    it is neither, or declares what no reader could honour (the reader then says why)."""
-    return _cost_fields(declared_header(block))
 
 
 def _cost_fields(declared: DeclaredHeader | None) -> tuple[int, int, int] | None:

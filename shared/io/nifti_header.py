@@ -3,7 +3,9 @@ with `struct` from a file's first bytes, trusting nothing.
 
 Two callers judge a file by them before nibabel reads it: the reader (shared/io/nifti.py), because nibabel's
 own header checks fail with bare exceptions on some values (an infinite vox_offset), and the gateway's door
-(services/gateway/admission.py), which must know a file's cost without importing nibabel.
+(services/gateway/admission.py), which must know a file's cost before any reader allocates what the header
+declares (nibabel would allocate a promised 1 GB before finding the data missing). The gateway does import
+nibabel: it reads every accepted upload with shared/io after this check.
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ class VolumeInput(BaseModel):
 
 
 class DenoisePayload(BaseModel):
-    """Denoise one volume: with a registered model, or by fitting on the volume (n2v) or its pair (n2n)."""
+    """Denoise one volume: with a registered model, or by fitting on it first (n2v: on the volume; n2n: on the
+    volume alone by recorruption, on it and its second acquisition, or on the repetitions of a series)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -10,6 +10,7 @@ import pytest
 from benchmarks import speed
 
 
+@pytest.mark.slow
 def test_a_failing_measurement_becomes_an_error_entry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,8 +6,10 @@ import json
 
 import nibabel as nib
 import numpy as np
+import pytest
 
 
+@pytest.mark.slow
 def test_noise_writes_nifti_with_the_inputs_geometry_and_sigma(run_cli, mni_nifti_path, tmp_path):
     """Noise of sigma 20 is added on the input's range; the output keeps the input's affine."""
     out = tmp_path / "noisy.nii.gz"
@@ -20,6 +22,7 @@ def test_noise_writes_nifti_with_the_inputs_geometry_and_sigma(run_cli, mni_nift
     assert abs(residual.std() - 20 / 255) < 0.002  # MNI152 spans [0, 1]
 
 
+@pytest.mark.slow
 def test_noise_is_reproducible_from_its_seed(run_cli, mni_nifti_path, tmp_path):
     """The same seed writes the same noisy volume."""
     a, b = tmp_path / "a.npy", tmp_path / "b.npy"
@@ -28,6 +31,7 @@ def test_noise_is_reproducible_from_its_seed(run_cli, mni_nifti_path, tmp_path):
     assert np.array_equal(np.load(a), np.load(b))
 
 
+@pytest.mark.slow
 def test_evaluate_json_scores_noisy_against_clean(run_cli, mni_nifti_path, tmp_path):
     """evaluate --json gives whole-volume and slice-mean PSNR/RMSE/SSIM; sigma 20 on range 1 is ~22.1 dB."""
     noisy = tmp_path / "noisy.nii.gz"
@@ -42,6 +46,7 @@ def test_evaluate_json_scores_noisy_against_clean(run_cli, mni_nifti_path, tmp_p
     assert report["data_range"] == 1.0
 
 
+@pytest.mark.slow
 def test_evaluate_prints_a_table(run_cli, mni_nifti_path):
     """Without --json, evaluate prints a readable table naming both aggregations."""
     result = run_cli("evaluate", mni_nifti_path, mni_nifti_path)

@@ -29,6 +29,7 @@ def noisy_file(mni_volume: Volume, folder: Path, kind: NoiseKind, name: str, cro
     return write_volume(Volume(data=noisy, affine=affine), folder / name, description="noisy")
 
 
+@pytest.mark.slow
 def test_rician_file_text_report(run_cli, mni_volume, tmp_path) -> None:
     """A Rician NIfTI file: sigma from the Rayleigh air, in the file's units and on the 0-255 scale."""
     path = noisy_file(mni_volume, tmp_path, "rician", "rician.nii.gz")
@@ -42,6 +43,7 @@ def test_rician_file_text_report(run_cli, mni_volume, tmp_path) -> None:
     assert "Rayleigh (magnitude image) air" in result.out and "wavelet:" in result.out
 
 
+@pytest.mark.slow
 def test_json_report(run_cli, mni_volume, tmp_path) -> None:
     """--json prints the NoiseLevel model: both estimates, the 0-255 figure on the methods' percentile range."""
     path = noisy_file(mni_volume, tmp_path, "rician", "rician.npy")
@@ -56,6 +58,7 @@ def test_json_report(run_cli, mni_volume, tmp_path) -> None:
     assert report["wavelet"]["slices_total"] == 95
 
 
+@pytest.mark.slow
 def test_gaussian_file_is_measured_on_its_gaussian_air(run_cli, mni_volume, tmp_path) -> None:
     """Gaussian noise (negative air values): the background estimate says so and still measures sigma."""
     path = noisy_file(mni_volume, tmp_path, "gaussian", "gaussian.nii.gz")
@@ -75,6 +78,7 @@ def test_a_scan_without_air_says_why(run_cli, mni_volume, tmp_path) -> None:
     assert report["background"]["sigma"] is None and report["background"]["reason"]
 
 
+@pytest.mark.slow
 def test_a_series_gets_one_estimate_per_frame(run_cli, mni_volume, tmp_path) -> None:
     """A 4D NIfTI of two noisy frames: a text block and a JSON object per frame, each near the true sigma."""
     clean = mni_volume.data[::2, ::2, ::2]

@@ -159,6 +159,7 @@ def test_n2v_train_then_denoise_and_fit(run_cli, small_files, tmp_path):
     assert np.load(tmp_path / "b.npy").shape == (48, 64, 64)
 
 
+@pytest.mark.slow
 def test_n2n_on_single_noisy_volumes_trains_by_recorruption(run_cli, small_files, tmp_path):
     """A lone noisy volume trains N2N on recorrupted copies of itself, at its estimated noise level."""
     result = run_cli(
@@ -234,6 +235,7 @@ def test_denoise_with_a_missing_model_directory(run_cli, small_files, tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_denoise_reports_its_quality_and_what_it_removed(run_cli, n2n_model, small_files, tmp_path):
     """--quality prints the estimates, --quality-json writes them, --residual writes input - result."""
     result = run_cli(

@@ -27,6 +27,7 @@ def noisy_file(small_mni_volume: Volume, tmp_path_factory: pytest.TempPathFactor
     [((), False, 0.3), (("--paper",), True, 0.0)],
     ids=["tuned-default", "paper"],
 )
+@pytest.mark.slow
 def test_n2v_training_starts_from_the_tuned_settings_and_paper_from_the_papers(
     run_cli, noisy_file: Path, tmp_path: Path, extra: tuple[str, ...], batch_norm: bool, rampdown: float
 ) -> None:

@@ -1,4 +1,4 @@
-"""docker/constraints.txt: the versions every image installs agree with pyproject.toml and STACK.md."""
+"""docker/constraints.txt: the versions every image installs agree with pyproject.toml's pins."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ def constraint_pins() -> dict[str, str]:
     return {canonical(name): version for name, version in pins}
 
 
-LOCAL_ONLY_EXTRAS = {"bench"}
-"""Extras no image installs: bm3d (the `bench` extra) has a non-commercial licence."""
+LOCAL_ONLY_EXTRAS = {"bench", "classical"}
+"""Extras no image installs: the benchmark's baselines; bm3d/bm4d (`classical`) have a non-commercial licence."""
 
 
 def pyproject_pins() -> dict[str, str]:
@@ -60,4 +60,6 @@ def test_constraints_pin_the_gpu_stack_companions() -> None:
     constraints = constraint_pins()
     assert constraints["tf-keras"] == "2.21.0"
     assert constraints["torch"] == "2.13.0"
-    assert "bm3d" not in constraints  # non-commercial licence: never in an image
+    assert (
+        "bm3d" not in constraints and "bm4d" not in constraints
+    )  # non-commercial licence: never in an image

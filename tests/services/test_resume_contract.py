@@ -53,6 +53,7 @@ def _resume(
 
 
 @pytest.mark.parametrize("method", ["n2n", "n2v"])
+@pytest.mark.slow
 def test_resuming_without_a_checkpoint_is_refused(
     method: MethodName, small_mni_volume: Volume, tmp_path: Path
 ) -> None:

@@ -19,6 +19,7 @@ def _normalised_noisy(volume: Volume, sigma: float, seed: int = 0) -> np.ndarray
 
 
 @pytest.mark.parametrize("sigma", [5.0, 20.0, 50.0])
+@pytest.mark.slow
 def test_noisy_volumes_keep_the_slices_of_the_clean_one(mni_volume: Volume, sigma: float) -> None:
     """Noise does not turn the empty end slices into 'anatomy' (a voxel threshold kept all 197)."""
     clean = set(foreground_slices(mni_volume.data, axis=2))
@@ -34,6 +35,7 @@ def test_pure_noise_holds_no_anatomy() -> None:
     assert foreground_slices(noise, axis=0) == []
 
 
+@pytest.mark.slow
 def test_patches_are_judged_against_the_volume_level(mni_volume: Volume) -> None:
     """A 3D patch of brain holds anatomy; a patch of background (of the noisy volume) does not."""
     noisy = _normalised_noisy(mni_volume, 20.0)

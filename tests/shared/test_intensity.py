@@ -18,6 +18,7 @@ def test_min_max_maps_the_range_to_the_unit_interval():
     assert (mapping.low, mapping.high, mapping.kind) == (-200.0, 1800.0, "min-max")
 
 
+@pytest.mark.slow
 def test_robust_maps_percentiles_and_ignores_outlier_voxels(mni_volume):
     """One hot voxel (as in a real b0 volume) moves neither end of the robust mapping; min-max it rescales."""
     data = mni_volume.data * 2000.0
@@ -40,6 +41,7 @@ def test_robust_falls_back_to_min_max_when_the_percentiles_coincide():
 
 
 @pytest.mark.parametrize("fit", [IntensityMapping.min_max, IntensityMapping.robust])
+@pytest.mark.slow
 def test_denormalise_inverts_normalise(mni_volume, fit):
     """A round trip through the normalised scale returns the original intensities (float32 precision)."""
     data = mni_volume.data * 1234.5 + 17.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from shared.io.formats import DICOM_ZIP
 from shared.slices import (
@@ -52,6 +53,7 @@ def test_slices_round_trip(mni_volume):
         assert np.array_equal(stack_slices(slice_along(data, axis), axis), data)
 
 
+@pytest.mark.slow
 def test_background_slices_are_dropped(mni_volume):
     """The empty slices at the ends of the template are not kept; the mid-sagittal slice is."""
     kept = foreground_slices(mni_volume.data, axis=2)

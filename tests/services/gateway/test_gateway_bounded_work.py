@@ -18,6 +18,7 @@ from gateway_fakes import RecordingQueue
 
 from services.gateway.admission import check_cost
 from shared.errors import UnreadableVolumeError
+from shared.io import read_volume
 from shared.io.formats import DICOM_ZIP
 from shared.settings import Settings
 
@@ -128,13 +129,16 @@ def test_a_zip_without_dicom_is_refused_without_unpacking_it(tmp_path: Path, set
 
 
 def test_a_zip_with_dicom_passes_the_door(tmp_path: Path, settings: Settings):
-    """A zip holding a real DICOM file is left to the reader."""
+    """A zip holding a real DICOM file is let through unopened (nothing unpacked at the door) and the reader
+    then reads its image."""
     from pydicom.data import get_testdata_file
 
     path = tmp_path / "series.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.write(get_testdata_file("MR_small.dcm"), "MR_small.dcm")
-    check_cost(path, DICOM_ZIP, settings, "series.zip")
+    check_cost(path, DICOM_ZIP, settings, "series.zip")  # raises nothing: under the limits, DICOM inside
+    assert [p.name for p in tmp_path.iterdir()] == ["series.zip"]
+    assert read_volume(path).shape == (1, 64, 64)  # MR_small.dcm: one 64x64 slice
 
 
 def _padded_zip(padding: int) -> bytes:

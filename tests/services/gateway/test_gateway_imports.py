@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
+@pytest.mark.slow
 def test_gateway_imports_neither_torch_nor_tensorflow():
     """Importing the gateway app (and every route, the queue client and the configs) loads no framework."""
     code = (

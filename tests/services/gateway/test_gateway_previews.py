@@ -43,6 +43,7 @@ def _nifti(content: bytes) -> nib.Nifti1Image:
     return nib.Nifti1Image.from_bytes(gzip.decompress(content))
 
 
+@pytest.mark.slow
 def test_dicom_job_previews_keep_the_series_geometry(
     client: TestClient, queue: RecordingQueue, settings: Settings, dicom_zip: Path
 ):
@@ -115,6 +116,7 @@ def test_previews_are_refused_where_there_is_no_volume(client: TestClient, nifti
     assert client.get(f"/jobs/{job_id}/preview/input").status_code == 404
 
 
+@pytest.mark.slow
 def test_preview_volume_reads_back_with_the_project_reader(
     client: TestClient, dicom_zip: Path, tmp_path: Path
 ):

@@ -93,6 +93,7 @@ def test_learning_rate_constant_by_default_and_ramped_down_on_request() -> None:
     assert rates[-1] < 1e-5
 
 
+@pytest.mark.slow
 def test_clean_targets_share_n2n_inputs_and_crops(small_data: N2NTrainingData) -> None:
     """Noise2Clean sees exactly N2N's inputs; each target is the clean crop under its input."""
     noisy = tiny_config(steps_per_epoch=3, targets="noisy")

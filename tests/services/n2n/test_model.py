@@ -59,6 +59,7 @@ def test_he_normal_initialisation() -> None:
 
 
 @pytest.mark.parametrize("height,width", [(37, 50), (64, 64), (5, 3), (1, 1), (33, 97)])
+@pytest.mark.slow
 def test_any_input_size_comes_back_at_its_size(height: int, width: int) -> None:
     """Inputs of any size are padded to a multiple of 32 inside and cropped back to their own size."""
     model = N2NUNet().eval()
@@ -68,6 +69,7 @@ def test_any_input_size_comes_back_at_its_size(height: int, width: int) -> None:
     assert torch.isfinite(out).all()
 
 
+@pytest.mark.slow
 def test_output_layer_is_linear() -> None:
     """The output is not squashed by an activation: scaling the last layer's weights scales the output."""
     torch.manual_seed(0)

@@ -46,6 +46,7 @@ def test_2d_patches_are_normalised_split_by_slice_block_and_channel_last(small_m
     assert data.val_clean is None and data.val_weight is None
 
 
+@pytest.mark.slow
 def test_drop_empty_leaves_background_slices_out(mni_volume: Volume) -> None:
     """With drop_empty, the empty slices at the ends of the full MNI volume give no patches."""
     kept = prepare(N2VConfig(plane="sagittal", patch_size=128), [mni_volume])
@@ -57,6 +58,7 @@ def test_drop_empty_leaves_background_slices_out(mni_volume: Volume) -> None:
     assert n_kept < n_every
 
 
+@pytest.mark.slow
 def test_drop_empty_works_on_the_noisy_volumes_n2v_trains_on(mni_volume: Volume) -> None:
     """N2V only sees noisy volumes: at sigma 20 the empty end slices are still left out."""
     noisy = noisy_from_clean([mni_volume], 20.0, seed=0)

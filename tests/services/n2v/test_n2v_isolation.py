@@ -24,6 +24,7 @@ print(sorted(m for m in ("tensorflow", "n2v", "keras", "tf_keras") if m in sys.m
 """
 
 
+@pytest.mark.slow
 def test_importing_shared_and_the_n2v_tasks_never_imports_tensorflow() -> None:
     """A process that imports every shared module, the N2V config and the worker's tasks has no TensorFlow."""
     done = subprocess.run(
@@ -34,6 +35,7 @@ def test_importing_shared_and_the_n2v_tasks_never_imports_tensorflow() -> None:
     assert done.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_the_n2v_modules_switch_legacy_keras_on_before_tensorflow_and_keep_it_quiet() -> None:
     """Importing the trainer in a fresh process gives n2v the Keras 2 it needs, and logs nothing."""
     probe = (

@@ -56,6 +56,7 @@ def _model(config: N2VConfig, patches: np.ndarray, basedir: Path) -> N2V:
     return model
 
 
+@pytest.mark.slow
 def test_a_checkpoint_restores_weights_and_optimiser_state(tmp_path: Path) -> None:
     """Weights, Adam moments, step count, learning rate and state.json come back exactly."""
     config = N2VConfig(**TINY)

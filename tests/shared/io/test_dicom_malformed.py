@@ -170,6 +170,7 @@ def _mutants(seeds: list[Path], rng: random.Random) -> Iterator[tuple[str, bytes
         yield f"{name} cut at {cut}", contents[name][:cut]
 
 
+@pytest.mark.slow
 def test_seeded_mutations_either_read_or_raise_an_input_error(tmp_path: Path):
     """2,000 single-byte mutations and 200 truncations of real DICOM files (fixed seed): each one reads (and,
     one in ten, writes back as DICOM) or is refused with an InputError whose message starts with the file name."""

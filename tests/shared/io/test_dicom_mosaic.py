@@ -64,6 +64,7 @@ def test_mosaic_files_form_a_series_in_acquisition_order(dwi_pair: tuple[Path, P
     np.testing.assert_allclose(series.affine, SPM_CHECKED_AFFINE, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_heudiconv_dwi_mosaics_are_three_volumes_with_a_repeated_pair():
     """heudiconv's real mosaic DWI (81 slices of 152x150, 1.5 mm): three volumes; the two b=5 acquisitions,
     4 s apart, agree far better with each other than with the b=1500 one (a real Noise2Noise pair)."""

@@ -60,6 +60,7 @@ def _second_series(series_files: list[Dataset], description: str, count: int) ->
     return copies
 
 
+@pytest.mark.slow
 def test_two_series_need_a_choice(tmp_path: Path, series_files: list[Dataset], series_volume: Volume):
     """Two series without series_uid: the error lists each UID, description and slice count;
     series_uid= then reads the one chosen."""

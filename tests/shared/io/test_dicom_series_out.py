@@ -47,6 +47,7 @@ def _by_volume(datasets: list[Dataset]) -> dict[int, list[Dataset]]:
     return groups
 
 
+@pytest.mark.slow
 def test_mosaic_series_becomes_single_frame_slices_that_keep_each_volume(dwi_zip: Path, tmp_path: Path):
     """Each slice of each mosaic volume becomes a derived MR image: its volume's own acquisition number and
     b-value, a temporal position, no mosaic flag and no private (CSA) header; read back, the same series."""
@@ -90,6 +91,7 @@ def test_a_single_mosaic_written_as_dcm_is_one_multiframe_file(dwi_zip: Path, tm
     assert np.array_equal(back.data, volume.data)
 
 
+@pytest.mark.slow
 def test_a_4d_nifti_becomes_a_dicom_series_that_reads_back_as_4d(series_4d_nifti: Path, tmp_path: Path):
     """A NIfTI series becomes T x Z MR images, each volume numbered by TemporalPositionIdentifier and
     AcquisitionNumber; reading the zip gives the same (T, Z, Y, X) series and geometry."""
@@ -112,6 +114,7 @@ def test_a_4d_nifti_becomes_a_dicom_series_that_reads_back_as_4d(series_4d_nifti
     assert np.abs(back.data - series.data).max() <= slope / 2 + 1e-3
 
 
+@pytest.mark.slow
 def test_a_series_split_by_acquisition_number_alone(series_4d_nifti: Path, tmp_path: Path):
     """Without TemporalPositionIdentifier, AcquisitionNumber tells the volumes apart."""
     written = zip_datasets(write_volume(read_volume(series_4d_nifti), tmp_path / "fmri.zip"))
@@ -123,6 +126,7 @@ def test_a_series_split_by_acquisition_number_alone(series_4d_nifti: Path, tmp_p
     assert back.data[2].mean() > back.data[1].mean() > back.data[0].mean()  # contrast grows with t
 
 
+@pytest.mark.slow
 def test_a_volume_with_a_missing_slice_is_refused(series_4d_nifti: Path, tmp_path: Path):
     """Volumes that do not each cover every position are refused, saying how the series split."""
     written = zip_datasets(write_volume(read_volume(series_4d_nifti), tmp_path / "fmri.zip"))
@@ -138,6 +142,7 @@ def test_a_volume_with_a_missing_slice_is_refused(series_4d_nifti: Path, tmp_pat
     )
 
 
+@pytest.mark.slow
 def test_a_dicom_4d_series_written_again_keeps_each_volume_identity(series_4d_nifti: Path, tmp_path: Path):
     """A 4D DICOM input comes back as a derived series: each slice's own temporal position, new UIDs."""
     source_zip = write_volume(read_volume(series_4d_nifti), tmp_path / "fmri.zip")

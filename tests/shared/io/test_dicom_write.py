@@ -18,6 +18,7 @@ from shared.volume import Volume
 KEPT_TAGS = ("StudyInstanceUID", "PatientName", "PatientID", "StudyDescription", "AccessionNumber")
 
 
+@pytest.mark.slow
 def test_derived_series_from_a_zip(shuffled_series_zip: Path, series_files: list[Dataset], tmp_path: Path):
     """A denoised DICOM series: new series and instance UIDs, same study and patient, DERIVED,
     '<original> (denoised)', uncompressed, one file per slice, values in the original stored range."""
@@ -126,6 +127,7 @@ def test_multiframe_input_to_zip_gives_one_file_per_slice(enhanced_mr_path: Path
     assert np.abs(back.data - volume.data).max() <= float(written[0].RescaleSlope) / 2 + 1e-6
 
 
+@pytest.mark.slow
 def test_new_series_from_a_volume_without_dicom_source(small_mni_volume: Volume, tmp_path: Path):
     """A volume from NIfTI or .npy becomes a new MR series: new study, uint16 with a precise slope."""
     out = write_volume(small_mni_volume, tmp_path / "new.zip")

@@ -43,6 +43,7 @@ def raw_header(path: Path) -> nib.Nifti1Header:
         return nib.Nifti1Header.from_fileobj(handle)
 
 
+@pytest.mark.slow
 def test_mni_round_trip_keeps_affine_header_and_values(mni_nifti_path: Path, tmp_path: Path):
     """Reading and writing the real MNI152 file keeps its affine, geometry fields and values."""
     volume = read_volume(mni_nifti_path)
@@ -186,6 +187,7 @@ def test_keep_dtype_keeps_the_input_scaling(tmp_path: Path):
     assert read_volume(out).data.ravel().tolist() == [11.0, 10.0, 10.0, 137.5]
 
 
+@pytest.mark.slow
 def test_keep_dtype_round_trips_the_real_mni_file_exactly(mni_nifti_path: Path, tmp_path: Path):
     """The MNI152 file (uint8, scl_slope 1/255) written back with keep_dtype: same type, scaling and values."""
     out = write_volume(read_volume(mni_nifti_path), tmp_path / "same.nii.gz", keep_dtype=True)

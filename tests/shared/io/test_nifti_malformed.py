@@ -227,6 +227,7 @@ def _check_admission(path: Path, name: str) -> str | None:
     return None
 
 
+@pytest.mark.slow
 def test_seeded_header_mutations_either_read_or_raise_an_input_error(
     seeds: dict[str, bytes], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.ndimage import gaussian_filter
 
 from shared.quality.assessment import assess
@@ -24,6 +25,7 @@ def _true_rmse(result: np.ndarray, clean: np.ndarray, noisy: np.ndarray) -> floa
     return float(np.sqrt(np.mean((result - clean)[region] ** 2)))
 
 
+@pytest.mark.slow
 def test_the_report_estimates_a_known_smoother_close_to_its_true_error(mni_volume: Volume) -> None:
     """Noise sigma, SURE RMSE over the anatomy and the residual summary, against the truth of the synthetic case."""
     clean = mni_volume.data[::2, ::2, ::2].astype(np.float64)
@@ -39,6 +41,7 @@ def test_the_report_estimates_a_known_smoother_close_to_its_true_error(mni_volum
     assert report.pair is None and report.assumptions
 
 
+@pytest.mark.slow
 def test_one_probe_reports_an_uncertainty_that_covers_the_true_error(mni_volume: Volume) -> None:
     """As the CLI and every job run it (one probe, one extra call), the report has an RMSE uncertainty, and
     the true RMSE over the anatomy lies within a few of it."""
@@ -54,6 +57,7 @@ def test_one_probe_reports_an_uncertainty_that_covers_the_true_error(mni_volume:
     assert abs(known.rmse_estimate - _true_rmse(result, clean, noisy)) < 4 * known.rmse_uncertainty
 
 
+@pytest.mark.slow
 def test_a_second_acquisition_adds_the_pair_estimate(mni_volume: Volume) -> None:
     """With the second copy and the single-copy prediction, the report holds the pair estimate too."""
     clean = mni_volume.data[::2, ::2, ::2].astype(np.float64)
@@ -65,6 +69,7 @@ def test_a_second_acquisition_adds_the_pair_estimate(mni_volume: Volume) -> None
     assert abs(report.pair.rmse / _true_rmse(single, clean, first) - 1) < 0.1
 
 
+@pytest.mark.slow
 def test_a_result_worse_than_its_input_is_called_so(mni_volume: Volume) -> None:
     """A smoother that wipes out anatomy scores below the input's own PSNR and the report says so; one that
     denoises gains over it and warns of nothing."""
@@ -83,6 +88,7 @@ def test_a_result_worse_than_its_input_is_called_so(mni_volume: Volume) -> None:
     assert good.gain_estimate_db is not None and good.gain_estimate_db > 0 and not good.warnings
 
 
+@pytest.mark.slow
 def test_copies_that_differ_by_more_than_noise_are_flagged(mni_volume: Volume) -> None:
     """A second copy shifted by two voxels (motion) makes the pair noise far above the noise level: a warning."""
     clean = mni_volume.data[::2, ::2, ::2].astype(np.float64)

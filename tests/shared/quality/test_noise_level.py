@@ -20,6 +20,7 @@ WAVELET_ANATOMY_TOLERANCE = 0.05
 
 
 @pytest.mark.parametrize("sigma", [5.0, 20.0])
+@pytest.mark.slow
 def test_gaussian_noise_is_measured_on_the_air(noisy_template, sigma: float) -> None:
     """Gaussian noise on the template: the air gives sigma within 2 % and is the preferred estimate."""
     level = estimate_noise_level(noisy_template(sigma))
@@ -30,6 +31,7 @@ def test_gaussian_noise_is_measured_on_the_air(noisy_template, sigma: float) -> 
 
 
 @pytest.mark.parametrize("sigma", [5.0, 20.0])
+@pytest.mark.slow
 def test_rician_noise_is_measured_on_the_rayleigh_air(noisy_template, sigma: float) -> None:
     """Rician noise: the Rayleigh air gives sigma within 2 %; the wavelet figure is pulled down by it."""
     level = estimate_noise_level(noisy_template(sigma, "rician"))
@@ -43,6 +45,7 @@ def test_rician_noise_is_measured_on_the_rayleigh_air(noisy_template, sigma: flo
 
 
 @pytest.mark.parametrize("sigma", [20.0, 50.0])
+@pytest.mark.slow
 def test_wavelet_sigma_on_the_template(noisy_template, sigma: float) -> None:
     """The wavelet estimate over the slices with anatomy is within the issue's 5 % on Gaussian noise."""
     level = estimate_noise_level(noisy_template(sigma))
@@ -60,6 +63,7 @@ def test_wavelet_sigma_on_a_smooth_volume_without_air() -> None:
     assert level.source == "wavelet" and level.background.sigma is None
 
 
+@pytest.mark.slow
 def test_sigma_255_is_on_the_scale_of_the_mapping(noisy_template, template_2mm) -> None:
     """sigma_255 = sigma / (the mapping's range) * 255; by default the methods' percentile range."""
     noisy = noisy_template(20.0, "rician")
@@ -96,6 +100,7 @@ def test_a_masked_background_holds_no_noise(template_2mm) -> None:
     assert "masked" in level.background.reason
 
 
+@pytest.mark.slow
 def test_a_multi_coil_background_is_not_rayleigh(template_2mm) -> None:
     """A sum of squares over 4 coils (non-central chi air) is refused rather than read as Rician noise."""
     rng = np.random.default_rng(3)
@@ -109,6 +114,7 @@ def test_a_multi_coil_background_is_not_rayleigh(template_2mm) -> None:
     assert level.background.shape_ratio < 0.9
 
 
+@pytest.mark.slow
 def test_integer_magnitude_data_keep_a_small_sigma(template_2mm) -> None:
     """Rician noise of 3 counts on a 0-300 image, stored as integers as DICOM does, is measured within 2 %."""
     rng = np.random.default_rng(4)
@@ -119,6 +125,7 @@ def test_integer_magnitude_data_keep_a_small_sigma(template_2mm) -> None:
     assert level.background.sigma == pytest.approx(3.0, rel=BACKGROUND_TOLERANCE)
 
 
+@pytest.mark.slow
 def test_a_few_bright_outliers_in_the_air_barely_move_the_estimate(noisy_template) -> None:
     """Hot voxels in 0.5 % of the air (spikes, a marker) move the median-based sigma by under 1 %."""
     noisy = noisy_template(20.0, "rician")
@@ -137,6 +144,7 @@ def test_a_single_2d_slice_works(noisy_template) -> None:
     assert level.background.sigma == pytest.approx(20.0 / 255, rel=0.05)  # 7000 air voxels: 1 % se
 
 
+@pytest.mark.slow
 def test_slices_can_be_taken_across_another_axis(noisy_template) -> None:
     """Sagittal slices (axis 2) give the same sigma and report their axis and count."""
     noisy = noisy_template(20.0)

@@ -33,6 +33,7 @@ def test_pair_estimate_matches_the_true_error(noisy_template) -> None:
     assert estimate.data_range == pytest.approx(float(np.ptp(prediction)))
 
 
+@pytest.mark.slow
 def test_motion_between_the_copies_shows_in_the_pair_noise(noisy_template) -> None:
     """A 2-voxel shift of the second copy: the pair's noise sigma exceeds the volume's; the error is off."""
     clean = noisy_template(0.0)

@@ -52,6 +52,7 @@ def test_the_residual_volume_keeps_shape_and_units(noisy_template) -> None:
     assert residual(noisy[10], clean[10]).shape == noisy[10].shape
 
 
+@pytest.mark.slow
 def test_summary_over_the_foreground(noisy_template) -> None:
     """Restricted to the anatomy (foreground_mask), a blur's residual stands out more against the noise."""
     noisy = noisy_template(20.0, "rician")

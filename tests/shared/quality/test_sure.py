@@ -38,6 +38,7 @@ def test_identity_denoiser_has_sure_sigma_squared(noisy_template) -> None:
     assert estimate.rmse == pytest.approx(SIGMA, rel=TOLERANCE)
 
 
+@pytest.mark.slow
 def test_monte_carlo_divergence_of_a_linear_smoother_is_its_centre_weight(noisy_template) -> None:
     """A convolution's divergence is N x its centre weight; the probes find it, and SURE the true error."""
     noisy = noisy_template(20.0)
@@ -50,6 +51,7 @@ def test_monte_carlo_divergence_of_a_linear_smoother_is_its_centre_weight(noisy_
     assert estimate.mse == pytest.approx(exact, rel=TOLERANCE / 4)
 
 
+@pytest.mark.slow
 def test_several_probes_give_a_standard_error(noisy_template) -> None:
     """Four probes report a Monte-Carlo standard error that covers the exact divergence."""
     noisy = noisy_template(20.0)
@@ -61,6 +63,7 @@ def test_several_probes_give_a_standard_error(noisy_template) -> None:
     assert monte_carlo_sure(smooth, noisy, SIGMA).mse_standard_error is None  # one probe: no spread
 
 
+@pytest.mark.slow
 def test_one_probe_has_a_standard_error_from_the_slices_that_covers_the_true_error(noisy_template) -> None:
     """With one probe (one extra call) the estimate still has a standard error, from the spread of its
     per-slice terms: the true error lies within a few of them, and fewer voxels give a wider one."""
@@ -90,6 +93,7 @@ def test_one_probe_has_a_standard_error_from_the_slices_that_covers_the_true_err
     assert monte_carlo_sure(smooth, noisy, SIGMA, result=result, mask=two).mse_slice_standard_error is None
 
 
+@pytest.mark.slow
 def test_a_non_smooth_denoiser_matches_its_exact_sure(noisy_template) -> None:
     """Soft thresholding (kinks at +-level): the probe divergence matches the exact count of kept voxels."""
     noisy = noisy_template(20.0, seed=0)  # the probes' seed too: they must not be this very noise
@@ -101,6 +105,7 @@ def test_a_non_smooth_denoiser_matches_its_exact_sure(noisy_template) -> None:
     assert estimate.mse == pytest.approx(true_mse, rel=TOLERANCE)
 
 
+@pytest.mark.slow
 def test_sure_can_be_restricted_to_a_mask(noisy_template) -> None:
     """An oracle in one half and the identity in the other: SURE ~0 and ~sigma^2 on the two halves."""
     noisy = noisy_template(20.0)
@@ -118,6 +123,7 @@ def test_sure_can_be_restricted_to_a_mask(noisy_template) -> None:
     assert on_left.voxels == left.sum() and on_right.voxels == (~left).sum()
 
 
+@pytest.mark.slow
 def test_error_correlation_tells_over_from_under_smoothing(noisy_template) -> None:
     """The Stein-corrected correlation of result and error matches the truth: > 0 blurred, < 0 noise kept."""
     noisy = noisy_template(20.0)
@@ -132,6 +138,7 @@ def test_error_correlation_tells_over_from_under_smoothing(noisy_template) -> No
         assert estimate.error_correlation == pytest.approx(true, abs=0.02)
 
 
+@pytest.mark.slow
 def test_sigma_sensitivity_predicts_the_effect_of_a_wrong_sigma(noisy_template) -> None:
     """The reported % change of the RMSE per +1 % of sigma matches recomputing SURE with sigma x 1.01."""
     noisy = noisy_template(20.0)
@@ -142,6 +149,7 @@ def test_sigma_sensitivity_predicts_the_effect_of_a_wrong_sigma(noisy_template) 
     assert estimate.sigma_sensitivity < -1  # a smoother's error estimate is very sensitive to sigma
 
 
+@pytest.mark.slow
 def test_result_and_data_range_are_used_as_given(noisy_template) -> None:
     """A given result saves the first call; PSNR uses the stated data range, by default the result's range."""
     noisy = noisy_template(20.0)
