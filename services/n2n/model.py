@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -36,19 +37,27 @@ class N2NUNet(nn.Module):
     """The reference Noise2Noise U-Net; accepts (N, C, H, W) of any H, W >= 1.
 
     `in_channels` > 1 takes neighbouring slices as channels (2.5D), the slice to denoise in the middle.
+    With `noise_map` the last input channel is a constant map of the input's noise level (FFDNet, Zhang et
+    al. 2018): one network then serves every noise level, told which one it faces.
     With `residual` the network predicts the correction to that middle slice (output = input + network)
     and its last layer starts at zero, so the untrained network is exactly the identity: a denoiser that
     starts no worse than its input and learns only what the noise is (the DnCNN observation), which matters
     most at low noise, where an untrained network is far worse than its input.
     """
 
-    def __init__(self, in_channels: int = 1, out_channels: int = 1, residual: bool = False) -> None:
+    def __init__(
+        self, in_channels: int = 1, out_channels: int = 1, residual: bool = False, noise_map: bool = False
+    ) -> None:
         super().__init__()
-        if residual and (out_channels != 1 or in_channels % 2 == 0):
+        slices = in_channels - int(noise_map)
+        if residual and (out_channels != 1 or slices % 2 == 0):
             raise ValueError("a residual U-Net needs an odd number of input slices and one output channel")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.residual = residual
+        self.noise_map = noise_map
+        self.middle = slices // 2
+        """Channel of the slice being denoised: the middle of the slice stack (the noise map comes last)."""
         self.enc_conv0 = _conv(in_channels, 48)
         self.enc_conv1 = _conv(48, 48)
         self.enc_conv2 = _conv(48, 48)
@@ -76,8 +85,7 @@ class N2NUNet(nn.Module):
         height, width = x.shape[-2:]
         out = self._forward_padded(pad_to_multiple(x, DOWNSAMPLING))[..., :height, :width]
         if self.residual:
-            middle = self.in_channels // 2
-            return x[:, middle : middle + 1].float() + out
+            return x[:, self.middle : self.middle + 1].float() + out
         return out
 
     def _forward_padded(self, x: torch.Tensor) -> torch.Tensor:
@@ -138,5 +146,29 @@ def parameter_count(model: nn.Module) -> int:
 
 
 def network_for(config: N2NConfig) -> N2NUNet:
-    """The U-Net a config trains: one input channel per slice of its 2.5D stack, residual or not."""
-    return N2NUNet(in_channels=2 * config.context + 1, out_channels=1, residual=config.residual)
+    """The U-Net a config trains: one input channel per slice of its 2.5D stack (and one for the noise
+    level map), residual or not."""
+    return N2NUNet(
+        in_channels=input_channels(config),
+        out_channels=1,
+        residual=config.residual,
+        noise_map=config.noise_map,
+    )
+
+
+def input_channels(config: N2NConfig) -> int:
+    """Channels of the network's input: 2 context + 1 slices, plus the noise level map."""
+    return 2 * config.context + 1 + int(config.noise_map)
+
+
+NOISE_MAP_SCALE = 5.0
+"""The noise map holds 5 x sigma (normalised scale): sigma 0-40 on the 0-255 scale becomes 0-0.8, the range
+of the image channels, so the map's first-layer weights train at the pace of the others."""
+
+
+def with_noise_map(stacks: np.ndarray, sigmas: np.ndarray | float) -> np.ndarray:
+    """(N, C, H, W) slice stacks with a last channel of 5 x sigma (one sigma per stack, or one for all)."""
+    count, _, height, width = stacks.shape
+    levels = np.broadcast_to(np.asarray(sigmas, dtype=np.float32), (count,)) * NOISE_MAP_SCALE
+    level_map = np.broadcast_to(levels[:, None, None, None], (count, 1, height, width))
+    return np.concatenate([stacks, level_map.astype(np.float32)], axis=1)

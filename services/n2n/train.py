@@ -34,7 +34,7 @@ from services.n2n.checkpoint import (
 )
 from services.n2n.data import N2NTrainingData
 from services.n2n.device import autocast, memory_format, pick_device, place, prepare
-from services.n2n.model import N2NUNet, network_for, parameter_count
+from services.n2n.model import N2NUNet, input_channels, network_for, parameter_count
 from services.n2n.validation import LossFn, input_metrics, validate, validation_set
 from shared.atomic import atomic_write_text
 from shared.errors import JobError
@@ -169,9 +169,10 @@ def model_config_document(config: N2NConfig, parameters: int) -> dict[str, objec
         "format": CONFIG_FORMAT,
         "architecture": {
             "name": ARCHITECTURE,
-            "in_channels": 2 * config.context + 1,
+            "in_channels": input_channels(config),
             "out_channels": 1,
             "residual": config.residual,
+            "noise_map": config.noise_map,
             "parameters": parameters,
         },
         "normalisation": "per volume, robust percentiles to [0, 1] (manifest.json data.normalisation), "
