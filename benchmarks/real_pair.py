@@ -239,7 +239,7 @@ class RealPair:
         """A fit through the service's workflow on y1 (and y2), then the prediction from y1 alone."""
         workflow = load_workflow(method)
         model_dir = self.work / f"{method}{'-pair' if pair else ''}"
-        config = fit_config(method, {**params, "seed": 0})
+        config = fit_config(method, {**params, "seed": 0}, scratch=True)
         start = time.perf_counter()
         workflow.train_model(
             config,

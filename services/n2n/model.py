@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -21,6 +20,10 @@ DOWNSAMPLING = 32
 """Five 2x2 pools: the network sees sides that are multiples of 2**5; other sizes are padded."""
 
 LEAKY_SLOPE = 0.1
+
+NOISE_MAP_SCALE = 5.0
+"""The noise map holds 5 x sigma (normalised scale): sigma 0-40 on the 0-255 scale becomes 0-0.8, the range
+of the image channels, so the map's first-layer weights train at the pace of the others."""
 
 
 def _conv(in_channels: int, out_channels: int, gain: float = math.sqrt(2.0)) -> nn.Conv2d:
@@ -80,10 +83,19 @@ class N2NUNet(nn.Module):
             # A zero correction to start from: the untrained network is exactly the identity.
             nn.init.zeros_(self.dec_conv1.weight)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Denoise a batch; pads to a multiple of 32 (reflect) and crops back to the input size."""
+    def forward(self, x: torch.Tensor, levels: torch.Tensor | None = None) -> torch.Tensor:
+        """Denoise a batch of slice stacks; pads to a multiple of 32 (reflect) and crops back to the input
+        size. A network with a noise map needs `levels`: the noise sigma of each stack (normalised scale)."""
         height, width = x.shape[-2:]
-        out = self._forward_padded(pad_to_multiple(x, DOWNSAMPLING))[..., :height, :width]
+        inputs = x
+        if self.noise_map:
+            if levels is None:
+                raise ValueError("this network takes the noise level of its input: give levels")
+            level_map = (
+                (levels.to(x.dtype) * NOISE_MAP_SCALE).view(-1, 1, 1, 1).expand(x.shape[0], 1, height, width)
+            )
+            inputs = torch.cat([x, level_map], dim=1)
+        out = self._forward_padded(pad_to_multiple(inputs, DOWNSAMPLING))[..., :height, :width]
         if self.residual:
             return x[:, self.middle : self.middle + 1].float() + out
         return out
@@ -159,16 +171,3 @@ def network_for(config: N2NConfig) -> N2NUNet:
 def input_channels(config: N2NConfig) -> int:
     """Channels of the network's input: 2 context + 1 slices, plus the noise level map."""
     return 2 * config.context + 1 + int(config.noise_map)
-
-
-NOISE_MAP_SCALE = 5.0
-"""The noise map holds 5 x sigma (normalised scale): sigma 0-40 on the 0-255 scale becomes 0-0.8, the range
-of the image channels, so the map's first-layer weights train at the pace of the others."""
-
-
-def with_noise_map(stacks: np.ndarray, sigmas: np.ndarray | float) -> np.ndarray:
-    """(N, C, H, W) slice stacks with a last channel of 5 x sigma (one sigma per stack, or one for all)."""
-    count, _, height, width = stacks.shape
-    levels = np.broadcast_to(np.asarray(sigmas, dtype=np.float32), (count,)) * NOISE_MAP_SCALE
-    level_map = np.broadcast_to(levels[:, None, None, None], (count, 1, height, width))
-    return np.concatenate([stacks, level_map.astype(np.float32)], axis=1)

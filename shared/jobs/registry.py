@@ -9,11 +9,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.errors import FetalDenoiseError, ModelNotFoundError
+from shared.errors import ConfigError, FetalDenoiseError, ModelNotFoundError
 from shared.jobs.paths import is_valid_id, models_root
 from shared.jobs.store import utcnow
 from shared.manifest import MANIFEST_NAME, ModelManifest, read_manifest
 from shared.methods import MethodName
+from shared.models.builtin import PRIOR_DIR, PRIOR_ID
 
 
 class ModelEntry(BaseModel):
@@ -31,7 +32,10 @@ def new_model_id(method: MethodName) -> str:
 
 
 def model_dir(data_dir: Path, model_id: str) -> Path:
-    """The folder of a model id (it may not exist); an id that could name another path is not found."""
+    """The folder of a model id (it may not exist); an id that could name another path is not found.
+    `prior` is the model shipped in the package (shared.models.builtin), usable like a registered one."""
+    if model_id == PRIOR_ID:
+        return PRIOR_DIR
     if not is_valid_id(model_id):
         raise ModelNotFoundError(f"no model with id {model_id!r}")
     return models_root(data_dir) / model_id
@@ -75,7 +79,11 @@ def register_model(data_dir: Path, model_id: str, trained_dir: Path) -> Path:
 
 
 def delete_model(data_dir: Path, model_id: str) -> None:
-    """Remove a model from the registry."""
+    """Remove a model from the registry (never the shipped prior)."""
+    if model_id == PRIOR_ID:
+        raise ConfigError(
+            "the shipped prior is part of the package, not of the registry; it cannot be deleted"
+        )
     folder = model_dir(data_dir, model_id)
     if not folder.is_dir():
         raise ModelNotFoundError(f"no model with id {model_id!r}")

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from services.n2n.model import with_noise_map
 from services.n2n.prior.corruption import Corruption, corrupt, draw_corruption
 from services.n2n.prior.synthetic import GENERATOR_VERSION, generate
 from shared.atomic import atomic_path
@@ -125,7 +124,7 @@ def training_batches(
     seed: int,
     epoch: int,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(inputs with noise map, clean middle slices) of one epoch: a pure function of (seed, epoch)."""
+    """(noisy stacks, clean middle slices, told levels) of one epoch: a pure function of (seed, epoch)."""
     rng = np.random.default_rng([seed, 7, epoch])
     for _ in range(steps):
         inputs, targets, told = [], [], []
@@ -138,13 +137,13 @@ def training_batches(
             inputs.append(corrupt(clean, corruption, rng))
             targets.append(clean[context : context + 1])
             told.append(corruption.told)
-        yield with_noise_map(np.stack(inputs), np.asarray(told)), np.stack(targets)
+        yield np.stack(inputs), np.stack(targets), np.asarray(told, dtype=np.float32)
 
 
 def validation_crops(
     volumes: list[PoolVolume], *, context: int, crop: int, per_level: int, seed: int
 ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
-    """Fixed validation crops per level: {sigma (0-255): (inputs with noise map, clean middle slices)}."""
+    """Fixed validation crops per level: {sigma (0-255): (noisy stacks, clean middle slices)}."""
     rng = np.random.default_rng([seed, 11])
     out = {}
     for sigma in VALIDATION_SIGMAS:
@@ -154,5 +153,5 @@ def validation_crops(
             clean = random_stack(volumes[index % len(volumes)], context, crop, rng)
             inputs.append(corrupt(clean, corruption, rng))
             targets.append(clean[context : context + 1])
-        out[sigma] = (with_noise_map(np.stack(inputs), sigma / 255.0), np.stack(targets))
+        out[sigma] = (np.stack(inputs), np.stack(targets))
     return out

@@ -149,13 +149,14 @@ def pretrain(
             seed=config.seed,
             epoch=epoch,
         )
-        for step, (inputs, targets) in enumerate(batches):
+        for step, (inputs, targets, levels) in enumerate(batches):
             lr = cosine_rampdown(
                 config.lr, config.rampdown, epoch * config.steps_per_epoch + step, total_steps
             )
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            loss = F.mse_loss(model(torch.from_numpy(inputs)), torch.from_numpy(targets))
+            prediction = model(torch.from_numpy(inputs), torch.from_numpy(levels))
+            loss = F.mse_loss(prediction, torch.from_numpy(targets))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -195,7 +196,8 @@ def validate(
         for sigma, (inputs, targets) in crops.items():
             errors = []
             for start in range(0, len(inputs), 16):
-                prediction = model(torch.from_numpy(inputs[start : start + 16]))
+                batch = torch.from_numpy(inputs[start : start + 16])
+                prediction = model(batch, torch.full((len(batch),), sigma / 255.0))
                 errors.append(
                     float(
                         F.mse_loss(prediction, torch.from_numpy(targets[start : start + 16]), reduction="sum")
