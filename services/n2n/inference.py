@@ -39,7 +39,7 @@ def predict_slices(
     count, _, height, width = slices.shape
     device = next(model.parameters()).device
     sigmas = (
-        np.broadcast_to(np.asarray(levels, dtype=np.float32), (count,))
+        np.array(np.broadcast_to(np.asarray(levels, dtype=np.float32), (count,)))
         if model.noise_map and levels is not None
         else None
     )
