@@ -144,13 +144,9 @@ def denoise_command(
     output_format(out)  # refuse an unwritable output before any work
     if model is not None and fit:
         raise ConfigError("give either --model DIR (a trained model) or --fit (train on SOURCE), not both")
-    if scratch and not fit:
-        raise ConfigError("--scratch chooses how --fit starts; give --fit too")
     options = InferenceOptions(noise_sigma=noise_sigma, planes=planes)
     if method != "n2n" and options != InferenceOptions():
         raise ConfigError("--noise-sigma and --planes apply to n2n models; n2v takes neither")
-    fitting = fit or (method == "n2v" and model is None)
-    model_dir = resolve_model(model, method) if not fitting else None
     flags = {
         "epochs": epochs,
         "steps_per_epoch": steps_per_epoch,
@@ -159,13 +155,19 @@ def denoise_command(
         "plane": plane,
     }
     chosen = parse_volumes(volumes) if volumes is not None else None
-    if not fitting and (
+    # Any option of a fit asks for one, as on POST /denoise (params, plane, repeats, volumes imply fit).
+    fit_options = (
         config_file is not None or repeats or chosen is not None or any(v is not None for v in flags.values())
-    ):
+    )
+    if model is not None and fit_options:
         raise ConfigError(
             "--epochs, --steps-per-epoch, --seed, --patch-size, --plane, --repeats, --volumes and --config only "
-            "apply when fitting (--fit)"
+            "apply when fitting; a --model is used as it was trained"
         )
+    fitting = fit or fit_options or (method == "n2v" and model is None)
+    if scratch and not fitting:
+        raise ConfigError("--scratch chooses how --fit starts; give --fit too")
+    model_dir = resolve_model(model, method) if not fitting else None
     config = build_config(method, flags, config_file, fit=True, scratch=scratch) if fitting else None
     volume = read_input(source, series_uid=series_uid)
     if config is not None:
