@@ -294,6 +294,10 @@ def _overrides(parser: argparse.ArgumentParser, pairs: Sequence[str]) -> dict[st
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m benchmarks.run") -> int:
     """Command-line entry point: `fetal-denoise benchmark --quick` (or `python -m benchmarks.run --quick`)."""
+    if argv is not None and "--prior" in argv:  # the shipped prior's rows have options of their own
+        from benchmarks.prior import main as run_prior
+
+        return run_prior([arg for arg in argv if arg != "--prior"], prog=f"{prog} --prior")
     parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     mode = parser.add_mutually_exclusive_group()
     for flag in ("tiny", "quick", "curve", "paper", "speed"):
