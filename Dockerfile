@@ -83,6 +83,8 @@ RUN python -m compileall -q /app
 FROM runtime AS gateway
 COPY --from=deps-gateway /opt/venv /opt/venv
 COPY --from=code /app /app
+# `docker compose exec gateway python -m cli.users add NAME`: keys made in the container, as the gateway's user.
+COPY cli/__init__.py cli/users.py cli/
 USER app
 # uvicorn reads UVICORN_HOST / UVICORN_PORT; the health check follows UVICORN_PORT.
 ENV UVICORN_HOST=0.0.0.0 UVICORN_PORT=8000

@@ -307,6 +307,12 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m benchmarks.ru
         action="store_true",
         help="the fits and classical rows on heudiconv's real repeated b~5 DWI pair, by the pair estimate",
     )
+    parser.add_argument(
+        "--series",
+        default="heudiconv-dwi",
+        choices=["heudiconv-dwi", "nibabel-epi"],
+        help="--real-pair: which real repeated acquisition (default heudiconv-dwi)",
+    )
     parser.add_argument("--name", default=None, help="output name (default: the budget's name)")
     parser.add_argument("--out-dir", type=Path, default=Path("benchmarks/results"))
     parser.add_argument(
@@ -351,7 +357,15 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m benchmarks.ru
         parser.error(f"unknown methods {', '.join(unknown)}; choose from {', '.join(known)}")
     if args.real_pair:
         real_methods = cast(list[RealKey], methods)
-        run_real_pair(budget, args.name or "real-pair", args.out_dir, methods=real_methods, command=command)
+        default_name = "real-pair" if args.series == "heudiconv-dwi" else f"real-pair-{args.series}"
+        run_real_pair(
+            budget,
+            args.name or default_name,
+            args.out_dir,
+            methods=real_methods,
+            command=command,
+            series=args.series,
+        )
         return 0
     sigmas = [float(s) for s in args.sigmas.split(",") if s]
     run_benchmark(

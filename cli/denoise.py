@@ -17,9 +17,9 @@ from shared.errors import ConfigError
 from shared.io import write_volume
 from shared.io.formats import output_format
 from shared.methods import MethodName
-from shared.methods.checks import check_trainable
+from shared.methods.checks import check_output, check_request
 from shared.methods.inference import InferenceOptions
-from shared.methods.workflow import check_volumes, load_workflow, parse_volumes
+from shared.methods.workflow import load_workflow, parse_volumes
 from shared.metrics import evaluate
 from shared.models.builtin import resolve_model
 from shared.slices import PlaneSetting
@@ -170,10 +170,12 @@ def denoise_command(
     model_dir = resolve_model(model, method) if not fitting else None
     config = build_config(method, flags, config_file, fit=True, scratch=scratch) if fitting else None
     volume = read_input(source, series_uid=series_uid)
-    if config is not None:
-        check_trainable(config, volume, source.name)  # the gateway's check before queuing, before any work
-    if chosen is not None:
-        check_volumes(chosen, len(volume.frames()), source.name)
+    # The gateway's checks, before any work: the config against the input, the output's format.
+    check_request(
+        config, [(source.name, volume)], repeats=repeats, volumes=chosen, output=out, keep_dtype=keep_dtype
+    )
+    if residual is not None:
+        check_output(volume, residual, keep_dtype=False)  # a 4D residual to .dcm would fail after the work
     second_volume = read_input(second) if second is not None else None
     reference = None
     if ground_truth is not None:

@@ -12,7 +12,8 @@ from cli.progress_bar import progress_bar
 from cli.reading import read_input
 from shared.errors import ConfigError
 from shared.methods import MethodName
-from shared.methods.workflow import check_volumes, load_workflow, parse_volumes
+from shared.methods.checks import check_request
+from shared.methods.workflow import load_workflow, parse_volumes
 from shared.noise import check_sigma
 from shared.slices import PlaneSetting
 
@@ -110,10 +111,16 @@ def train_command(
     config = build_config(method, flags, config_file, paper=paper)
     chosen = parse_volumes(volumes) if volumes is not None else None
     sources = _check_sources(clean, noisy, noisy2, sigma)
+    check_request(config, [], clean=sigma is not None)  # what the config alone decides, before any read
     inputs = [read_input(path) for path in sources]
-    if chosen is not None:
-        for path, volume in zip(sources, inputs, strict=True):
-            check_volumes(chosen, len(volume.frames()), path.name)
+    # Every refusal the trainer would make for this config and these volumes, before any work (the gateway's).
+    check_request(
+        config,
+        [(path.name, volume) for path, volume in zip(sources, inputs, strict=True)],
+        clean=sigma is not None,
+        repeats=repeats,
+        volumes=chosen,
+    )
     second_acquisitions = [read_input(path) for path in noisy2] if noisy2 else None
     workflow = load_workflow(method)
     with progress_bar(not quiet) as progress:

@@ -17,6 +17,7 @@ FetalDenoiseError                  base of every error this project raises on pu
 │   ├── ModelNotFoundError         no model with that id / directory (404)
 │   ├── JobNotFoundError           no job with that id (404)
 │   └── InvalidModelError          a model directory that is corrupt or of the wrong method (422)
+├── StorageFullError               no room on the server's disk for the request (HTTP 507)
 └── JobError                       a job could not be run for a reason that is not the input's
     └── JobCancelledError          the job was cancelled while queued or running
 """
@@ -74,6 +75,10 @@ class TooLargeError(InputError):
 
 class ShapeMismatchError(InputError):
     """Two volumes that must have the same shape (or geometry) do not."""
+
+
+class StorageFullError(FetalDenoiseError):
+    """The server's disk has no room for what the request would store; not the caller's input's fault."""
 
 
 class ConfigError(InputError):

@@ -84,8 +84,9 @@ class Settings(BaseSettings):
     )
     API_KEY: SecretStr = Field(
         default=SecretStr(""),
-        description="When set, every route but /health, the web page and the API docs needs this X-API-Key "
-        "header. A secret: printed and logged as '**********'.",
+        description="The admin's key: when set, every route but /health, the web page and the API docs needs "
+        "an X-API-Key header, this one (sees every user's jobs and models) or a user's key from "
+        "DATA_DIR/users.json (`fetal-denoise users add`). A secret: printed and logged as '**********'.",
     )
     MAX_UPLOAD_BYTES: int = Field(
         default=6 * GIB,
@@ -95,6 +96,13 @@ class Settings(BaseSettings):
     PUBLIC_URL: str = Field(
         default="",
         description="Where users reach the gateway, e.g. http://localhost:8000; logged at start-up as the web page.",
+    )
+    MIN_FREE_DISK_BYTES: int = Field(
+        default=GIB,
+        ge=0,
+        description="Free space the gateway keeps on DATA_DIR's file system for the jobs' work: a request "
+        "whose uploads would leave less is refused (507) before they are stored, and /health is degraded "
+        "below it.",
     )
     MAX_FIT_STEPS: int = Field(
         default=20_000,

@@ -9,8 +9,10 @@ checked from what it declares, with the settings' limits, before the reader pays
   MAX_DECODED_BYTES; the voxels it promises must be in the file (a .nii's size; a .nii.gz is decompressed
   as a stream, counting bytes, never holding more than a chunk), else the file is truncated (422).
 - .npy: the same from numpy's own header reader.
-- DICOM .zip: from the central directory and the first 132 bytes of each member (never extracting one):
-  an archive without a single DICOM file (the "DICM" preamble) is refused before it is unpacked.
+- DICOM .zip: from the central directory, the reader's own limits (members, total size, compression ratio
+  of the archive and of each member, unsafe paths), then from the first 132 bytes of each member (never
+  extracting one): an archive without a single DICOM file (the "DICM" preamble) is refused before it is
+  unpacked.
 
 Only the fields needed are read (for NIfTI with shared/io/nifti_header.py's `struct` parser, which the reader
 shares: nibabel stays inside shared/io by design).
@@ -28,7 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from shared.errors import TooLargeError, UnreadableVolumeError
+from shared.io.archive import check_directory
 from shared.io.formats import DICOM_ZIP, NIFTI, NPY
+from shared.io.limits import ReadLimits
 from shared.io.nifti_header import DeclaredHeader, declared_header, read_declared_header
 from shared.settings import Settings
 
@@ -136,22 +140,15 @@ def _check_npy(path: Path, settings: Settings, name: str) -> None:
         )
 
 
-def _escapes(member: str) -> bool:
-    """Whether a member's path is absolute or climbs out with '..'."""
-    normalised = member.replace("\\", "/")
-    return normalised.startswith("/") or ".." in normalised.split("/") or normalised[1:2] == ":"
-
-
 def _check_dicom_zip(path: Path, settings: Settings, name: str) -> None:
-    """At least one member starts like a DICOM file, checked without extracting any (the reader extracts)."""
+    """The archive within the reader's limits and at least one member starting like a DICOM file, checked
+    without extracting any (the reader extracts)."""
     try:
         with zipfile.ZipFile(path) as archive:
-            members = [info for info in archive.infolist() if not info.is_dir()]
-            too_many = len(members) > settings.MAX_ZIP_MEMBERS
-            too_big = sum(info.file_size for info in members) > settings.MAX_ZIP_UNCOMPRESSED_BYTES
-            if too_many or too_big or any(_escapes(info.filename) for info in members):
-                return  # a bomb or a zip slip: the reader refuses it from the directory, with its own message
-            for info in members:
+            infos = archive.infolist()
+            # A bomb or a zip slip is refused before a single member is opened, in the reader's own words.
+            check_directory(infos, path.stat().st_size, ReadLimits.from_settings(settings), name)
+            for info in (info for info in infos if not info.is_dir()):
                 try:
                     with archive.open(info) as member:
                         head = member.read(_DICOM_PREAMBLE + 4)

@@ -1,4 +1,4 @@
-"""Dependency aliases shared by the routes: settings, the queue client, the API key check."""
+"""Dependency aliases shared by the routes: settings, the queue client, the caller (from the API key)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Security
 from fastapi.security import APIKeyHeader
 
-from services.gateway.auth import API_KEY_HEADER, UNAUTHORIZED_DETAIL, key_matches
+from services.gateway.auth import API_KEY_HEADER, UNAUTHORIZED_DETAIL, Caller, identify
 from services.gateway.jobqueue import CeleryJobQueue, JobQueue
 from shared.settings import Settings, get_settings
 
@@ -39,14 +39,21 @@ DataDirDep = Annotated[Path, Depends(get_data_dir)]
 API_KEY_SCHEME = APIKeyHeader(
     name=API_KEY_HEADER,
     auto_error=False,
-    description="Required on every route but /health, the web page and these docs when the server sets API_KEY.",
+    description="Required on every route but /health, the web page and these docs when the server has keys: "
+    "API_KEY (the admin key) or a user's key (`fetal-denoise users add`).",
 )
 
 
 def require_api_key(
     settings: SettingsDep, x_api_key: Annotated[str | None, Security(API_KEY_SCHEME)]
-) -> None:
-    """Declare the key in the OpenAPI schema, and check it again behind ApiKeyMiddleware (which answers
-    first, before the body is read)."""
-    if not key_matches(settings.API_KEY, x_api_key):
+) -> Caller:
+    """The caller. Declares the key in the OpenAPI schema, and checks it again behind ApiKeyMiddleware
+    (which answers first, before the body is read)."""
+    caller = identify(settings, x_api_key)
+    if caller is None:
         raise HTTPException(status_code=401, detail=UNAUTHORIZED_DETAIL)
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(require_api_key)]
+"""Who is calling (FastAPI resolves it once per request, for the router's check and the route alike)."""

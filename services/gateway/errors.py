@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,7 +13,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Scope
 
+from services.gateway.client_json import MAX_JSON_CHARS
 from services.gateway.responses import validation_detail
+from shared.disk import full_detail, is_disk_full
 from shared.errors import (
     ConfigError,
     FetalDenoiseError,
@@ -23,6 +26,7 @@ from shared.errors import (
     JobNotFoundError,
     ModelNotFoundError,
     ShapeMismatchError,
+    StorageFullError,
     TooLargeError,
     UnreadableVolumeError,
     UnsafeArchiveError,
@@ -41,10 +45,15 @@ STATUS_BY_ERROR: tuple[tuple[type[FetalDenoiseError], int], ...] = (
     (ConfigError, 422),
     (InvalidModelError, 422),
     (InputError, 422),
+    (StorageFullError, 507),
     (JobError, 503),
 )
-"""First match wins: the client's errors are 4xx; a job the queue would not take is 503."""
+"""First match wins: the client's errors are 4xx; a job the queue would not take is 503; no room on the
+server's disk is 507 (Insufficient Storage)."""
 
+
+_FIELD_TOO_LONG = re.compile(r"^Part exceeded maximum size of (\d+)KB\.$")
+"""Starlette's message when a form field that is not a file passes its 1 MiB cap (max_part_size)."""
 
 RETRY_AFTER_S = 30
 """Retry-After of a 503: the queue is away; most outages are restarts that take less."""
@@ -104,8 +113,30 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(error, RequestValidationError)
         return SafeJSONResponse(status_code=422, content={"detail": validation_detail(list(error.errors()))})
 
+    async def handle_os_error(request: Request, error: Exception) -> Response:
+        # A write that found the disk full, wherever in the gateway (a job's record, a preview's cache, the
+        # local queue): 507 with the project's body. The writers are atomic or inside a job folder that is
+        # removed on error, so nothing half-written stays. Any other OSError is a server fault (500).
+        if is_disk_full(error):
+            return SafeJSONResponse(status_code=507, content={"detail": full_detail()})
+        raise error
+
     async def handle_http(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
+        if error.status_code == 400 and (over := _FIELD_TOO_LONG.match(str(error.detail))):
+            # Starlette's own cap on a form field (not a file) comes before the route's checks: answer it as
+            # the route answers a params that is too long, 422, not as a malformed body.
+            return SafeJSONResponse(
+                status_code=422,
+                content={
+                    "detail": f"a form field is over {over.group(1)} KB, far over the limit of params "
+                    f"({MAX_JSON_CHARS} characters); the other fields are shorter still"
+                },
+            )
+        if error.status_code == 400 and is_disk_full(error.__cause__):
+            # FastAPI answers any error while spooling a multipart body as a 400: the disk holding the
+            # spooled files (the temporary directory) filled up, which is no fault of the request.
+            return SafeJSONResponse(status_code=507, content={"detail": full_detail()})
         headers = dict(error.headers or {})
         if error.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(app, request.scope))
@@ -118,3 +149,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(FetalDenoiseError, handle)
     app.add_exception_handler(RequestValidationError, handle_validation)
     app.add_exception_handler(StarletteHTTPException, handle_http)
+    app.add_exception_handler(OSError, handle_os_error)

@@ -9,7 +9,8 @@ from typing import Any, Protocol
 from celery import Celery, chain
 from celery.result import AsyncResult
 
-from shared.errors import JobError
+from shared.disk import full_detail, is_disk_full
+from shared.errors import JobError, StorageFullError
 from shared.queue.app import make_celery, uses_local_queue
 from shared.queue.transient import RESULT_STORE_ERRORS
 from shared.settings import Settings
@@ -80,6 +81,8 @@ class CeleryJobQueue:
             logger.error(
                 "could not queue job steps %s: %s: %s", [c.task_id for c in calls], type(exc).__name__, exc
             )
+            if is_disk_full(exc):  # the local queue lives in the data directory: a full disk, not an outage
+                raise StorageFullError(full_detail()) from exc
             raise JobError(QUEUE_DOWN) from exc
 
     def state(self, task_id: str) -> TaskState:

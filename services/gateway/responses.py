@@ -22,14 +22,17 @@ class ErrorDetail(BaseModel):
 
 
 _DESCRIPTIONS: dict[int, str] = {
-    400: "The body is not a well-formed multipart form.",
-    401: "The server sets API_KEY and the X-API-Key header is missing or wrong.",
-    404: "No such job or model.",
+    400: "The body is not well-formed (a multipart form, or JSON where a route takes JSON).",
+    401: "The server has keys (API_KEY or users) and the X-API-Key header is missing or unknown.",
+    403: "The caller may see this model but not change it (only its owner or an admin; sharing: admins).",
+    404: "No such job or model, or one the caller may not see (another user's).",
     409: "The job has no result yet (it is queued, running or failed).",
     413: "A file or the whole body is over the server's size limits (MAX_FILE_BYTES, MAX_UPLOAD_BYTES, ...).",
     415: "A file's name announces no supported format.",
     422: "An invalid field, parameter or file: the detail says which and why.",
     503: "The job queue or its result store cannot be reached right now; nothing was queued. Retry later.",
+    507: "The server's disk has no room for what the request stores (uploads: under MIN_FREE_DISK_BYTES "
+    "free, or full); nothing was stored. Retry later.",
 }
 
 
@@ -38,7 +41,7 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorDetail, "description": _DESCRIPTIONS[status]} for status in statuses}
 
 
-UPLOAD_ERRORS = errors(400, 401, 404, 413, 415, 422, 503)
+UPLOAD_ERRORS = errors(400, 401, 404, 413, 415, 422, 503, 507)
 """Routes that take files and queue a job (404: an unknown model_id)."""
 JOB_ERRORS = errors(401, 404, 409, 422, 503)
 """Routes that read a job and its state from the result store."""

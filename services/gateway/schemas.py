@@ -46,6 +46,7 @@ class JobView(BaseModel):
         default=None, description="Download URL of the denoised volume, once succeeded."
     )
     model_id: str | None = Field(default=None, description="Model used, or registered by a training job.")
+    owner: str | None = Field(default=None, description="The user who submitted it; null: made without keys.")
     model_url: str | None = Field(
         default=None, description="Training jobs: the registered model, once succeeded."
     )
@@ -84,6 +85,7 @@ class JobSummary(BaseModel):
     created: datetime = Field(description="UTC time the job was accepted.")
     result: str | None = Field(default=None, description="Download URL of the result, once succeeded.")
     model_id: str | None = Field(default=None, description="Model used, or registered by a training job.")
+    owner: str | None = Field(default=None, description="The user who submitted it; null: made without keys.")
     has_metrics: bool = Field(
         description="Whether the job has PSNR / RMSE / SSIM (a ground truth was given)."
     )
@@ -113,6 +115,34 @@ class ModelView(BaseModel):
     data: dict[str, Any] = Field(description="Training data summary: shapes, spacing, sigma, split.")
     validation: dict[str, Any] = Field(description="Validation metrics of the kept model.")
     files: dict[str, str] = Field(description="sha256 of each weight file.")
+    owner: str | None = Field(
+        default=None, description="The user who trained it; null: made without keys, admins' only."
+    )
+    shared: bool = Field(
+        default=False, description="Listed for and usable by every user (an admin's choice)."
+    )
+
+
+class ModelChange(BaseModel):
+    """PATCH /models/{id}: what an admin changes about a model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shared: bool = Field(
+        description="true: every user lists it and may denoise with it; false: its owner only."
+    )
+
+
+class WhoAmI(BaseModel):
+    """The caller, as the gateway knows them from their key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(
+        description="The user's name ('admin' for the API_KEY setting); null on a gateway without keys."
+    )
+    admin: bool = Field(description="Sees, deletes and shares every job and model.")
+    api_key_required: bool = Field(description="Whether this gateway wants an X-API-Key at all.")
 
 
 class ModelPage(BaseModel):
@@ -154,15 +184,22 @@ class Health(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Literal["ok", "degraded"] = Field(
-        description="ok: every queue has a live worker; degraded: something is down (see `down`). The "
-        "gateway itself answers either way (HTTP 200)."
+        description="ok: every queue has a live worker and the data directory's disk has room; degraded: "
+        "something is down (see `down`). The gateway itself answers either way (HTTP 200)."
     )
     queue: Literal["redis", "local"] = Field(
         description="redis: BROKER_URL is set; local: the data directory."
     )
-    api_key_required: bool = Field(description="Whether routes other than /health need X-API-Key.")
+    api_key_required: bool = Field(
+        description="Whether routes other than /health need X-API-Key (API_KEY is set or users exist)."
+    )
     workers: dict[str, Literal["up", "down", "unknown"]] = Field(
         description="Per queue (n2n, n2v, metrics): up when a worker sent a heartbeat in the last 20 s; "
         "unknown when the heartbeats cannot be read (the broker is down)."
     )
+    disk_free_bytes: int | None = Field(
+        description="Bytes free on the data directory's file system (null when it cannot be read); under "
+        "disk_min_free_bytes the status is degraded and uploads are refused (507)."
+    )
+    disk_min_free_bytes: int = Field(description="The server's MIN_FREE_DISK_BYTES.")
     down: list[str] = Field(description="What is down, one sentence each; empty when status is ok.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import unicodedata
 from collections.abc import Iterator
@@ -12,7 +13,8 @@ from fastapi import UploadFile
 
 from services.gateway.admission import check_cost
 from shared.atomic import atomic_path
-from shared.errors import InputError, TooLargeError
+from shared.disk import check_room, full_detail, is_disk_full
+from shared.errors import InputError, StorageFullError, TooLargeError
 from shared.intensity import IntensityMapping
 from shared.io import ReadLimits, read_volume
 from shared.io.formats import canonical_suffix, format_of_name
@@ -61,16 +63,31 @@ def upload_format(name: str) -> str:
     return format_of_name(name)
 
 
-def save_upload(upload: UploadFile, dest: Path, limit: int, name: str) -> int:
-    """Copy an upload to `dest` in chunks (never whole in memory), refusing it past `limit` bytes."""
-    written = 0
+def save_upload(upload: UploadFile, dest: Path, limit: int, name: str, reserve: int = 0) -> int:
+    """Copy an upload to `dest` in chunks (never whole in memory), refusing it past `limit` bytes, and before a
+    byte is written when it would leave less than `reserve` bytes free on the disk (507).
+
+    A disk that fills up while copying is a StorageFullError too; the partial copy is removed (atomic_path).
+    """
+    size = upload.file.seek(0, os.SEEK_END)
     upload.file.seek(0)
-    with atomic_path(dest) as tmp, tmp.open("wb") as out:
-        while chunk := upload.file.read(CHUNK_BYTES):
-            written += len(chunk)
-            if written > limit:
-                raise TooLargeError(f"{name}: the upload is over the limit of {limit} bytes (MAX_FILE_BYTES)")
-            out.write(chunk)
+    if size > limit:
+        raise TooLargeError(f"{name}: the upload is over the limit of {limit} bytes (MAX_FILE_BYTES)")
+    check_room(dest.parent, size, reserve, name)
+    written = 0
+    try:
+        with atomic_path(dest) as tmp, tmp.open("wb") as out:
+            while chunk := upload.file.read(CHUNK_BYTES):
+                written += len(chunk)
+                if written > limit:
+                    raise TooLargeError(
+                        f"{name}: the upload is over the limit of {limit} bytes (MAX_FILE_BYTES)"
+                    )
+                out.write(chunk)
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise StorageFullError(f"{name}: {full_detail()}") from exc
+        raise
     return written
 
 
@@ -87,7 +104,7 @@ def store_volume(
     name = client_name(upload, role)
     fmt = upload_format(name)
     dest = folder / f"{role}{canonical_suffix(name, fmt)}"
-    save_upload(upload, dest, settings.MAX_FILE_BYTES, name)
+    save_upload(upload, dest, settings.MAX_FILE_BYTES, name, reserve=settings.MIN_FREE_DISK_BYTES)
     check_cost(dest, fmt, settings, name)
     with read_slot(settings):
         volume = read_volume(

@@ -50,6 +50,7 @@ def job_view(record: JobRecord, queue: JobQueue) -> JobView:
         job_id=record.id, kind=record.kind, method=record.method, status="succeeded", created=record.created
     )
     view.model_id = record.model_id
+    view.owner = record.owner
     view.inputs = dict(record.inputs)
     view.warnings = list(record.warnings)
     for index, step in enumerate(record.steps):

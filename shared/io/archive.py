@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from shared.atomic import atomic_path
-from shared.errors import UnreadableVolumeError, UnsafeArchiveError
+from shared.disk import full_detail, is_disk_full
+from shared.errors import StorageFullError, UnreadableVolumeError, UnsafeArchiveError
 from shared.io.limits import ReadLimits, library_detail
 
 _CHUNK = 1 << 20
@@ -17,15 +18,17 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 
 MAX_MEMBER_RATIO = 100
 """Largest compression ratio (declared size over compressed size) a zip member over RATIO_FLOOR_BYTES may
-declare. Deflate reaches about 1000:1 on runs of one byte; images come nowhere near 100:1. Measured with
+declare, and the whole archive too (its members' declared sizes together over the zip's own size). Deflate reaches about 1000:1 on runs of one byte; images come nowhere near 100:1. Measured with
 zlib's default level: pydicom's real MR and CT files deflate 1.4-1.6:1 (a scan's background is noise, not
 zeros), the noise-free MNI152 template as one 17 MB uint16 volume 8:1, and even a noise-free 512x512x100
 volume with a 100x100 object in zero padding 44:1. Only a frame that is over 99 % exact zeros passes 100:1.
-So a member past 100:1 is padding built to cost the reader disk, and the rule bounds what a zip may make the
-reader write to 100 times what was uploaded (under MAX_ZIP_UNCOMPRESSED_BYTES in all)."""
+So a member past 100:1 is padding built to cost the reader disk. Judging members alone is not enough: a
+236 KB zip of many small members, each under the floor, extracted 210 MB (894:1). So the archive as a whole is
+held to the same ratio, and a zip can make the reader write at most 100 times what was uploaded (or
+RATIO_FLOOR_BYTES, whichever is more; under MAX_ZIP_UNCOMPRESSED_BYTES in all)."""
 RATIO_FLOOR_BYTES = 1 << 20
-"""Members up to 1 MiB are never judged by their ratio: their cost is bounded anyway, and a small blank
-slice or text file may compress very well."""
+"""Members, and whole archives, that expand to at most 1 MiB are never judged by their ratio: their cost is
+bounded anyway, and a small blank slice or text file may compress very well."""
 
 
 def _safe_parts(member: str, name: str) -> tuple[str, ...]:
@@ -37,9 +40,13 @@ def _safe_parts(member: str, name: str) -> tuple[str, ...]:
     return parts
 
 
-def _check_directory(infos: list[zipfile.ZipInfo], limits: ReadLimits, name: str) -> None:
-    """Refuse, from the central directory alone, too many members, too many bytes, unsafe paths, or a member
-    that declares an absurd compression ratio (MAX_MEMBER_RATIO)."""
+def check_directory(infos: list[zipfile.ZipInfo], archive_bytes: int, limits: ReadLimits, name: str) -> None:
+    """Refuse, from the central directory alone, too many members, too many bytes, unsafe paths, or an
+    archive or a member that declares an absurd compression ratio (MAX_MEMBER_RATIO).
+
+    `archive_bytes` is the zip's own size. Used by the reader before it extracts, and by the gateway before
+    it looks into any member.
+    """
     if len(infos) > limits.max_zip_members:
         raise UnsafeArchiveError(
             f"{name}: the archive holds {len(infos)} members, over the limit of {limits.max_zip_members}"
@@ -52,7 +59,13 @@ def _check_directory(infos: list[zipfile.ZipInfo], limits: ReadLimits, name: str
         )
     for info in infos:
         _safe_parts(info.filename, name)
-        _check_ratio(info, name)
+        _check_ratio(info, name)  # first: a single padded member is named
+    if total > RATIO_FLOOR_BYTES and total > MAX_MEMBER_RATIO * archive_bytes:
+        raise UnsafeArchiveError(
+            f"{name}: the archive's {len(infos)} members expand to {total} bytes from a {archive_bytes}-byte "
+            f"zip ({total / max(archive_bytes, 1):.0f}:1), over the limit of {MAX_MEMBER_RATIO}:1; "
+            "no medical image compresses that well"
+        )
 
 
 def _check_ratio(info: zipfile.ZipInfo, name: str) -> None:
@@ -92,7 +105,7 @@ def extract_zip(path: Path, dest: Path, limits: ReadLimits, name: str) -> list[t
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
-            _check_directory(infos, limits, name)
+            check_directory(infos, path.stat().st_size, limits, name)
             budget = limits.max_zip_uncompressed_bytes
             extracted: list[tuple[str, Path]] = []
             for index, info in enumerate(infos):
@@ -115,6 +128,8 @@ def extract_zip(path: Path, dest: Path, limits: ReadLimits, name: str) -> list[t
             f"{name}: not a readable zip archive ({library_detail(exc, path, name)})"
         ) from exc
     except (OSError, EOFError, NotImplementedError, RuntimeError, zlib.error) as exc:
+        if is_disk_full(exc):  # no room to extract to: the server's problem, not an unreadable archive
+            raise StorageFullError(f"{name}: {full_detail()}") from exc
         raise UnreadableVolumeError(
             f"{name}: not a readable zip archive ({library_detail(exc, path, name)})"
         ) from exc

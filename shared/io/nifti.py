@@ -20,7 +20,15 @@ from shared.io.nifti_source import NiftiSource
 from shared.io.stored_type import input_stored_type
 from shared.volume import Volume, check_voxels
 
-_NIBABEL_ERRORS = (ImageFileError, HeaderDataError, OSError, EOFError, ValueError, zlib.error)
+_NIBABEL_ERRORS = (
+    ImageFileError,
+    HeaderDataError,
+    OSError,
+    EOFError,
+    ValueError,
+    OverflowError,  # a header value no integer can hold (an infinite offset the checks above did not see)
+    zlib.error,
+)
 
 
 def _array_shape(shape: tuple[int, ...], name: str) -> tuple[int, ...]:

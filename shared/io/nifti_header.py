@@ -29,18 +29,49 @@ class DeclaredHeader:
     vox_offset: float
 
 
+_NIFTI1_MAGICS = (b"n+1\0", b"ni1\0")
+
+
+def _nifti1_fields(block: bytes, endian: str) -> DeclaredHeader:
+    """The declared fields of a NIfTI-1 header in byte order `endian`."""
+    dim = struct.unpack(f"{endian}8h", block[40:56])
+    bits = struct.unpack(f"{endian}h", block[72:74])[0]
+    offset = float(struct.unpack(f"{endian}f", block[108:112])[0])
+    return DeclaredHeader(
+        header_bytes=NIFTI1_HEADER_BYTES, dim=tuple(int(d) for d in dim), bits=int(bits), vox_offset=offset
+    )
+
+
+def _nifti1_by_magic(block: bytes) -> DeclaredHeader | None:
+    """A block with NIfTI-1's magic, whatever its sizeof_hdr says, read as nibabel reads it.
+
+    nibabel picks NIfTI-1 by the magic at byte 344 and quietly repairs a wrong sizeof_hdr, so a NIfTI-1 file
+    whose sizeof_hdr claims NIfTI-2's 540 is read with NIfTI-1's layout: judging it as NIfTI-2 let an infinite
+    vox_offset through to nibabel, which failed on it with a bare OverflowError (a 500). The byte order is
+    nibabel's guess too: the one in which dim[0] is a number of dimensions (1-7), else sizeof_hdr's.
+    """
+    if len(block) < NIFTI1_HEADER_BYTES or block[344:348] not in _NIFTI1_MAGICS:
+        return None
+    for endian in "<>":
+        if 1 <= struct.unpack(f"{endian}h", block[40:42])[0] <= 7:
+            return _nifti1_fields(block, endian)
+    swapped = struct.unpack(">i", block[:4])[0] == NIFTI1_HEADER_BYTES
+    return _nifti1_fields(block, ">" if swapped else "<")
+
+
 def declared_header(block: bytes) -> DeclaredHeader | None:
     """The declared fields from the start of a NIfTI-1 or NIfTI-2 file, in either byte order; None when the
-    block starts with neither header size (then it is no NIfTI, or a damaged one: the reader says which)."""
+    block starts with neither header size nor NIfTI-1's magic (then it is no NIfTI, or a damaged one: the
+    reader says which)."""
     if len(block) < 4:
         return None
+    if (by_magic := _nifti1_by_magic(block)) is not None:
+        return by_magic
     for endian in "<>":
         header_bytes = struct.unpack(f"{endian}i", block[:4])[0]
         if header_bytes == NIFTI1_HEADER_BYTES and len(block) >= NIFTI1_HEADER_BYTES:  # int16 dims
-            dim = struct.unpack(f"{endian}8h", block[40:56])
-            bits = struct.unpack(f"{endian}h", block[72:74])[0]
-            offset = float(struct.unpack(f"{endian}f", block[108:112])[0])
-        elif header_bytes == NIFTI2_HEADER_BYTES and len(block) >= NIFTI2_HEADER_BYTES:  # int64 dims
+            return _nifti1_fields(block, endian)
+        if header_bytes == NIFTI2_HEADER_BYTES and len(block) >= NIFTI2_HEADER_BYTES:  # int64 dims
             bits = struct.unpack(f"{endian}h", block[14:16])[0]
             dim = struct.unpack(f"{endian}8q", block[16:80])
             offset = float(struct.unpack(f"{endian}q", block[168:176])[0])

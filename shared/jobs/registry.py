@@ -1,7 +1,14 @@
-"""The model registry: `models/<id>/` folders, each with its weights and a `manifest.json`."""
+"""The model registry: `models/<id>/` folders, each with its weights and a `manifest.json`.
+
+Who owns a model and whether it is shared lives beside it, in `models/.access/<id>.json`: the gateway writes
+it when it accepts the training (the worker makes the folder later, and replaces it whole), and an admin
+changes it to share the model. A model without one (registered before users existed, or by hand) has no
+owner: only admins see it until one shares it.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -9,6 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.atomic import atomic_write_text
 from shared.errors import ConfigError, FetalDenoiseError, ModelNotFoundError
 from shared.jobs.paths import is_valid_id, models_root
 from shared.jobs.store import utcnow
@@ -24,6 +32,19 @@ class ModelEntry(BaseModel):
 
     id: str = Field(description="Registry id; the folder name under models/.")
     manifest: ModelManifest = Field(description="What the model is and how it was trained.")
+
+
+class ModelAccess(BaseModel):
+    """Who may see and use a model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    owner: str | None = Field(default=None, description="The user who trained it; none: admins' only.")
+    shared: bool = Field(default=False, description="Listed and usable by every user (set by an admin).")
+
+
+ACCESS_FOLDER = ".access"
+"""Under models/; its leading dot keeps it out of the registry's listing (not a valid model id)."""
 
 
 def new_model_id(method: MethodName) -> str:
@@ -78,8 +99,29 @@ def register_model(data_dir: Path, model_id: str, trained_dir: Path) -> Path:
     return final
 
 
+def access_path(data_dir: Path, model_id: str) -> Path:
+    """The file of a model's owner and shared flag."""
+    return model_dir(data_dir, model_id).parent / ACCESS_FOLDER / f"{model_id}.json"
+
+
+def read_access(data_dir: Path, model_id: str) -> ModelAccess:
+    """A model's owner and shared flag; a missing or unreadable file gives no owner (admins only). The
+    shipped prior is everyone's."""
+    if model_id == PRIOR_ID:
+        return ModelAccess(shared=True)
+    try:
+        return ModelAccess.model_validate_json(access_path(data_dir, model_id).read_bytes())
+    except (OSError, ValueError):
+        return ModelAccess()
+
+
+def write_access(data_dir: Path, model_id: str, access: ModelAccess) -> None:
+    """Record a model's owner and shared flag (atomically)."""
+    atomic_write_text(access_path(data_dir, model_id), access.model_dump_json())
+
+
 def delete_model(data_dir: Path, model_id: str) -> None:
-    """Remove a model from the registry (never the shipped prior)."""
+    """Remove a model from the registry, with its access record (never the shipped prior)."""
     if model_id == PRIOR_ID:
         raise ConfigError(
             "the shipped prior is part of the package, not of the registry; it cannot be deleted"
@@ -87,6 +129,8 @@ def delete_model(data_dir: Path, model_id: str) -> None:
     folder = model_dir(data_dir, model_id)
     if not folder.is_dir():
         raise ModelNotFoundError(f"no model with id {model_id!r}")
+    with contextlib.suppress(FileNotFoundError):
+        access_path(data_dir, model_id).unlink()
     doomed = folder.with_name(f".{model_id}.deleting.{uuid.uuid4().hex[:8]}")
     os.replace(folder, doomed)
     shutil.rmtree(doomed, ignore_errors=True)

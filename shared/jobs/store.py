@@ -55,6 +55,11 @@ class JobRecord(BaseModel):
         default_factory=list,
         description="What the reader had to assume about the main input (no geometry...).",
     )
+    owner: str | None = Field(
+        default=None,
+        description="The user who submitted it (shared/users.py); none: made on a gateway without keys, or "
+        "before users existed (then only admins see it).",
+    )
 
 
 def new_id(prefix: str = "") -> str:

@@ -3,13 +3,23 @@
 The gateway runs them on every upload it is asked to fit or train on, so a volume no method can train on
 with the given config is a 422 at once rather than a job that fails in the worker; the trainers raise the
 same errors (`patch_too_large`) if they are reached anyway.
+
+`check_request` is the one door check, used by the gateway's routes and the command line alike: every
+refusal the worker or a writer would make for a config, the inputs' shapes and the output's format, made
+before any work (a fit refused for its output's format after 800 s of training was the reason).
 """
 
 from __future__ import annotations
 
-from shared.errors import ConfigError
+from collections.abc import Sequence
+from pathlib import Path
+
+from shared.errors import ConfigError, UnsupportedFormatError
+from shared.io.formats import DICOM, NPY, output_format
 from shared.methods import AnyConfig
+from shared.methods.n2n import N2NConfig
 from shared.methods.n2v import N2VConfig
+from shared.methods.workflow import check_volumes
 from shared.slices import slice_axis
 from shared.volume import Volume
 
@@ -65,4 +75,62 @@ def check_trainable(config: AnyConfig, volume: Volume, name: str) -> None:
         raise ConfigError(
             f"the slices of {name} across axis {axis} are {'x'.join(map(str, in_plane))}: too small to train "
             "on; choose plane 'acquisition' (the plane the slices were acquired in) or another plane"
+        )
+
+
+def check_request(
+    config: AnyConfig | None,
+    inputs: Sequence[tuple[str, Volume]],
+    *,
+    clean: bool = False,
+    repeats: bool = False,
+    volumes: Sequence[int] | None = None,
+    output: str | Path | None = None,
+    keep_dtype: bool = False,
+    output_named: bool = True,
+) -> None:
+    """Refuse, before any work, what the worker, the trainer or the writer would refuse only after it.
+
+    `config`: the fit's or training's config (None: a registered model is used, nothing is trained);
+    `inputs`: (name, volume) of each training or denoising input; `clean`: the inputs are clean volumes that
+    get synthetic noise (a sigma was given); `repeats` / `volumes`: the n2n pairing of a series' volumes;
+    `output`: the file the result will be written to, with `keep_dtype` as asked; `output_named`: whether the
+    caller chose that name (the command line) or it follows the upload's format (the gateway).
+    Refused (ConfigError or UnsupportedFormatError, a 422 / exit 2) with the message the late refusal had.
+    """
+    for name, volume in inputs:
+        if config is not None:
+            check_trainable(config, volume, name)
+        if volumes is not None:
+            check_volumes(volumes, len(volume.frames()), name)
+        elif repeats and len(volume.frames()) < 2:
+            raise ConfigError(
+                f"{name}: repeats needs a series of at least 2 repeated volumes, got one volume"
+            )
+    if isinstance(config, N2NConfig) and config.targets == "clean" and not clean:
+        # the n2n trainer's own refusal (services/n2n/batches.py), made before the upload is queued
+        raise ConfigError(
+            "targets='clean' (Noise2Clean) needs clean volumes with synthetic noise; real noisy scans have none"
+        )
+    if output is not None and inputs:
+        check_output(inputs[0][1], output, keep_dtype=keep_dtype, output_named=output_named)
+
+
+def check_output(volume: Volume, output: str | Path, *, keep_dtype: bool, output_named: bool = True) -> None:
+    """Refuse an output the writer (shared.io.write_volume) would refuse for this volume, before any work:
+    a series of volumes to one `.dcm` file, or the input's data type kept in a `.npy` (float32 only)."""
+    fmt = output_format(output)
+    name = Path(output).name
+    # What the caller can change: the output's name on the command line, the upload's format on the gateway.
+    if keep_dtype and fmt == NPY:
+        needs = "a NIfTI output" if output_named else "a NIfTI upload (the result has the upload's format)"
+        raise ConfigError(f"{name}: a .npy output is float32; keeping the input's data type needs {needs}")
+    if fmt == DICOM and volume.is_series:
+        advice = (
+            "name a .zip (a DICOM series of single-frame slices), .nii or .nii.gz file"
+            if output_named
+            else "upload it as a .zip (a DICOM series), .nii or .nii.gz file (the result has the upload's format)"
+        )
+        raise UnsupportedFormatError(
+            f"{name}: a series of {volume.shape[0]} volumes cannot be written as one .dcm file; {advice}"
         )

@@ -185,12 +185,14 @@ def run_step(task: Any, job_id: str, step: str, settings: Settings | None = None
     """
     ctx = StepContext(task, job_id, step, settings or get_settings())
     job_event(logger, job_id, step, "started", 0.0)
-    outcome = "succeeded"
+    # "succeeded" only once the body has run to its end: a step left by any other way says so.
+    outcome = "cut short (the step did not end)"
     try:
         ctx.check_cancelled()
         ctx.progress(Progress(stage="loading", fraction=0.0))
         yield ctx
         ctx.check_cancelled()
+        outcome = "succeeded"
     except JobCancelledError:
         outcome = "cancelled"
         raise
@@ -203,6 +205,11 @@ def run_step(task: Any, job_id: str, step: str, settings: Settings | None = None
     except Exception as exc:
         outcome = f"failed ({type(exc).__name__})"
         raise JobError(f"{step} failed: {type(exc).__name__}: {exc}") from exc
+    except BaseException as exc:
+        # A shutdown (SystemExit, Celery's WorkerShutdown / WorkerTerminate, KeyboardInterrupt) stopping the
+        # step: it was logged "succeeded". The message is not acknowledged (acks_late), so the job runs again.
+        outcome = f"cut short by {type(exc).__name__} (the worker is stopping), to be run again"
+        raise
     finally:
         job_event(logger, job_id, step, outcome, ctx.elapsed())
         if is_cancelled(ctx.data_dir, job_id):

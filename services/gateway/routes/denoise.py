@@ -6,19 +6,19 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, UploadFile
 
-from services.gateway.deps import DataDirDep, QueueDep, SettingsDep
+from services.gateway.access import caller_model
+from services.gateway.deps import CallerDep, DataDirDep, QueueDep, SettingsDep
 from services.gateway.params import PlaneChoice, check_fit_budget, fitting_config, with_plane
 from services.gateway.responses import UPLOAD_ERRORS
 from services.gateway.schemas import Accepted
 from services.gateway.submission import make_step, new_job_folder, parse_params, queue_job
 from services.gateway.uploads import result_name, store_volume, upload_format
 from shared.errors import ConfigError
-from shared.jobs.registry import get_model
 from shared.jobs.store import JobRecord, utcnow
 from shared.methods import AnyConfig, MethodName
-from shared.methods.checks import check_trainable
+from shared.methods.checks import check_request
 from shared.methods.inference import InferenceOptions
-from shared.methods.workflow import check_volumes, parse_volumes
+from shared.methods.workflow import parse_volumes
 from shared.models.builtin import PRIOR_ID
 from shared.queue.names import DENOISE_TASKS, METRICS_EVALUATE
 from shared.queue.payloads import DenoisePayload, MetricsPayload, VolumeInput
@@ -32,6 +32,7 @@ def denoise(
     settings: SettingsDep,
     data_dir: DataDirDep,
     queue: QueueDep,
+    caller: CallerDep,
     file: Annotated[
         UploadFile, File(description="Noisy volume: .nii/.nii.gz, DICOM series .zip, .dcm or .npy.")
     ],
@@ -125,7 +126,7 @@ def denoise(
     if model_id is None and not fitting:
         model_id = PRIOR_ID  # the default: the shipped prior, told the upload's noise level
     if model_id is not None:
-        get_model(data_dir, model_id, expected_method=method)
+        caller_model(data_dir, model_id, caller, expected_method=method)
     if file2 is not None and repeats:
         raise ConfigError(
             "give either file2 (a second acquisition) or repeats (a series of repetitions), not both"
@@ -141,14 +142,22 @@ def denoise(
     config: AnyConfig | None = (
         None if model_id is not None else fitting_config(method, values, settings, scratch=scratch)
     )
+    check_request(config, [])  # what the config alone decides (targets), before a byte is stored
     with new_job_folder(data_dir) as (job_id, folder):
         inputs = folder / "inputs"
         source, volume, source_name = store_volume(file, inputs, "input", settings, series_uid=series_uid)
         inputs_named = {"file": source_name}
-        if config is not None:
-            check_trainable(config, volume, source_name)
-        if chosen is not None:
-            check_volumes(chosen, len(volume.frames()), source_name)
+        fmt = upload_format(source_name)
+        # Every refusal the worker would make for this config, this volume and its result's format.
+        check_request(
+            config,
+            [(source_name, volume)],
+            repeats=repeats,
+            volumes=chosen,
+            output=result_name(source_name, fmt),
+            keep_dtype=keep_dtype,
+            output_named=False,
+        )
         second: VolumeInput | None = None
         if file2 is not None:
             second, volume2, inputs_named["file2"] = store_volume(file2, inputs, "second", settings)
@@ -161,7 +170,6 @@ def denoise(
                 ground_truth, inputs, "ground_truth", settings
             )
             check_same_shape(volume, truth, source_name, inputs_named["ground_truth"])
-        fmt = upload_format(source_name)
         result = f"jobs/{job_id}/{result_name(source_name, fmt)}"
         steps = [make_step(job_id, "denoise", DENOISE_TASKS[method])]
         payloads = [
@@ -202,5 +210,6 @@ def denoise(
             warnings=list(volume.source.warnings) if volume.source is not None else [],
             result=result.rsplit("/", 1)[1],
             model_id=model_id,
+            owner=caller.name,
         )
         return queue_job(data_dir, queue, record, payloads)

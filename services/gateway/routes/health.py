@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import anyio
 import redis
 from fastapi import APIRouter
 
+from services.gateway.auth import keys_required
 from services.gateway.deps import SettingsDep
 from services.gateway.schemas import Health
+from shared.disk import free_bytes
 from shared.queue.liveness import heartbeats
 from shared.queue.names import QUEUES
 from shared.settings import Settings
@@ -26,11 +30,21 @@ def _live_workers(settings: Settings) -> dict[str, int] | None:
         return None
 
 
+def _free_bytes(settings: Settings) -> int | None:
+    """Bytes free on the data directory's file system; None when it cannot be read."""
+    try:
+        return free_bytes(Path(settings.DATA_DIR))
+    except OSError:
+        return None
+
+
 @router.get("", response_model=Health)
 async def health(settings: SettingsDep) -> Health:
     """Always 200 while the gateway answers; `status` is degraded when a queue has no live worker (its jobs
-    wait) or the broker cannot be reached, and `down` says which."""
+    wait), the broker cannot be reached, or the data directory's disk is under MIN_FREE_DISK_BYTES free (or
+    cannot be read), and `down` says which."""
     live = await anyio.to_thread.run_sync(_live_workers, settings, limiter=_LIMITER)
+    free = await anyio.to_thread.run_sync(_free_bytes, settings, limiter=_LIMITER)
     if live is None:
         workers = dict.fromkeys(QUEUES, "unknown")
         down = ["the queue's broker cannot be reached (jobs cannot be queued or report progress)"]
@@ -41,10 +55,19 @@ async def health(settings: SettingsDep) -> Health:
             for queue, state in workers.items()
             if state == "down"
         ]
+    if free is None:
+        down.append("the free space of the data directory cannot be read")
+    elif free < settings.MIN_FREE_DISK_BYTES:
+        down.append(
+            f"the data directory's disk has {free} bytes free, under MIN_FREE_DISK_BYTES "
+            f"({settings.MIN_FREE_DISK_BYTES}): uploads are refused (507)"
+        )
     return Health(
         status="degraded" if down else "ok",
         queue="redis" if settings.BROKER_URL else "local",
-        api_key_required=bool(settings.API_KEY.get_secret_value()),
+        api_key_required=keys_required(settings),
         workers=workers,
+        disk_free_bytes=free,
+        disk_min_free_bytes=settings.MIN_FREE_DISK_BYTES,
         down=down,
     )

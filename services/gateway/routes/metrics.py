@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, UploadFile
 
-from services.gateway.deps import DataDirDep, QueueDep, SettingsDep
+from services.gateway.deps import CallerDep, DataDirDep, QueueDep, SettingsDep
 from services.gateway.responses import UPLOAD_ERRORS
 from services.gateway.schemas import Accepted
 from services.gateway.submission import make_step, new_job_folder, queue_job
@@ -24,6 +24,7 @@ def metrics(
     settings: SettingsDep,
     data_dir: DataDirDep,
     queue: QueueDep,
+    caller: CallerDep,
     prediction: Annotated[UploadFile, File(description="The volume to score.")],
     ground_truth: Annotated[UploadFile, File(description="The clean reference, same shape.")],
 ) -> Accepted:
@@ -45,5 +46,6 @@ def metrics(
             created=utcnow(),
             steps=[make_step(job_id, "metrics", METRICS_EVALUATE)],
             inputs={"prediction": predicted_name, "ground_truth": reference_name},
+            owner=caller.name,
         )
         return queue_job(data_dir, queue, record, [payload.model_dump(mode="json")])

@@ -6,18 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
-from services.gateway.deps import DataDirDep, QueueDep, SettingsDep
+from services.gateway.deps import CallerDep, DataDirDep, QueueDep, SettingsDep
 from services.gateway.params import PlaneChoice, check_training_budget, training_config, with_plane
 from services.gateway.responses import UPLOAD_ERRORS
 from services.gateway.schemas import Accepted
 from services.gateway.submission import make_step, new_job_folder, parse_params, queue_job
 from services.gateway.uploads import store_volume
 from shared.errors import ConfigError
-from shared.jobs.registry import new_model_id
+from shared.jobs.registry import ModelAccess, access_path, new_model_id, write_access
 from shared.jobs.store import JobRecord, utcnow
 from shared.methods import MethodName
-from shared.methods.checks import check_trainable
-from shared.methods.workflow import check_volumes, parse_volumes
+from shared.methods.checks import check_request
+from shared.methods.workflow import parse_volumes
 from shared.noise import SIGMA_SCALE
 from shared.queue.names import TRAIN_TASKS
 from shared.queue.payloads import TrainPayload, VolumeInput
@@ -31,6 +31,7 @@ def train(
     settings: SettingsDep,
     data_dir: DataDirDep,
     queue: QueueDep,
+    caller: CallerDep,
     method: Annotated[MethodName, Form(description="n2n (PyTorch) or n2v (TensorFlow).")],
     files: Annotated[
         list[UploadFile], File(description="Training volumes: noisy, or clean when sigma is given.")
@@ -98,6 +99,7 @@ def train(
         raise ConfigError(
             f"files2 must pair with files one to one: got {len(files)} files and {len(files2)} files2"
         )
+    check_request(config, [], clean=sigma is not None)  # what the config alone decides, before any upload
     with new_job_folder(data_dir) as (job_id, folder):
         inputs: list[VolumeInput] = []
         second_inputs: list[VolumeInput] = []
@@ -107,9 +109,13 @@ def train(
             ref, volume, names[f"files[{i}]"] = store_volume(
                 upload, folder / "inputs", f"input-{i}", settings
             )
-            check_trainable(config, volume, names[f"files[{i}]"])
-            if chosen is not None:
-                check_volumes(chosen, len(volume.frames()), names[f"files[{i}]"])
+            check_request(
+                config,
+                [(names[f"files[{i}]"], volume)],
+                clean=sigma is not None,
+                repeats=repeats,
+                volumes=chosen,
+            )
             inputs.append(ref)
             uploaded.append(volume)
             if files2:
@@ -138,5 +144,12 @@ def train(
             steps=[make_step(job_id, "train", TRAIN_TASKS[method])],
             inputs=dict(sorted(names.items(), key=lambda item: item[0].startswith("files2"))),
             model_id=model_id,
+            owner=caller.name,
         )
-        return queue_job(data_dir, queue, record, [payload.model_dump(mode="json")])
+        # Written now: the worker registers the model later, and only the gateway knows who asked for it.
+        write_access(data_dir, model_id, ModelAccess(owner=caller.name))
+        try:
+            return queue_job(data_dir, queue, record, [payload.model_dump(mode="json")])
+        except BaseException:
+            access_path(data_dir, model_id).unlink(missing_ok=True)  # not queued: no model will come
+            raise

@@ -16,17 +16,19 @@ from services.embedded.runtime import free_port, start_process, stop_processes, 
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 DECLARED = {
-    ("/denoise", "post"): {"202", "400", "401", "404", "413", "415", "422", "503"},
-    ("/train", "post"): {"202", "400", "401", "404", "413", "415", "422", "503"},
-    ("/metrics", "post"): {"202", "400", "401", "404", "413", "415", "422", "503"},
+    ("/denoise", "post"): {"202", "400", "401", "404", "413", "415", "422", "503", "507"},
+    ("/train", "post"): {"202", "400", "401", "404", "413", "415", "422", "503", "507"},
+    ("/metrics", "post"): {"202", "400", "401", "404", "413", "415", "422", "503", "507"},
     ("/jobs", "get"): {"200", "401", "404", "409", "422", "503"},
     ("/jobs/{job_id}", "get"): {"200", "401", "404", "409", "422", "503"},
     ("/jobs/{job_id}", "delete"): {"204", "401", "404", "409", "422", "503"},
     ("/jobs/{job_id}/result", "get"): {"200", "401", "404", "409", "422", "503"},
-    ("/jobs/{job_id}/preview/{kind}", "get"): {"200", "401", "404", "409", "422", "503"},
+    ("/jobs/{job_id}/preview/{kind}", "get"): {"200", "401", "404", "409", "422", "503", "507"},
     ("/models", "get"): {"200", "401", "404", "422"},
     ("/models/{model_id}", "get"): {"200", "401", "404", "422"},
-    ("/models/{model_id}", "delete"): {"204", "401", "404", "422"},
+    ("/models/{model_id}", "delete"): {"204", "401", "403", "404", "422"},
+    ("/models/{model_id}", "patch"): {"200", "400", "401", "403", "404", "422"},
+    ("/whoami", "get"): {"200", "401"},
     ("/estimates/fit", "get"): {"200", "401", "422"},
     ("/health", "get"): {"200"},
 }
@@ -61,7 +63,7 @@ def test_allow_lists_every_method_of_a_path(client: TestClient):
     """An unsupported method gets 405 whose Allow names every method the path serves (DELETE included)."""
     for path, allowed in (
         ("/jobs/abc", "DELETE, GET"),
-        ("/models/abc", "DELETE, GET"),
+        ("/models/abc", "DELETE, GET, PATCH"),
         ("/denoise", "POST"),
     ):
         response = client.options(path)

@@ -228,11 +228,15 @@ def test_without_a_model_or_a_fit_the_shipped_prior_denoises(
     payload = queue.submitted[0][0].payload
     assert payload["method"] == "n2n" and payload["model_id"] == "prior" and payload["config"] is None
     assert client.get(f"/jobs/{plain.json()['job_id']}").json()["model_id"] == "prior"
-    told = client.post("/denoise", data={"noise_sigma": "12.5", "planes": "three"}, files=_files(file=nifti_path))
+    told = client.post(
+        "/denoise", data={"noise_sigma": "12.5", "planes": "three"}, files=_files(file=nifti_path)
+    )
     assert told.status_code == 202, told.text
     assert queue.submitted[1][0].payload["options"] == {"noise_sigma": 12.5, "planes": "three"}
     scratch = client.post("/denoise", data={"fit": "true", "scratch": "true"}, files=_files(file=nifti_path))
     assert scratch.status_code == 202, scratch.text
     assert queue.submitted[2][0].payload["config"]["start"] == "scratch"
-    refused = client.post("/denoise", data={"method": "n2v", "noise_sigma": "5"}, files=_files(file=nifti_path))
+    refused = client.post(
+        "/denoise", data={"method": "n2v", "noise_sigma": "5"}, files=_files(file=nifti_path)
+    )
     assert refused.status_code == 422 and "n2v takes neither" in refused.json()["detail"]

@@ -65,6 +65,9 @@ def hostile(small_mni_volume: Volume) -> dict[str, tuple[str, bytes, int, str]]:
     rng = np.random.default_rng(0)
     infinite_offset = bytearray(good)
     infinite_offset[108:112] = struct.pack("<f", float("inf"))  # vox_offset
+    # NIfTI-1 (by its magic, as nibabel reads it) whose sizeof_hdr claims NIfTI-2's 540: was a 500
+    posing_as_nifti2 = bytearray(infinite_offset)
+    posing_as_nifti2[0:4] = struct.pack("<i", 540)
     return {
         "malformed DICOM value": (
             "bad.dcm",
@@ -83,6 +86,12 @@ def hostile(small_mni_volume: Volume) -> dict[str, tuple[str, bytes, int, str]]:
             bytes(infinite_offset),
             422,
             "offset.nii: the header's vox_offset is inf, not the byte offset of the voxels",
+        ),
+        "infinite vox_offset, sizeof_hdr 540": (
+            "offset540.nii",
+            bytes(posing_as_nifti2),
+            422,
+            "offset540.nii: the header's vox_offset is inf, not the byte offset of the voxels",
         ),
         "RGB": (
             "colour.nii",
@@ -129,6 +138,7 @@ def hostile(small_mni_volume: Volume) -> dict[str, tuple[str, bytes, int, str]]:
         "malformed DICOM value",
         "malformed DICOM in a zip",
         "infinite vox_offset",
+        "infinite vox_offset, sizeof_hdr 540",
         "RGB",
         "zip slip",
         "zip bomb",
@@ -158,5 +168,33 @@ def test_hostile_upload_is_refused_before_queuing(
         assert got.startswith(detail[:-3])
     else:
         assert got == detail
+    assert queue.submitted == []
+    assert job_folders() == []
+
+
+def test_zip_of_many_small_compressible_members_is_refused_unextracted(
+    client: TestClient,
+    queue: RecordingQueue,
+    job_folders: Callable[[], list[Path]],
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """A small zip of many small DICOM-looking members of zeros, within the default member and byte limits,
+    would expand past the README's 100:1: refused with a 422 naming the ratio, no member opened, nothing
+    queued or stored."""
+    member = bytes(128) + b"DICM" + bytes(40_000)
+    content = _zip({f"series/IM{k:04d}": member for k in range(1000)})
+    declared = 1000 * len(member)
+    assert declared > 100 * len(content)
+
+    def never_open(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a member was opened although the central directory already broke a limit")
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", never_open)
+    response = client.post("/denoise", data={"method": "n2v"}, files={"file": ("small.zip", content)})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == (
+        f"small.zip: the archive's 1000 members expand to {declared} bytes from a {len(content)}-byte zip "
+        f"({declared / len(content):.0f}:1), over the limit of 100:1; no medical image compresses that well"
+    )
     assert queue.submitted == []
     assert job_folders() == []

@@ -18,6 +18,11 @@ from gateway_fakes import RecordingQueue
         ("[" * 5_000 + "]" * 5_000, "params is nested too deeply"),
         ('{"epochs": ' + "9" * 5_000 + "}", "params holds a number too large to read"),
         ('{"epochs": 2', "params is not valid JSON (Expecting ',' delimiter at character 12)"),
+        (  # past Starlette's own 1 MiB cap on a field, which answered 400
+            "[" * 1_100_000,
+            "a form field is over 1024 KB, far over the limit of params (16384 characters); the other fields "
+            "are shorter still",
+        ),
     ],
 )
 def test_hostile_params_are_422(
@@ -92,3 +97,13 @@ def test_a_name_like_a_folder_of_the_gateway_gets_the_same_answer(client: TestCl
         " unsupported file format; supported: NIfTI (.nii, .nii.gz), a DICOM series as a .zip or a directory, "
         "a single DICOM file (.dcm), NumPy (.npy)"
     }
+
+
+@pytest.mark.parametrize("path", ["/jobs/x/", "/jobs/", "/models/", "/health/"])
+def test_a_trailing_slash_is_a_404_not_a_redirect_to_the_clients_host(client: TestClient, path: str):
+    """Starlette redirected `/jobs/x/` to a Location built from the Host header (here a forged one); now a
+    404 with the JSON body, and no Location at all."""
+    response = client.get(path, headers={"Host": "evil.example"}, follow_redirects=False)
+    assert response.status_code == 404, response.headers
+    assert "location" not in response.headers
+    assert response.json() == {"detail": "Not Found"}

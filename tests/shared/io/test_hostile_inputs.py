@@ -125,6 +125,33 @@ def test_a_member_with_an_absurd_compression_ratio_is_refused_before_extracting(
     assert list(private_tempdir.iterdir()) == []
 
 
+def test_many_small_compressible_members_are_refused_before_extracting(
+    tmp_path: Path, private_tempdir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """400 members of 40 KB of zeros, each under the per-member floor, under the member and byte limits: the
+    archive as a whole expands far past 100 times its size, so it is refused from the central directory."""
+    path = make_zip(tmp_path / "small.zip", {f"IM{k:04d}": bytes(40_000) for k in range(400)})
+    size = path.stat().st_size
+    assert 100 * size < 16_000_000
+    monkeypatch.setattr(zipfile.ZipFile, "open", _never_open)
+    with pytest.raises(UnsafeArchiveError) as caught:
+        read_volume(path, limits=limits(max_zip_members=1000))
+    assert str(caught.value) == (
+        f"small.zip: the archive's 400 members expand to 16000000 bytes from a {size}-byte zip "
+        f"({16_000_000 / size:.0f}:1), over the limit of 100:1; no medical image compresses that well"
+    )
+    assert list(private_tempdir.iterdir()) == []
+
+
+def test_a_small_archive_is_not_judged_by_its_ratio(tmp_path: Path):
+    """A DICOM file beside blank members, 1 MiB in all: whatever its ratio, its cost is bounded, so it reads."""
+    dicom = pydicom_file("MR_small.dcm").read_bytes()
+    blank = (1 << 20) - len(dicom)
+    path = make_zip(tmp_path / "blank.zip", {"IM0001": dicom, "blank.bin": bytes(blank)})
+    assert 100 * path.stat().st_size < (1 << 20)  # over 100:1, yet small
+    assert read_volume(path).shape == (1, 64, 64)
+
+
 def test_members_that_compress_like_images_are_extracted(tmp_path: Path):
     """The rule leaves real content alone: a 2 MB member of random bytes (1:1) beside a DICOM file reads, and
     so does a blank member under 1 MiB, whatever its ratio."""

@@ -39,9 +39,10 @@ def _header_bytes(image: nib.Nifti1Image | nib.Nifti2Image) -> bytes:
 
 
 def _with_field(content: bytes, offset: int, fmt: str, value: object) -> bytes:
-    """`content` with one header field (little-endian struct format `fmt`) set to `value`."""
+    """`content` with one header field (struct format `fmt`, little-endian unless it says '>') set to `value`."""
     data = bytearray(content)
-    data[offset : offset + struct.calcsize(fmt)] = struct.pack(f"<{fmt}", value)
+    fmt = fmt if fmt.startswith(">") else f"<{fmt}"
+    data[offset : offset + struct.calcsize(fmt)] = struct.pack(fmt, value)
     return bytes(data)
 
 
@@ -290,6 +291,20 @@ def _rgb(slab: np.ndarray) -> bytes:
             "bad.nii: the header's vox_offset is -inf, not the byte offset of the voxels",
         ),
         (
+            lambda seeds, _slab: _with_field(
+                _with_field(seeds["nifti1"], 0, "i", 540), 108, "f", float("inf")
+            ),
+            UnreadableVolumeError,
+            "bad.nii: the header's vox_offset is inf, not the byte offset of the voxels",
+        ),
+        (
+            lambda seeds, _slab: _with_field(
+                _with_field(seeds["nifti1_big_endian"], 0, ">i", 540), 108, ">f", float("nan")
+            ),
+            UnreadableVolumeError,
+            "bad.nii: the header's vox_offset is nan, not the byte offset of the voxels",
+        ),
+        (
             lambda seeds, _slab: _with_field(_with_field(seeds["nifti2"], 24, "q", -1), 40, "q", 2**62),
             UnreadableVolumeError,
             f"bad.nii: the header declares a negative dimension (shape (-1, 16, {2**62}))",
@@ -309,7 +324,15 @@ def _rgb(slab: np.ndarray) -> bytes:
             "the magnitude",
         ),
     ],
-    ids=["vox_offset inf", "vox_offset -inf", "negative NIfTI-2 dimension", "RGB", "complex"],
+    ids=[
+        "vox_offset inf",
+        "vox_offset -inf",
+        "sizeof_hdr 540, vox_offset inf",
+        "big-endian, sizeof_hdr 540, vox_offset nan",
+        "negative NIfTI-2 dimension",
+        "RGB",
+        "complex",
+    ],
 )
 def test_headers_the_corpus_caught_are_refused_by_name(
     make: object,

@@ -9,7 +9,16 @@ import pytest
 
 from shared.errors import InvalidModelError, JobNotFoundError, ModelNotFoundError
 from shared.jobs.paths import data_path
-from shared.jobs.registry import delete_model, get_model, list_models, register_model
+from shared.jobs.registry import (
+    ModelAccess,
+    access_path,
+    delete_model,
+    get_model,
+    list_models,
+    read_access,
+    register_model,
+    write_access,
+)
 from shared.jobs.store import (
     JobRecord,
     JobStep,
@@ -86,3 +95,15 @@ def test_a_folder_without_manifest_is_neither_listed_nor_registered(tmp_path: Pa
     (tmp_path / "work").mkdir()
     with pytest.raises(InvalidModelError):
         register_model(tmp_path, "n2n-two", tmp_path / "work")
+
+
+def test_a_models_access_record_is_not_a_model_and_goes_with_it(tmp_path: Path):
+    """The owner file beside the registry is never listed as a model, survives the worker's registration
+    (which replaces the model folder whole) and is removed with the model."""
+    write_access(tmp_path, "n2n-x", ModelAccess(owner="alice"))
+    register_model(tmp_path, "n2n-x", _trained(tmp_path / "trained"))
+    assert [entry.id for entry in list_models(tmp_path)] == ["n2n-x"]
+    assert read_access(tmp_path, "n2n-x") == ModelAccess(owner="alice", shared=False)
+    delete_model(tmp_path, "n2n-x")
+    assert not access_path(tmp_path, "n2n-x").exists()
+    assert read_access(tmp_path, "n2n-x") == ModelAccess()  # none: no owner, admins' only

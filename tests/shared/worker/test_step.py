@@ -176,3 +176,26 @@ def test_celery_logs_an_input_failure_by_its_class_only(settings: Settings):
     assert private.exc_info is None
     crash = record(RuntimeError("CUDA out of memory"))
     assert "CUDA out of memory" in crash.getMessage() and crash.exc_info is not None
+
+
+@pytest.mark.parametrize("stop", [SystemExit, KeyboardInterrupt])
+def test_a_step_cut_short_by_shutdown_is_not_logged_as_succeeded(
+    stop: type[BaseException],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+):
+    """A worker stopping in the middle of a step (SIGTERM's SystemExit, Ctrl-C) is logged as cut short, and
+    the exception goes on unchanged (the message is not acknowledged, so the job runs again)."""
+    task = RecordingTask()
+    monkeypatch.setattr(step_module, "progress_backend", lambda _settings: RecordingBackend(task))
+    caplog.set_level(logging.INFO, logger="shared.worker.step")
+    with pytest.raises(stop), run_step(task, "job8", "train", settings):
+        raise stop()
+    lines = [record.getMessage() for record in caplog.records if record.name == "shared.worker.step"]
+    assert re.fullmatch(
+        rf"job job8 train: cut short by {stop.__name__} \(the worker is stopping\), to be run again after "
+        r"\d+\.\ds",
+        lines[1],
+    )
+    assert "succeeded" not in caplog.text

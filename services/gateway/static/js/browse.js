@@ -125,7 +125,12 @@ async function loadModels(cursor) {
         "tr",
         { "data-model-row": model.id },
         element("td", {}, formatTime(model.created)),
-        element("td", {}, element("code", {}, model.id)),
+        element(
+          "td",
+          {},
+          element("code", {}, model.id),
+          model.shared ? element("span", { class: "tag", title: `shared by an admin; trained by ${model.owner || "an admin"}` }, "shared") : "",
+        ),
         element("td", {}, model.method),
         element("td", {}, dataSummary(model.data || {})),
         element("td", {}, validationSummary(model.validation || {})),

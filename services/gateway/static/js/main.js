@@ -14,15 +14,18 @@ function keyStatus(message, failed = false) {
   status.classList.toggle("failed", failed);
 }
 
-/** Check the key against a route that needs it; say whether it works. */
+/** Check the key against a route that needs it; say whether it works, and whose it is (each user sees
+ * only their own jobs and models, and the shared ones). */
 async function checkKey() {
   try {
-    await getJson("/jobs?limit=1");
+    const me = await getJson("/whoami");
     keyStatus(apiKey() ? "key accepted" : "no key needed");
+    setText(byId("whoami"), me.name ? `${me.name}${me.admin ? " (admin: every user's jobs)" : ""}` : "");
     showError(byId("page-error"), "");
     return true;
   } catch (error) {
     keyStatus(error instanceof ApiError ? error.message : String(error), true);
+    setText(byId("whoami"), "");
     return false;
   }
 }
@@ -59,6 +62,7 @@ async function start() {
     setApiKey("");
     byId("api-key").value = "";
     keyStatus("key forgotten");
+    setText(byId("whoami"), "");
   });
   initSubmit((jobId) => {
     openJob(jobId);
