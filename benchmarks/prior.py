@@ -108,11 +108,11 @@ def prior_rows(
     for steps in fit_steps:
         config = fit_config("n2n", {"epochs": max(1, steps // 50), "steps_per_epoch": 50, "seed": 0})
         with tempfile.TemporaryDirectory() as work:
-            result, seconds = timed(
-                lambda config=config, work=work: (
-                    workflow.denoise_volume(volume, config=config, work_dir=Path(work) / "model").data
-                )
-            )
+
+            def fit_and_denoise(config: Any = config, work: str = work) -> np.ndarray:
+                return workflow.denoise_volume(volume, config=config, work_dir=Path(work) / "model").data
+
+            result, seconds = timed(fit_and_denoise)
         default = " (denoise --fit, the default budget)" if steps == 200 else ""
         row(f"Prior fine-tuned on the noisy volume, {steps} steps{default}", result, seconds, fit_steps=steps)
     return rows
@@ -203,7 +203,9 @@ def classical_rows(sigma: float, results: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     document = json.loads(path.read_text(encoding="utf-8"))
-    rows = next((entry["rows"] for entry in document["sigmas"] if entry["sigma"] == sigma), [])
+    rows: list[dict[str, Any]] = next(
+        (entry["rows"] for entry in document["sigmas"] if entry["sigma"] == sigma), []
+    )
     return [
         {
             "label": row["label"],
@@ -235,7 +237,7 @@ def main(argv: list[str] | None = None, prog: str = "fetal-denoise benchmark --p
     fit_steps = [int(s) for s in args.fit_steps.split(",") if s.strip() and int(s) > 0]
     for sigma in (float(s) for s in args.sigmas.split(",")):
         started = time.perf_counter()
-        rows = classical_rows(sigma, args.out_dir) + prior_rows(
+        rows: list[dict[str, Any]] = classical_rows(sigma, args.out_dir) + prior_rows(
             data, sigma, fit_steps=fit_steps, ablations=not args.no_ablations
         )
         if args.downsample == 1:

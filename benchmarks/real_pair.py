@@ -166,7 +166,7 @@ def nibabel_epi_pair() -> tuple[Volume, Volume]:
     """The two volumes of nibabel's real EPI example (y1, y2): masked background, spatially smooth noise."""
     from nibabel.testing import data_path
 
-    first, second, *_ = read_volume(Path(data_path) / "example4d.nii.gz").frames()
+    first, second, *_ = read_volume(Path(str(data_path)) / "example4d.nii.gz").frames()
     return first, second
 
 

@@ -50,8 +50,17 @@ def pretrain_command(
         "seed": seed,
     }
     config = PretrainConfig(**{key: value for key, value in given.items() if value is not None})
+    import shlex
+    import sys
+
     manifest = pretrain(
-        config, out, resume=resume, cache=cache, workers=threads or 2, log=lambda line: typer.echo(line)
+        config,
+        out,
+        resume=resume,
+        cache=cache,
+        workers=threads or 2,
+        log=lambda line: typer.echo(line),
+        command=shlex.join(["fetal-denoise", *sys.argv[1:]]),
     )
     best = manifest.validation
     typer.echo(

@@ -144,9 +144,9 @@ def assess(
     gain = None if valid is None or input_psnr is None else valid.psnr - input_psnr
     uncertainty = None
     if valid is not None and valid.rmse > 0:
-        errors = [e for e in (sure.mse_slice_standard_error, sure.mse_standard_error) if e is not None]
+        errors = [e for e in (valid.mse_slice_standard_error, valid.mse_standard_error) if e is not None]
         if errors:
-            uncertainty = max(errors) / (2 * sure.rmse)  # d sqrt(m) = dm / (2 sqrt(m))
+            uncertainty = max(errors) / (2 * valid.rmse)  # d sqrt(m) = dm / (2 sqrt(m))
     return QualityReport(
         method=method,
         noise_sigma=noise,

@@ -81,7 +81,7 @@ def estimate_noise_level(
     )
 
 
-TellSource = Literal["given", "pair", "background", "wavelet"]
+TellSource = Literal["given", "pair", "background", "wavelet", "none"]
 
 
 class ToldNoise(BaseModel):
@@ -93,7 +93,8 @@ class ToldNoise(BaseModel):
     sigma_255: float = Field(description="The same on the 0-255 scale of the input's normalisation.")
     source: TellSource = Field(
         description="given: the caller's; pair: measured between the input and its second acquisition; "
-        "background / wavelet: the project's estimate from the input alone."
+        "background / wavelet: the project's estimate from the input alone; none: nothing could be measured "
+        "(the model is told 0: no noise)."
     )
 
 
@@ -121,5 +122,5 @@ def told_noise_level(
             return ToldNoise(sigma=measured, sigma_255=measured / mapping.scale * 255.0, source="pair")
     level = estimate_noise_level(data, mapping, slice_axis=slice_axis, name=name)
     if level.sigma is None or level.source is None:
-        return ToldNoise(sigma=0.0, sigma_255=0.0, source="wavelet")
+        return ToldNoise(sigma=0.0, sigma_255=0.0, source="none")
     return ToldNoise(sigma=level.sigma, sigma_255=level.sigma * 255.0 / mapping.scale, source=level.source)

@@ -20,6 +20,7 @@ import numpy as np
 from services.n2n.prior.corruption import Corruption, corrupt, draw_corruption
 from services.n2n.prior.synthetic import GENERATOR_VERSION, generate
 from shared.atomic import atomic_path
+from shared.errors import InvalidVolumeError
 from shared.intensity import Normalisation
 
 VALIDATION_OFFSET = 1_000_000
@@ -72,8 +73,14 @@ def load_pool(seed: int, indices: list[int], cache: Path, workers: int = 1) -> l
     else:
         found = [_generate_cached(seed, index, cache) for index in indices]
     volumes = []
-    for path, thick_axis, digest in found:
+    for path, thick_axis, recorded in found:
         image = np.load(path)
+        # The manifest lists what was trained on: the hash of the array itself, not the cache's word for it.
+        digest = hashlib.sha256(np.ascontiguousarray(image, dtype=np.float32).tobytes()).hexdigest()
+        if digest != recorded:
+            raise InvalidVolumeError(
+                f"{path}: the cached head does not match its recorded hash; delete the cache"
+            )
         # The robust percentile mapping every input gets at inference (the prior's manifest records it).
         mapping = Normalisation().fit(image, "synthetic volume")
         volumes.append(PoolVolume(image=mapping.normalise(image), thick_axis=thick_axis, sha256=digest))
@@ -123,7 +130,7 @@ def training_batches(
     steps: int,
     seed: int,
     epoch: int,
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(noisy stacks, clean middle slices, told levels) of one epoch: a pure function of (seed, epoch)."""
     rng = np.random.default_rng([seed, 7, epoch])
     for _ in range(steps):

@@ -12,9 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import shlex
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -69,14 +67,14 @@ class PretrainConfig(BaseModel):
     epochs: int = Field(default=24, ge=1, le=10_000)
     steps_per_epoch: int = Field(default=300, ge=1, le=1_000_000)
     batch_size: int = Field(default=8, ge=1, le=1024)
-    crop_size: int = Field(default=64, ge=32, le=512, multiple_of=32)
+    crop_size: int = Field(default=64, ge=32, le=128, multiple_of=32, description="At most a head's side.")
     context: int = Field(default=2, ge=0, le=4, description="Slices either side given as channels (2.5D).")
     lr: float = Field(default=5e-4, gt=0.0, le=1.0)
     rampdown: float = Field(
         default=0.3, ge=0.0, le=1.0, description="Final share with a cosine lr ramp-down."
     )
     val_per_level: int = Field(default=24, ge=1, le=10_000, description="Validation crops per noise level.")
-    val_crop: int = Field(default=96, ge=32, le=512, multiple_of=32)
+    val_crop: int = Field(default=96, ge=32, le=128, multiple_of=32)
 
     def network_config(self) -> N2NConfig:
         """The N2N config recorded with the prior: what inference and fine-tuning read back."""
@@ -104,6 +102,7 @@ def pretrain(
     cache: Path | None = None,
     workers: int = 1,
     log: Callable[[str], None] = print,
+    command: str | None = None,
 ) -> ModelManifest:
     """Pretrain into `out_dir` (a model directory when done); `resume` continues its checkpoint."""
     out_dir = Path(out_dir)
@@ -179,11 +178,11 @@ def pretrain(
             save_weights(out_dir / WEIGHTS_NAME, model)
         state = state.after_epoch(record)
         save_checkpoint(out_dir, model, optimizer, state)
-        levels = ", ".join(f"sigma {s:g}: {psnr:.2f}" for s, (_, psnr) in per_level.items())
+        summary = ", ".join(f"sigma {s:g}: {psnr:.2f}" for s, (_, psnr) in per_level.items())
         log(
-            f"epoch {epoch + 1}/{config.epochs} loss {train_loss:.3g} val PSNR dB {levels} ({record.seconds:.0f} s)"
+            f"epoch {epoch + 1}/{config.epochs} loss {train_loss:.3g} val PSNR dB {summary} ({record.seconds:.0f} s)"
         )
-    return _finish(out_dir, config, network_config, state, model, train, val, cache)
+    return _finish(out_dir, config, network_config, state, model, train, val, command)
 
 
 def validate(
@@ -217,7 +216,7 @@ def _finish(
     model: N2NUNet,
     train: list[PoolVolume],
     val: list[PoolVolume],
-    cache: Path,
+    command: str | None,
 ) -> ModelManifest:
     """Write config.json and the manifest: what was generated, how, and from which command and commit."""
     document = model_config_document(network_config, parameter_count(model))
@@ -238,7 +237,7 @@ def _finish(
         "noise": "Gaussian and Rician, sigma 0-45 on the 0-255 scale; some correlated, non-stationary, "
         "masked background; the told level jittered (services/n2n/prior/corruption.py)",
         "pretraining": config.model_dump(mode="json"),
-        "command": shlex.join(["fetal-denoise", *sys.argv[1:]]) if sys.argv else "",
+        "command": command,
         "commit": _commit(),
     }
     validation = validation_summary(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -143,7 +144,8 @@ def _blob(
 def split_sublabels(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Each tissue split into up to SUBLABELS regions by the argmax of smooth random fields (SynthMorph):
     label = tissue * SUBLABELS + part, so one tissue may carry several intensities, as real tissue does."""
-    parts = np.stack([smooth_field(labels.shape, int(rng.integers(5, 12)), rng) for _ in range(SUBLABELS)])
+    shape = (labels.shape[0], labels.shape[1], labels.shape[2])
+    parts = np.stack([smooth_field(shape, int(rng.integers(5, 12)), rng) for _ in range(SUBLABELS)])
     return (labels.astype(np.int32) * SUBLABELS + np.argmax(parts, axis=0)).astype(np.int16)
 
 
@@ -190,9 +192,12 @@ def generate(seed: int, index: int) -> SyntheticVolume:
     ]
     if rng.random() < 0.25:
         transforms.append(tio.RandomAnisotropy(axes=(0, 1, 2), downsampling=(1.5, 3.0)))
-    image = tio.Compose(transforms)(subject)["image"].data[0].numpy().astype(np.float32)
+    transformed = tio.Compose(transforms)(subject)
+    assert isinstance(transformed, tio.Subject)  # a Subject in, a Subject out
+    image = cast(tio.ScalarImage, transformed["image"]).data[0].numpy().astype(np.float32)
     # Texture inside tissues: a fine multiplicative field, so flat regions are not perfectly flat.
-    image *= 1.0 + float(rng.uniform(0.0, 0.08)) * smooth_field(image.shape, int(rng.integers(20, 40)), rng)
+    texture = smooth_field(SHAPE, int(rng.integers(20, 40)), rng)  # image has SHAPE until thick slices
+    image *= 1.0 + float(rng.uniform(0.0, 0.08)) * texture
     image = np.clip(image, 0.0, None)
     gamma = float(np.exp(rng.uniform(-0.3, 0.3)))
     image = (image / max(float(image.max()), 1e-6)) ** gamma
