@@ -76,7 +76,7 @@ def run_fit(
     first = data.volume.with_data(noisy.volumes[0])
     second = data.volume.with_data(noisy.volumes[1]) if key == "n2n_pair_fit" else None
     params = budget.n2n_fit_params if method == "n2n" else budget.n2v_fit_params
-    config = fit_config(method, {**params, "plane": "sagittal", "seed": 0})
+    config = fit_config(method, {**params, "plane": "sagittal", "seed": 0}, scratch=True)
     scorer = _scorer(method, data, [first] + ([second] if second is not None else []), work, config)
     recorder = FitRecorder(scorer if budget.curve else None)
     denoised = load_workflow(method).denoise_volume(

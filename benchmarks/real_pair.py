@@ -54,7 +54,16 @@ from shared.slices import acquisition_axis, slice_along
 from shared.volume import Volume
 
 RealKey = Literal[
-    "noisy", "bm3d_est", "bm4d_est", "bm4d_pair", "nlmeans", "n2n_fit", "n2v_fit", "n2n_pair_fit"
+    "noisy",
+    "bm3d_est",
+    "bm4d_est",
+    "bm4d_pair",
+    "nlmeans",
+    "n2n_fit",
+    "n2v_fit",
+    "n2n_pair_fit",
+    "prior",
+    "prior_fit",
 ]
 REAL_KEYS: tuple[RealKey, ...] = get_args(RealKey)
 LABELS: dict[RealKey, str] = {
@@ -66,11 +75,17 @@ LABELS: dict[RealKey, str] = {
     "n2n_fit": "N2N fit on y1 alone (recorrupted pairs)",
     "n2v_fit": "N2V fit on y1",
     "n2n_pair_fit": "N2N fit on the pair, f(y1) alone",
+    "prior": "Prior, the default (denoise y1: told y1's estimated sigma)",
+    "prior_fit": "Prior fine-tuned on y1 (denoise --fit, 200 steps)",
 }
-SOURCE = (
-    "heudiconv tests/data/b0dwiForFmap (Apache-2.0): Siemens mosaic DWI, volumes 1 and 2 = the same b~5 "
-    "acquisition 4 s apart"
-)
+SERIES: dict[str, str] = {
+    "heudiconv-dwi": "heudiconv tests/data/b0dwiForFmap (Apache-2.0): Siemens mosaic DWI, volumes 1 and 2 = the "
+    "same b~5 acquisition 4 s apart",
+    "nibabel-epi": "nibabel tests/data/example4d.nii.gz (MIT): a real 2 x 2 x 2.2 mm EPI time series of 2 volumes "
+    "with a masked (zero) background, volumes 0 and 1",
+}
+"""The real repeated acquisitions that install with the project's test dependencies."""
+SOURCE = SERIES["heudiconv-dwi"]
 PAIR_TARGET_DB = 3.0
 """The issue's target: N2N's default training on the pair, within 10 minutes, at least 3 dB over its input."""
 PAIR_TARGET_SECONDS = 600.0
@@ -146,6 +161,17 @@ def heudiconv_pair() -> tuple[Volume, Volume]:
         )
     first, second, *_ = read_volume(folder).frames()
     return first, second
+
+
+def nibabel_epi_pair() -> tuple[Volume, Volume]:
+    """The two volumes of nibabel's real EPI example (y1, y2): masked background, spatially smooth noise."""
+    from nibabel.testing import data_path
+
+    first, second, *_ = read_volume(Path(str(data_path)) / "example4d.nii.gz").frames()
+    return first, second
+
+
+LOADERS = {"heudiconv-dwi": heudiconv_pair, "nibabel-epi": nibabel_epi_pair}
 
 
 Outcome = tuple[np.ndarray, dict[str, Any]]
@@ -240,7 +266,7 @@ class RealPair:
         """A fit through the service's workflow on y1 (and y2), then the prediction from y1 alone."""
         workflow = load_workflow(method)
         model_dir = self.work / f"{method}{'-pair' if pair else ''}"
-        config = fit_config(method, {**params, "seed": 0})
+        config = fit_config(method, {**params, "seed": 0}, scratch=True)
         start = time.perf_counter()
         workflow.train_model(
             config,
@@ -270,6 +296,47 @@ class RealPair:
     def n2n_fit(self) -> Outcome:
         return self._fit("n2n", self.budget.n2n_fit_params, pair=False)
 
+    def prior(self) -> Outcome:
+        """The default of `denoise`: the shipped prior told y1's estimated sigma, no training."""
+        from shared.models.builtin import PRIOR_DIR
+
+        workflow = load_workflow("n2n")
+        start = time.perf_counter()
+        (out,) = workflow.predict([self.first], PRIOR_DIR, second_acquisitions=None, progress=ignore_progress)
+        seconds = time.perf_counter() - start
+        result = self.first.with_data(as_magnitude_of(self.first, out))
+        report = workflow.assess(self.first, result, PRIOR_DIR)
+        told = report.model.noise_told if report.model is not None else None
+        return result.data, {
+            "seconds": seconds,
+            "psnr_sure": report.psnr_estimate,
+            "sigma_given": told.sigma if told is not None else None,
+            "settings": {"warnings": len(report.warnings)},
+        }
+
+    def prior_fit(self) -> Outcome:
+        """`denoise --fit`: the prior fine-tuned on y1 alone by recorruption (the default budget)."""
+        workflow = load_workflow("n2n")
+        model_dir = self.work / "prior-fit"
+        config = fit_config("n2n", {"seed": 0})
+        start = time.perf_counter()
+        workflow.train_model(config, [self.first], model_dir, progress=ignore_progress)
+        (out,) = workflow.predict([self.first], model_dir, second_acquisitions=None, progress=ignore_progress)
+        seconds = time.perf_counter() - start
+        manifest = json.loads((model_dir / "manifest.json").read_text(encoding="utf-8"))
+        result = self.first.with_data(as_magnitude_of(self.first, out))
+        report = workflow.assess(self.first, result, model_dir)
+        return result.data, {
+            "seconds": seconds,
+            "train_seconds": float(manifest["validation"]["seconds"]),
+            "psnr_sure": report.psnr_estimate,
+            "sigma_given": report.noise_sigma,
+            "settings": {
+                "steps": config.epochs * (config.steps_per_epoch or 0),
+                "warnings": len(report.warnings),
+            },
+        }
+
     def n2v_fit(self) -> Outcome:
         return self._fit("n2v", self.budget.n2v_fit_params, pair=False)
 
@@ -293,16 +360,18 @@ def run_real_pair(
     methods: Collection[RealKey] = REAL_KEYS,
     command: str,
     progress: Callable[[str], None] = print,
+    series: str = "heudiconv-dwi",
 ) -> Path:
-    """Run the chosen rows on the real pair; write <name>.json and <name>.md; return the JSON path."""
+    """Run the chosen rows on a real pair (`series`, one of SERIES); write <name>.json and <name>.md; return
+    the JSON path."""
     begun = time.perf_counter()
-    first, second = heudiconv_pair()
+    first, second = LOADERS[series]()
     # The pair fit runs first: its held-out slices are where every row is compared with it.
     order: Sequence[RealKey] = ["n2n_pair_fit", *[k for k in REAL_KEYS if k != "n2n_pair_fit"]]
     outcomes: dict[RealKey, Outcome | str] = {}
     with tempfile.TemporaryDirectory(prefix="fetal-denoise-real-pair-") as tmp:
         pair = RealPair(first, second, budget, Path(tmp))
-        progress(f"data: {SOURCE}; shape {first.shape}, slice axis {pair.axis}")
+        progress(f"data: {SERIES[series]}; shape {first.shape}, slice axis {pair.axis}")
         for key in order:
             if key not in methods:
                 outcomes[key] = "not run"
@@ -322,7 +391,7 @@ def run_real_pair(
         name=name,
         created=datetime.now(UTC),
         command=command,
-        source=SOURCE,
+        source=SERIES[series],
         shape_zyx=list(first.shape),
         spacing_mm_zyx=[round(s, 4) for s in first.spacing],
         slice_axis=pair.axis,

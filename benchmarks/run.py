@@ -306,6 +306,10 @@ def _overrides(parser: argparse.ArgumentParser, pairs: Sequence[str]) -> dict[st
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m benchmarks.run") -> int:
     """Command-line entry point: `fetal-denoise benchmark --quick` (or `python -m benchmarks.run --quick`)."""
+    if argv is not None and "--prior" in argv:  # the shipped prior's rows have options of their own
+        from benchmarks.prior import main as run_prior
+
+        return run_prior([arg for arg in argv if arg != "--prior"], prog=f"{prog} --prior")
     parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     mode = parser.add_mutually_exclusive_group()
     for flag in ("tiny", "quick", "curve", "paper", "speed"):
@@ -314,6 +318,12 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m benchmarks.ru
         "--real-pair",
         action="store_true",
         help="the fits and classical rows on heudiconv's real repeated b~5 DWI pair, by the pair estimate",
+    )
+    parser.add_argument(
+        "--series",
+        default="heudiconv-dwi",
+        choices=["heudiconv-dwi", "nibabel-epi"],
+        help="--real-pair: which real repeated acquisition (default heudiconv-dwi)",
     )
     parser.add_argument("--name", default=None, help="output name (default: the budget's name)")
     parser.add_argument("--out-dir", type=Path, default=Path("benchmarks/results"))
@@ -359,7 +369,15 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m benchmarks.ru
         parser.error(f"unknown methods {', '.join(unknown)}; choose from {', '.join(known)}")
     if args.real_pair:
         real_methods = cast(list[RealKey], methods)
-        run_real_pair(budget, args.name or "real-pair", args.out_dir, methods=real_methods, command=command)
+        default_name = "real-pair" if args.series == "heudiconv-dwi" else f"real-pair-{args.series}"
+        run_real_pair(
+            budget,
+            args.name or default_name,
+            args.out_dir,
+            methods=real_methods,
+            command=command,
+            series=args.series,
+        )
         return 0
     sigmas = [float(s) for s in args.sigmas.split(",") if s]
     run_benchmark(

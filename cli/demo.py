@@ -1,8 +1,9 @@
 """`fetal-denoise demo`: the whole product once, on real MRI, through the embedded service.
 
 It writes the MNI152 template (nilearn) and a seeded sigma=20 noisy copy, starts the embedded service
-(no Redis, no Docker), POSTs the noisy volume to /denoise with the clean one as ground truth (N2V fitted
-on the noisy volume itself: the one-noisy-scan case), follows the job, downloads the result, and reports
+(no Redis, no Docker), POSTs the noisy volume to /denoise with the clean one as ground truth (the service's
+default: the shipped prior told the volume's estimated noise level, the one-noisy-scan case; `--fit`
+fine-tunes it first, `--method n2v` fits N2V instead), follows the job, downloads the result, and reports
 PSNR / RMSE / SSIM of the input and the output with a PNG of one slice. With --keep-serving the service
 stays up afterwards, with the web page on the result.
 """
@@ -19,7 +20,7 @@ import typer
 
 from shared.errors import JobError
 from shared.io import read_volume, write_volume
-from shared.methods import fit_config
+from shared.methods import MethodName, fit_config
 
 POLL_SECONDS = 1.0
 
@@ -30,11 +31,19 @@ def demo_command(
     ),
     sigma: Annotated[float, typer.Option(help="Noise sigma on the 0-255 scale.")] = 20.0,
     seed: Annotated[int, typer.Option(help="Noise seed.")] = 0,
+    method: Annotated[
+        MethodName,
+        typer.Option(help="n2n: the shipped prior (default); n2v: a fit of N2V on the noisy volume."),
+    ] = "n2n",
+    fit: Annotated[
+        bool, typer.Option("--fit", metavar="", help="n2n: fine-tune the prior on the noisy volume first.")
+    ] = False,
     epochs: Annotated[
-        int | None, typer.Option(help="N2V fit epochs (default: the service's fit budget).")
+        int | None, typer.Option(help="Fit epochs (default: the service's fit budget; implies a fit).")
     ] = None,
     steps_per_epoch: Annotated[
-        int | None, typer.Option(help="N2V fit steps per epoch (default: the service's fit budget).")
+        int | None,
+        typer.Option(help="Fit steps per epoch (default: the service's fit budget; implies a fit)."),
     ] = None,
     timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 1800.0,
     keep_serving: Annotated[
@@ -54,8 +63,10 @@ def demo_command(
         f"inputs: {clean_path} (MNI152 T1, 197x233x189) and {noisy_path} (sigma {sigma:g}, seed {seed})"
     )
     chosen = {"epochs": epochs, "steps_per_epoch": steps_per_epoch}
+    fitting = method == "n2v" or fit or any(v is not None for v in chosen.values())
     params = {"seed": seed, **{k: v for k, v in chosen.items() if v is not None}}  # over the fit defaults
-    budget = fit_config("n2v", params)
+    budget = fit_config(method, params) if fitting else None
+    form = {"method": method, **({"params": json.dumps(params)} if fitting else {})}
     with (
         embedded_service(out / "service") as service,
         httpx.Client(base_url=service.base_url, timeout=60) as client,
@@ -65,14 +76,17 @@ def demo_command(
             accepted = client.post(
                 "/denoise",
                 files={"file": (noisy_path.name, noisy), "ground_truth": (clean_path.name, clean)},
-                data={"method": "n2v", "params": json.dumps(params)},
+                data=form,
             )
         accepted.raise_for_status()
         job_id = accepted.json()["job_id"]
-        typer.echo(
-            f"POST /denoise -> job {job_id} (n2v fitted on the noisy volume, "
-            f"{budget.epochs}x{budget.steps_per_epoch} steps)"
+        what = (
+            "the shipped prior, told the volume's estimated noise level"
+            if budget is None
+            else f"{method} fitted on the noisy volume, {budget.epochs}x{budget.steps_per_epoch} steps"
+            + (" from the prior" if method == "n2n" else "")
         )
+        typer.echo(f"POST /denoise -> job {job_id} ({what})")
         with tqdm(total=100, unit="%", desc="queued") as bar:
             job = _wait(client, job_id, timeout, bar)
         result_path = out / "denoised.nii.gz"
@@ -86,7 +100,8 @@ def demo_command(
         noisy_metrics = _wait(client, scored.json()["job_id"], timeout, None)["metrics"]
         _report(noisy_metrics, job["metrics"])
         png = _figure(clean_path, noisy_path, result_path, out / "demo.png", sigma)
-        record = _record(out, sigma, seed, budget.model_dump(mode="json"), noisy_metrics, job, started)
+        config = budget.model_dump(mode="json") if budget is not None else None
+        record = _record(out, sigma, seed, what, config, noisy_metrics, job, started)
         typer.echo(f"result: {result_path}\nfigure: {png}\nfigures as JSON: {record}")
         if keep_serving:
             keep_serving_page(service.base_url, job_id)
@@ -172,7 +187,8 @@ def _record(
     out: Path,
     sigma: float,
     seed: int,
-    config: dict[str, Any],
+    what: str,
+    config: dict[str, Any] | None,
     noisy: dict[str, Any],
     job: dict[str, Any],
     started: float,
@@ -185,7 +201,7 @@ def _record(
         "data": "MNI152 2009 T1 template (nilearn), 197x233x189, 1 mm",
         "sigma": sigma,
         "seed": seed,
-        "method": "n2v fitted on the noisy volume through POST /denoise",
+        "method": f"{what}, through POST /denoise",
         "config": config,
         "noisy": {k: noisy[k] for k in ("volume", "slice_mean", "data_range")},
         "denoised": {k: job["metrics"][k] for k in ("volume", "slice_mean", "data_range")},

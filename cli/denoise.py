@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -17,9 +17,11 @@ from shared.errors import ConfigError
 from shared.io import write_volume
 from shared.io.formats import output_format
 from shared.methods import MethodName
-from shared.methods.checks import check_trainable
-from shared.methods.workflow import check_volumes, load_workflow, parse_volumes
+from shared.methods.checks import check_output, check_request
+from shared.methods.inference import InferenceOptions
+from shared.methods.workflow import load_workflow, parse_volumes
 from shared.metrics import evaluate
+from shared.models.builtin import resolve_model
 from shared.slices import PlaneSetting
 from shared.volume import check_same_shape
 
@@ -27,8 +29,15 @@ from shared.volume import check_same_shape
 def denoise_command(
     source: Annotated[Path, typer.Argument(help="Noisy volume (NIfTI, DICOM .zip/.dcm/dir, .npy).")],
     out: Annotated[Path, typer.Argument(help="Output; DICOM in gives a derived DICOM series out.")],
-    method: Annotated[MethodName, typer.Option(help="n2n or n2v.")],
-    model: Annotated[Path | None, typer.Option(help="Trained model directory (from `train`).")] = None,
+    method: Annotated[
+        MethodName, typer.Option(help="n2n (default: the shipped prior) or n2v (fits on SOURCE).")
+    ] = "n2n",
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Trained model directory (from `train`), or 'prior' (the shipped prior, the n2n default)."
+        ),
+    ] = None,
     second: Annotated[
         Path | None,
         typer.Option(help="n2n: a second noisy acquisition; predictions on both are averaged (Eq. 3)."),
@@ -38,9 +47,34 @@ def denoise_command(
         typer.Option(
             "--fit",
             metavar="",
-            help="Train on SOURCE (n2n: and --second, or --repeats) first: the default without --model.",
+            help="Train on SOURCE (n2n: and --second, or --repeats) first. n2n: fine-tunes the shipped prior "
+            "(200 steps unless --epochs/--steps-per-epoch say otherwise); n2v: the default without --model.",
         ),
     ] = False,
+    scratch: Annotated[
+        bool,
+        typer.Option(
+            "--scratch",
+            metavar="",
+            help="n2n --fit: train from random weights instead of the prior (the bigger budget of a scratch fit).",
+        ),
+    ] = False,
+    noise_sigma: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=255.0,
+            help="n2n models told the noise level (the prior): SOURCE's noise sigma on the 0-255 scale of its "
+            "normalisation. Default: measured (--second's pair sigma, else the estimate `noise-level` prints).",
+        ),
+    ] = None,
+    planes: Annotated[
+        Literal["one", "three"],
+        typer.Option(
+            help="n2n: 'three' denoises across all three axes and averages them (near-isotropic voxels only): "
+            "better, three times the time."
+        ),
+    ] = "one",
     repeats: Annotated[
         bool,
         typer.Option(
@@ -104,12 +138,15 @@ def denoise_command(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", metavar="", help="No progress bar.")] = False,
 ) -> None:
-    """Denoise SOURCE into OUT with a trained --model, or by fitting on SOURCE first (n2n: with its --second
-    acquisition or --repeats). A 4D series is denoised volume by volume; a fit trains on all of them."""
+    """Denoise SOURCE into OUT. n2n, the default: with the shipped prior told SOURCE's noise level (seconds),
+    or --fit fine-tunes the prior on SOURCE first (with its --second acquisition or --repeats: minutes); n2v
+    fits on SOURCE unless given a --model. A 4D series is denoised volume by volume; a fit trains on all of them."""
     output_format(out)  # refuse an unwritable output before any work
     if model is not None and fit:
         raise ConfigError("give either --model DIR (a trained model) or --fit (train on SOURCE), not both")
-    fitting = model is None
+    options = InferenceOptions(noise_sigma=noise_sigma, planes=planes)
+    if method != "n2n" and options != InferenceOptions():
+        raise ConfigError("--noise-sigma and --planes apply to n2n models; n2v takes neither")
     flags = {
         "epochs": epochs,
         "steps_per_epoch": steps_per_epoch,
@@ -118,19 +155,27 @@ def denoise_command(
         "plane": plane,
     }
     chosen = parse_volumes(volumes) if volumes is not None else None
-    if not fitting and (
+    # Any option of a fit asks for one, as on POST /denoise (params, plane, repeats, volumes imply fit).
+    fit_options = (
         config_file is not None or repeats or chosen is not None or any(v is not None for v in flags.values())
-    ):
+    )
+    if model is not None and fit_options:
         raise ConfigError(
             "--epochs, --steps-per-epoch, --seed, --patch-size, --plane, --repeats, --volumes and --config only "
-            "apply when fitting (no --model)"
+            "apply when fitting; a --model is used as it was trained"
         )
-    config = build_config(method, flags, config_file, fit=True) if fitting else None
+    fitting = fit or fit_options or (method == "n2v" and model is None)
+    if scratch and not fitting:
+        raise ConfigError("--scratch chooses how --fit starts; give --fit too")
+    model_dir = resolve_model(model, method) if not fitting else None
+    config = build_config(method, flags, config_file, fit=True, scratch=scratch) if fitting else None
     volume = read_input(source, series_uid=series_uid)
-    if config is not None:
-        check_trainable(config, volume, source.name)  # the gateway's check before queuing, before any work
-    if chosen is not None:
-        check_volumes(chosen, len(volume.frames()), source.name)
+    # The gateway's checks, before any work: the config against the input, the output's format.
+    check_request(
+        config, [(source.name, volume)], repeats=repeats, volumes=chosen, output=out, keep_dtype=keep_dtype
+    )
+    if residual is not None:
+        check_output(volume, residual, keep_dtype=False)  # a 4D residual to .dcm would fail after the work
     second_volume = read_input(second) if second is not None else None
     reference = None
     if ground_truth is not None:
@@ -143,17 +188,20 @@ def denoise_command(
     ):
         denoised = workflow.denoise_volume(
             volume,
-            model_dir=model,
+            model_dir=model_dir,
             second=second_volume,
             config=config,
             work_dir=Path(work) / "model",
             repeats=repeats,
             volumes=chosen,
             progress=progress,
+            options=options,
         )
         report = None
         if quality or quality_json is not None:
-            report = workflow.assess(volume, denoised, model or Path(work) / "model", second=second_volume)
+            report = workflow.assess(
+                volume, denoised, model_dir or Path(work) / "model", second=second_volume, options=options
+            )
     written = write_volume(denoised, out, keep_dtype=keep_dtype)
     typer.echo(f"wrote {written}")
     if residual is not None:

@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
-from cli import benchmark, demo, denoise, evaluate, noise, noise_level, purge, serve, train, users
+from cli import benchmark, demo, denoise, evaluate, noise, noise_level, pretrain, purge, serve, train, users
 from shared.errors import FetalDenoiseError
 
 app = typer.Typer(
@@ -49,6 +49,7 @@ app.command("denoise")(denoise.denoise_command)
 app.command("serve")(serve.serve_command)
 app.command("demo")(demo.demo_command)
 app.command("purge")(purge.purge_command)
+app.command("pretrain")(pretrain.pretrain_command)
 app.add_typer(users.app, name="users")
 app.command(
     "benchmark",

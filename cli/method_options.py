@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from shared.errors import ConfigError
-from shared.methods import CONFIG_CLASSES, FIT_DEFAULTS, TRAIN_DEFAULTS, AnyConfig, MethodName, parse_config
+from shared.methods import (
+    CONFIG_CLASSES,
+    FIT_DEFAULTS,
+    SCRATCH_FIT_DEFAULTS,
+    TRAIN_DEFAULTS,
+    AnyConfig,
+    MethodName,
+    parse_config,
+)
 
 
 def build_config(
@@ -20,16 +28,19 @@ def build_config(
     config_file: Path | None = None,
     fit: bool = False,
     paper: bool = False,
+    scratch: bool = False,
 ) -> AnyConfig:
     """The method's config from an optional JSON file overlaid with the flags that were given.
 
     A training starts from the method's training defaults (shared.methods.TRAIN_DEFAULTS), or with
     `paper=True` from the config's own (the paper's settings); `fit=True` (a fit on the volume to denoise)
-    starts from the method's bounded fit budget (FIT_DEFAULTS).
+    starts from the method's bounded fit budget (FIT_DEFAULTS: for n2n, fine-tuning the shipped prior), or
+    with `scratch` from random weights (SCRATCH_FIT_DEFAULTS).
     """
     if fit and paper:
         raise ValueError("a fit starts from the fit defaults; paper applies to a training")
-    values: dict[str, Any] = {} if paper else dict(FIT_DEFAULTS[method] if fit else TRAIN_DEFAULTS[method])
+    fit_defaults = SCRATCH_FIT_DEFAULTS if scratch else FIT_DEFAULTS
+    values: dict[str, Any] = {} if paper else dict(fit_defaults[method] if fit else TRAIN_DEFAULTS[method])
     if config_file is not None:
         try:
             loaded = json.loads(config_file.read_text(encoding="utf-8"))

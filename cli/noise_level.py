@@ -13,6 +13,7 @@ from shared.intensity import HIGH_PERCENTILE, LOW_PERCENTILE, IntensityMapping, 
 from shared.quality import NoiseLevel, estimate_noise_level
 from shared.quality.background_noise import BackgroundNoiseEstimate
 from shared.quality.wavelet_noise import WaveletNoiseEstimate
+from shared.slices import acquisition_axis
 
 SOURCE_NAMES = {"background": "the air background", "wavelet": "the wavelet estimate"}
 
@@ -76,8 +77,14 @@ def noise_level_command(
         ),
     ] = False,
     slice_axis: Annotated[
-        int, typer.Option(min=0, max=2, help="Array axis (Z=0, Y=1, X=2) the 2D slices are taken across.")
-    ] = 0,
+        int | None,
+        typer.Option(
+            min=0,
+            max=2,
+            help="Array axis (Z=0, Y=1, X=2) the 2D slices are taken across. Default: the acquisition axis, the "
+            "one `denoise` and its quality report measure along, so the figures agree.",
+        ),
+    ] = None,
 ) -> None:
     """Estimate the noise sigma of VOLUME from its air background and from its wavelet details.
 
@@ -88,7 +95,8 @@ def noise_level_command(
     for index, frame in enumerate(scan.frames()):
         name = f"{volume.name}, frame {index}" if scan.is_series else volume.name
         mapping = Normalisation().fit(frame.data, name=name)
-        level = estimate_noise_level(frame.data, mapping=mapping, slice_axis=slice_axis, name=name)
+        axis = acquisition_axis(frame) if slice_axis is None else slice_axis
+        level = estimate_noise_level(frame.data, mapping=mapping, slice_axis=axis, name=name)
         reports.append((name, frame.shape, mapping, level))
     if as_json:
         dumped = [level.model_dump(mode="json") for *_, level in reports]

@@ -14,11 +14,24 @@ def _or_dash(value: float | None, fmt: str) -> str:
 def print_quality(report: QualityReport) -> None:
     """A few lines: noise level, estimated error, pair estimate, what was removed, and the caveats."""
     noise = report.noise
+    if report.model is not None:
+        used = report.model
+        told = used.noise_told
+        weights = f" (weights sha256 {used.weights_sha256[:12]})" if used.weights_sha256 else ""
+        if used.started_from:
+            what = f"the {used.started_from['model']} fine-tuned on the input{weights}"
+        else:
+            what = f"the shipped prior{weights}" if used.model == "prior" else f"{used.model}{weights}"
+        typer.echo(f"model: {what}")
+        if told is not None:
+            typer.echo(
+                f"noise level it was told: {told.sigma:.5g} ({told.sigma_255:.2f} on the 0-255 scale), {told.source}"
+            )
     typer.echo(
         f"noise sigma: {_or_dash(report.noise_sigma, '.5g')} ({_or_dash(report.noise_sigma_255, '.2f')} on the "
         f"0-255 scale), from the {noise.source or 'no'} estimate"
     )
-    if report.sure is not None:
+    if report.sure is not None and report.rmse_estimate is not None and report.psnr_estimate is not None:
         uncertainty = f" +/- {report.rmse_uncertainty:.3g}" if report.rmse_uncertainty is not None else ""
         typer.echo(
             f"estimated error of the result (SURE, over the anatomy): RMSE {report.rmse_estimate:.5g}{uncertainty}, "
@@ -29,6 +42,8 @@ def print_quality(report: QualityReport) -> None:
                 f"against the input (PSNR {report.input_psnr_estimate:.2f} dB by its noise level): "
                 f"{report.gain_estimate_db:+.2f} dB"
             )
+    elif report.sure is not None:
+        typer.echo("estimated error of the result: no valid estimate (see the warning)")
     else:
         typer.echo("estimated error of the result: not available (no noise level could be estimated)")
     if report.pair is not None:

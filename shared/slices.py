@@ -27,6 +27,8 @@ _PLANE_AXIS_CODES: dict[Plane, set[str]] = {
 THICK_SLICE_RATIO = 1.2
 """An axis whose voxels are this much longer than every other axis's is the slice axis (thick 2D slices)."""
 _DICOM_FORMATS = {"dicom", "dicom-zip", "dicom-dir"}
+LARGEST_SLICES_SHARE = 0.9
+"""Without a thick axis, Z is kept as the slice axis while its slices hold at least 90 % of the largest's voxels."""
 
 
 def plane_axis(affine: np.ndarray, plane: Plane) -> int:
@@ -52,7 +54,8 @@ def acquisition_axis(volume: Volume) -> int:
     Otherwise (NIfTI, .npy) the voxel sizes tell: an axis whose voxels are clearly the longest
     (THICK_SLICE_RATIO) is the slice axis of a stack of thick slices, e.g. 0.8 x 0.8 x 4 mm fetal stacks
     in whatever plane; with no such axis, the file's own slice axis, Z (NIfTI's third voxel axis, along
-    which converters such as dcm2niix store the acquired slices).
+    which converters such as dcm2niix store the acquired slices), unless another axis's slices are clearly
+    larger (LARGEST_SLICES_SHARE): then that one, so an isotropic slab is sliced into its large faces.
     """
     single = [axis for axis, n in enumerate(volume.frame_shape) if n == 1]
     if single:  # a single 2D image: its one slice
@@ -64,7 +67,12 @@ def acquisition_axis(volume: Volume) -> int:
     others = [s for axis, s in enumerate(spacing) if axis != thickest]
     if spacing[thickest] >= THICK_SLICE_RATIO * max(others):
         return thickest
-    return 0
+    # No thick axis: Z, unless its slices are clearly smaller than another axis's (an isotropic slab stored
+    # with its short side as x, e.g. 30 x 217 x 181 voxels, would give 217 x 30 slices no patch fits).
+    shape = volume.frame_shape
+    areas = [int(np.prod([n for a, n in enumerate(shape) if a != axis])) for axis in range(3)]
+    largest = int(np.argmax(areas))
+    return 0 if areas[0] >= LARGEST_SLICES_SHARE * areas[largest] else largest
 
 
 def slice_axis(volume: Volume, plane: PlaneSetting) -> int:

@@ -34,10 +34,13 @@ def training_config(method: MethodName, params: dict[str, Any], *, paper: bool =
     return train_config(method, params, paper=paper)
 
 
-def fitting_config(method: MethodName, params: dict[str, Any], settings: Settings) -> AnyConfig:
-    """The config of a fit on the upload: the fit defaults, then `params`. A budget set in full (epochs and
-    steps per epoch) is checked against MAX_FIT_STEPS at once, before any upload is read."""
-    config = fit_config(method, params)
+def fitting_config(
+    method: MethodName, params: dict[str, Any], settings: Settings, *, scratch: bool = False
+) -> AnyConfig:
+    """The config of a fit on the upload: the fit defaults (with `scratch`, from random weights), then
+    `params`. A budget set in full (epochs and steps per epoch) is checked against MAX_FIT_STEPS at once,
+    before any upload is read."""
+    config = fit_config(method, params, scratch=scratch)
     if config.steps_per_epoch is not None:
         check_fit_budget(config, [], settings)
     return config

@@ -90,11 +90,17 @@ def _augmented(rng: np.random.Generator, *arrays: np.ndarray) -> list[np.ndarray
     return out
 
 
+def input_level(noise_std: float, single: bool, alpha: float) -> float:
+    """The noise sigma of a training input: the scan's own, or of y + alpha z for a recorrupted single scan
+    (variance std^2 (1 + alpha^2)). A noise-level-aware network is told it."""
+    return noise_std * math.sqrt(1.0 + alpha**2) if single else noise_std
+
+
 def epoch_batches(
     data: N2NTrainingData, config: N2NConfig, epoch: int
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield (input, target) batches of shapes (B, 2 context + 1, h, w) and (B, 1, h, w), float32, of
-    epoch `epoch` (0-based)."""
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Yield (input, target, levels) batches of shapes (B, 2 context + 1, h, w), (B, 1, h, w) and (B,),
+    float32, of epoch `epoch` (0-based); levels are the inputs' noise sigmas (zeros where unknown)."""
     resample = _resampling(data, config)
     clean_stacks = _clean_targets(data, config)
     train = data.train
@@ -109,8 +115,10 @@ def epoch_batches(
     needed = steps * config.batch_size
     order = np.concatenate([rng.permutation(n) for _ in range(math.ceil(needed / n))])[:needed]
     for step in range(steps):
-        inputs, targets = [], []
+        inputs, targets, levels = [], [], []
         for index in order[step * config.batch_size : (step + 1) * config.batch_size]:
+            std = train.noise_std[index] if train.noise_std is not None else 0.0
+            levels.append(input_level(std, train.second is None, config.recorruption))
             height, width = train.first[index].shape[-2:]
             y = int(rng.integers(0, height - crop_h + 1))
             x = int(rng.integers(0, width - crop_w + 1))
@@ -138,4 +146,5 @@ def epoch_batches(
         yield (
             np.stack(inputs).astype(np.float32, copy=False),
             np.stack(targets).astype(np.float32, copy=False),
+            np.asarray(levels, dtype=np.float32),
         )

@@ -23,8 +23,9 @@ import numpy as np
 from shared.errors import ConfigError, InvalidVolumeError, ShapeMismatchError
 from shared.intensity import IntensityMapping, Normalisation
 from shared.methods.n2n import N2NConfig
-from shared.noise import NoiseKind, check_sigma, noisy_pair
+from shared.noise import NoiseKind, check_sigma, noisy_pair, sigma_to_unit
 from shared.quality.noise_level import estimate_noise_level
+from shared.quality.pair import pair_noise_sigma
 from shared.slices import (
     DatasetSplit,
     PlaneSetting,
@@ -149,6 +150,7 @@ def from_clean(
             _take(firsts, refs, axis, config.context),
             _take(second_copies, refs, axis, config.context),
             _take(normalised, refs, axis, config.context),
+            [sigma_to_unit(sigma)] * len(refs),
         )
 
     return N2NTrainingData(
@@ -171,7 +173,7 @@ def from_pairs(first: list[Volume], second: list[Volume], config: N2NConfig) -> 
         raise ConfigError(
             f"got {len(first)} first and {len(second)} second acquisitions; give exactly one second per first"
         )
-    firsts, second_copies, described = [], [], []
+    firsts, second_copies, described, stds = [], [], [], []
     for i, (a, b) in enumerate(zip(first, second, strict=True)):
         label = f"pair {i + 1} of {len(first)}"
         check_voxels(require_single(a, label).data, f"{label}, first acquisition")
@@ -180,7 +182,11 @@ def from_pairs(first: list[Volume], second: list[Volume], config: N2NConfig) -> 
         mapping = Normalisation().fit(a.data, f"{label}, first acquisition")
         firsts.append(mapping.normalise(a.data))
         second_copies.append(mapping.normalise(b.data))
-        described.append(_describe(a, mapping))
+        # The pair's own sigma: what a noise-level-aware network is told (an estimate from one copy alone
+        # can be far off on real noise, the pair measures it).
+        std = pair_noise_sigma(firsts[-1], second_copies[-1]) or 0.0
+        stds.append(std)
+        described.append(_describe(a, mapping) | {"noise_std": std, "noise_estimate": "pair"})
     axis = _common_axis(first, config.plane, described)
     # The mean of the two copies has half the noise variance: a steadier test for empty slices.
     kept = [_kept((a + b) / 2, axis, config) for a, b in zip(firsts, second_copies, strict=True)]
@@ -190,11 +196,13 @@ def from_pairs(first: list[Volume], second: list[Volume], config: N2NConfig) -> 
             _take(firsts, split.train, axis, config.context),
             _take(second_copies, split.train, axis, config.context),
             None,
+            [stds[v] for v, _ in split.train],
         ),
         val=SlicePairs(
             _take(firsts, split.val, axis, config.context),
             _take(second_copies, split.val, axis, config.context),
             None,
+            [stds[v] for v, _ in split.val],
         ),
         split=split,
         plane=config.plane,

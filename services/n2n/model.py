@@ -21,6 +21,10 @@ DOWNSAMPLING = 32
 
 LEAKY_SLOPE = 0.1
 
+NOISE_MAP_SCALE = 5.0
+"""The noise map holds 5 x sigma (normalised scale): sigma 0-40 on the 0-255 scale becomes 0-0.8, the range
+of the image channels, so the map's first-layer weights train at the pace of the others."""
+
 
 def _conv(in_channels: int, out_channels: int, gain: float = math.sqrt(2.0)) -> nn.Conv2d:
     """A 3x3 'same' convolution initialised like the reference: N(0, gain^2 / fan_in), zero bias."""
@@ -36,19 +40,27 @@ class N2NUNet(nn.Module):
     """The reference Noise2Noise U-Net; accepts (N, C, H, W) of any H, W >= 1.
 
     `in_channels` > 1 takes neighbouring slices as channels (2.5D), the slice to denoise in the middle.
+    With `noise_map` the last input channel is a constant map of the input's noise level (FFDNet, Zhang et
+    al. 2018): one network then serves every noise level, told which one it faces.
     With `residual` the network predicts the correction to that middle slice (output = input + network)
     and its last layer starts at zero, so the untrained network is exactly the identity: a denoiser that
     starts no worse than its input and learns only what the noise is (the DnCNN observation), which matters
     most at low noise, where an untrained network is far worse than its input.
     """
 
-    def __init__(self, in_channels: int = 1, out_channels: int = 1, residual: bool = False) -> None:
+    def __init__(
+        self, in_channels: int = 1, out_channels: int = 1, residual: bool = False, noise_map: bool = False
+    ) -> None:
         super().__init__()
-        if residual and (out_channels != 1 or in_channels % 2 == 0):
+        slices = in_channels - int(noise_map)
+        if residual and (out_channels != 1 or slices % 2 == 0):
             raise ValueError("a residual U-Net needs an odd number of input slices and one output channel")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.residual = residual
+        self.noise_map = noise_map
+        self.middle = slices // 2
+        """Channel of the slice being denoised: the middle of the slice stack (the noise map comes last)."""
         self.enc_conv0 = _conv(in_channels, 48)
         self.enc_conv1 = _conv(48, 48)
         self.enc_conv2 = _conv(48, 48)
@@ -71,13 +83,21 @@ class N2NUNet(nn.Module):
             # A zero correction to start from: the untrained network is exactly the identity.
             nn.init.zeros_(self.dec_conv1.weight)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Denoise a batch; pads to a multiple of 32 (reflect) and crops back to the input size."""
+    def forward(self, x: torch.Tensor, levels: torch.Tensor | None = None) -> torch.Tensor:
+        """Denoise a batch of slice stacks; pads to a multiple of 32 (reflect) and crops back to the input
+        size. A network with a noise map needs `levels`: the noise sigma of each stack (normalised scale)."""
         height, width = x.shape[-2:]
-        out = self._forward_padded(pad_to_multiple(x, DOWNSAMPLING))[..., :height, :width]
+        inputs = x
+        if self.noise_map:
+            if levels is None:
+                raise ValueError("this network takes the noise level of its input: give levels")
+            level_map = (
+                (levels.to(x.dtype) * NOISE_MAP_SCALE).view(-1, 1, 1, 1).expand(x.shape[0], 1, height, width)
+            )
+            inputs = torch.cat([x, level_map], dim=1)
+        out = self._forward_padded(pad_to_multiple(inputs, DOWNSAMPLING))[..., :height, :width]
         if self.residual:
-            middle = self.in_channels // 2
-            return x[:, middle : middle + 1].float() + out
+            return x[:, self.middle : self.middle + 1].float() + out
         return out
 
     def _forward_padded(self, x: torch.Tensor) -> torch.Tensor:
@@ -138,5 +158,16 @@ def parameter_count(model: nn.Module) -> int:
 
 
 def network_for(config: N2NConfig) -> N2NUNet:
-    """The U-Net a config trains: one input channel per slice of its 2.5D stack, residual or not."""
-    return N2NUNet(in_channels=2 * config.context + 1, out_channels=1, residual=config.residual)
+    """The U-Net a config trains: one input channel per slice of its 2.5D stack (and one for the noise
+    level map), residual or not."""
+    return N2NUNet(
+        in_channels=input_channels(config),
+        out_channels=1,
+        residual=config.residual,
+        noise_map=config.noise_map,
+    )
+
+
+def input_channels(config: N2NConfig) -> int:
+    """Channels of the network's input: 2 context + 1 slices, plus the noise level map."""
+    return 2 * config.context + 1 + int(config.noise_map)

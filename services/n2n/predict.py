@@ -6,6 +6,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -19,9 +20,11 @@ from services.n2n.model import N2NUNet, network_for
 from shared.errors import InvalidModelError
 from shared.intensity import Normalisation
 from shared.manifest import ModelManifest, read_manifest
+from shared.methods.inference import InferenceOptions
 from shared.methods.n2n import N2NConfig
 from shared.progress import Progress, ProgressCallback, ignore_progress
-from shared.slices import context_stack, slice_axis, stack_slices
+from shared.quality.noise_level import ToldNoise, told_noise_level
+from shared.slices import PlaneSetting, acquisition_axis, context_stack, slice_axis, stack_slices
 from shared.volume import Volume, check_voxels, require_single
 
 STACK_CHUNK = 64
@@ -66,13 +69,18 @@ def denoise(
     second: Volume | None = None,
     progress: ProgressCallback = ignore_progress,
     batch_size: int = 8,
+    options: InferenceOptions | None = None,
 ) -> Volume:
     """The denoised volume, with the input's shape, geometry and intensity scale.
 
     The input is normalised with its own robust mapping (the model's recorded percentiles) and mapped
     back. With `second` (another noisy acquisition of the same anatomy) both are normalised with the
-    input's mapping and the two predictions averaged: the paper's Eq. 3, which uses more information than single-copy inference.
+    input's mapping and the two predictions averaged: the paper's Eq. 3, which uses more information than
+    single-copy inference. A model with a noise map (the prior) is told the input's noise level
+    (`told_noise`). With `options.planes == "three"` the volume is denoised across each of its three axes
+    and the results averaged, where its voxels are near isotropic (`inference_axes`).
     """
+    options = options or InferenceOptions()
     loaded = model if isinstance(model, LoadedN2N) else load_model(Path(model))
     check_voxels(require_single(volume, "input").data, "input")
     copies = [volume]
@@ -81,25 +89,32 @@ def denoise(
         check_aligned(volume, second, "input and second acquisition")
         copies.append(second)
     mapping = Normalisation.of_model(loaded.manifest.data).fit(volume.data, "input")
-    axis = slice_axis(volume, loaded.config.plane)
-    count = volume.shape[axis]
+    axes = inference_axes(volume, loaded.config.plane, options.planes)
+    level = None
+    if loaded.config.noise_map:
+        told = told_noise(volume, loaded, second=second, given=options.noise_sigma)
+        level = told.sigma / mapping.scale
+    passes = [(copy, axis) for copy in copies for axis in axes]
+    total_slices = sum(volume.shape[axis] for _, axis in passes)
     started = time.monotonic()
     total = np.zeros(volume.shape, dtype=np.float32)
     context = loaded.config.context
-    for index, copy in enumerate(copies):
+    done_before = 0
+    for copy, axis in passes:
         normalised = mapping.normalise(copy.data)
+        count = volume.shape[axis]
         predicted = np.empty((count, *(n for a, n in enumerate(volume.shape) if a != axis)), np.float32)
         # Stacks are built a chunk at a time: 2 context + 1 copies of the whole volume would not fit.
         for start in range(0, count, STACK_CHUNK):
             stop = min(start + STACK_CHUNK, count)
 
-            def report(done: int, index: int = index, start: int = start) -> None:
+            def report(done: int, offset: int = done_before + start) -> None:
                 progress(
                     Progress(
                         stage="predicting",
-                        fraction=(index * count + start + done) / (len(copies) * count),
-                        step=index * count + start + done,
-                        steps=len(copies) * count,
+                        fraction=(offset + done) / total_slices,
+                        step=offset + done,
+                        steps=total_slices,
                         seconds=time.monotonic() - started,
                     )
                 )
@@ -111,10 +126,43 @@ def denoise(
                 tile=loaded.config.tile,
                 overlap=loaded.config.tile_overlap,
                 amp=loaded.config.amp,
+                levels=level,
                 on_batch=report,
             )
         total += stack_slices(predicted, axis)
-    return volume.with_data(mapping.denormalise(total / len(copies)))
+        done_before += count
+    return volume.with_data(mapping.denormalise(total / len(passes)))
+
+
+NEAR_ISOTROPIC = 1.5
+"""Three-plane averaging needs voxels whose longest side is at most 1.5 x the shortest: across a thick axis
+the in-plane slices would be blurred thick-slice images the prior never sees as slices."""
+
+
+def inference_axes(volume: Volume, plane: PlaneSetting, planes: Literal["one", "three"]) -> list[int]:
+    """The axes to slice across: the model's plane, and with "three" the other two where voxels allow."""
+    first = slice_axis(volume, plane)
+    if planes == "one" or volume.data.ndim != 3:
+        return [first]
+    spacing = [abs(s) for s in volume.spacing[:3]]
+    if max(spacing) > NEAR_ISOTROPIC * min(spacing) or min(volume.shape) < 2:
+        return [first]
+    return [first, *(axis for axis in range(3) if axis != first)]
+
+
+def told_noise(
+    volume: Volume, model: LoadedN2N, *, second: Volume | None = None, given: float | None = None
+) -> ToldNoise:
+    """The noise level `model` is told about `volume` (shared.quality.noise_level.told_noise_level), on the
+    acquisition axis the quality report measures along."""
+    mapping = Normalisation.of_model(model.manifest.data).fit(volume.data, "input")
+    return told_noise_level(
+        volume.data,
+        mapping,
+        acquisition_axis(volume),
+        second=second.data if second is not None else None,
+        given=given,
+    )
 
 
 def _read_config(path: Path) -> N2NConfig:

@@ -34,7 +34,7 @@ from services.n2n.checkpoint import (
 )
 from services.n2n.data import N2NTrainingData
 from services.n2n.device import autocast, memory_format, pick_device, place, prepare
-from services.n2n.model import N2NUNet, network_for, parameter_count
+from services.n2n.model import N2NUNet, input_channels, network_for, parameter_count
 from services.n2n.validation import LossFn, input_metrics, validate, validation_set
 from shared.atomic import atomic_write_text
 from shared.errors import JobError
@@ -70,7 +70,14 @@ def train(
     prepare(dev)
     fingerprint = data.fingerprint()
     torch.manual_seed(config.seed)
-    model = place(network_for(config), dev)
+    network = network_for(config)
+    started_from = None
+    if config.start == "prior":
+        from services.n2n.prior.start import check_prior_architecture, load_prior_into
+
+        check_prior_architecture(config)
+        started_from = load_prior_into(network)
+    model = place(network, dev)
     optimizer = torch.optim.Adam(
         model.parameters(), lr=config.lr, betas=(config.beta1, config.beta2), eps=config.eps
     )
@@ -87,14 +94,15 @@ def train(
         last_event = 0.0
         running = torch.zeros((), device=dev)
         model.train()
-        for step, (inputs, targets) in enumerate(epoch_batches(data, config, epoch)):
+        for step, (inputs, targets, levels) in enumerate(epoch_batches(data, config, epoch)):
             lr = learning_rate(config, epoch * steps + step, total_steps)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             x = torch.from_numpy(inputs).to(dev).contiguous(memory_format=memory_format(dev))
             y = torch.from_numpy(targets).to(dev).contiguous(memory_format=memory_format(dev))
+            told = torch.from_numpy(levels).to(dev) if config.noise_map else None
             with autocast(dev, config.amp):
-                prediction = model(x)
+                prediction = model(x, told)
             loss = loss_fn(prediction.float(), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -148,7 +156,7 @@ def train(
                 seconds=record.seconds,
             )
         )
-    return _finish(out_dir, config, data, state, model)
+    return _finish(out_dir, config, data, state, model, started_from)
 
 
 def learning_rate(config: N2NConfig, step: int, total_steps: int) -> float:
@@ -169,9 +177,10 @@ def model_config_document(config: N2NConfig, parameters: int) -> dict[str, objec
         "format": CONFIG_FORMAT,
         "architecture": {
             "name": ARCHITECTURE,
-            "in_channels": 2 * config.context + 1,
+            "in_channels": input_channels(config),
             "out_channels": 1,
             "residual": config.residual,
+            "noise_map": config.noise_map,
             "parameters": parameters,
         },
         "normalisation": "per volume, robust percentiles to [0, 1] (manifest.json data.normalisation), "
@@ -181,7 +190,12 @@ def model_config_document(config: N2NConfig, parameters: int) -> dict[str, objec
 
 
 def _finish(
-    out_dir: Path, config: N2NConfig, data: N2NTrainingData, state: TrainingState, model: N2NUNet
+    out_dir: Path,
+    config: N2NConfig,
+    data: N2NTrainingData,
+    state: TrainingState,
+    model: N2NUNet,
+    started_from: dict[str, object] | None = None,
 ) -> ModelManifest:
     """Write config.json and, last, the manifest that makes `out_dir` a model directory."""
     document = model_config_document(config, parameter_count(model))
@@ -209,7 +223,7 @@ def _finish(
         method="n2n",
         framework=f"torch {torch.__version__}",
         config=config.model_dump(mode="json"),
-        data=data.summary(),
+        data=data.summary() | ({"started_from": started_from} if started_from else {}),
         validation=validation,
         files=[WEIGHTS_NAME, CONFIG_NAME],
     )

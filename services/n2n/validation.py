@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from services.n2n.batches import recorrupted
+from services.n2n.batches import input_level, recorrupted
 from services.n2n.data import SlicePairs
 from services.n2n.inference import predict_slices
 from services.n2n.model import N2NUNet
@@ -37,18 +37,23 @@ class ValidationSet:
     """(2 context + 1, H, W) noisy stacks as they are: what denoising sees, scored against `clean`."""
     clean: list[np.ndarray] | None
     """(H, W) clean middle slices, when known."""
+    loss_levels: list[float]
+    """The noise sigma of each loss input (what a noise-level-aware network is told)."""
+    noisy_levels: list[float]
+    """The noise sigma of each noisy stack."""
 
 
 def validation_set(val: SlicePairs, config: N2NConfig) -> ValidationSet:
     """The pairs the validation loss is taken on: noisy -> noisy, noisy -> clean (N2C), or recorrupted."""
     middle = val.middle
     clean = [stack[middle] for stack in val.clean] if val.clean is not None else None
+    levels = list(val.noise_std) if val.noise_std is not None else [0.0] * len(val)
     if config.targets == "clean":
         if clean is None or val.second is None:
             raise ConfigError(
                 "targets='clean' (Noise2Clean) needs clean volumes with synthetic noise; real noisy scans have none"
             )
-        return ValidationSet(val.first, clean, val.first, clean)
+        return ValidationSet(val.first, clean, val.first, clean, levels, levels)
     if val.second is None:
         assert val.noise_std is not None
         rng = np.random.default_rng([config.seed, VALIDATION_STREAM])
@@ -56,8 +61,11 @@ def validation_set(val: SlicePairs, config: N2NConfig) -> ValidationSet:
             recorrupted(stack, std, config.recorruption, middle, rng)
             for stack, std in zip(val.first, val.noise_std, strict=True)
         ]
-        return ValidationSet([p[0] for p in pairs], [p[1][0] for p in pairs], val.first, clean)
-    return ValidationSet(val.first, [stack[middle] for stack in val.second], val.first, clean)
+        recorrupted_levels = [input_level(std, True, config.recorruption) for std in levels]
+        return ValidationSet(
+            [p[0] for p in pairs], [p[1][0] for p in pairs], val.first, clean, recorrupted_levels, levels
+        )
+    return ValidationSet(val.first, [stack[middle] for stack in val.second], val.first, clean, levels, levels)
 
 
 def validate(
@@ -73,7 +81,9 @@ def validate(
     reuse = val.loss_inputs is val.noisy  # N2N and N2C: the loss inputs are the noisy stacks themselves
     predictions: dict[int, np.ndarray] = {}
     for indices in _by_shape(val.loss_inputs).values():
-        pred = _predict(model, [val.loss_inputs[i] for i in indices], config)
+        pred = _predict(
+            model, [val.loss_inputs[i] for i in indices], [val.loss_levels[i] for i in indices], config
+        )
         targets = np.stack([val.loss_targets[i] for i in indices])
         loss_sum += float(loss_fn(torch.from_numpy(pred), torch.from_numpy(targets))) * pred.size
         pixels += pred.size
@@ -83,7 +93,9 @@ def validate(
     if val.clean is not None:
         if not reuse:
             for indices in _by_shape(val.noisy).values():
-                pred = _predict(model, [val.noisy[i] for i in indices], config)
+                pred = _predict(
+                    model, [val.noisy[i] for i in indices], [val.noisy_levels[i] for i in indices], config
+                )
                 predictions |= dict(zip(indices, pred, strict=True))
         squared = sum(
             float(np.sum((predictions[i].astype(np.float64) - clean) ** 2))
@@ -107,11 +119,12 @@ def input_metrics(val: ValidationSet) -> dict[str, float | None]:
     return {"input_psnr": psnr_from_mse(mse), "input_rmse": mse**0.5}
 
 
-def _predict(model: N2NUNet, stacks: list[np.ndarray], config: N2NConfig) -> np.ndarray:
-    """The network's output on stacks of one shape, (N, H, W)."""
+def _predict(model: N2NUNet, stacks: list[np.ndarray], levels: list[float], config: N2NConfig) -> np.ndarray:
+    """The network's output on stacks of one shape (and their noise levels), (N, H, W)."""
     return predict_slices(
         model,
         np.stack(stacks),
+        levels=np.asarray(levels, dtype=np.float32),
         batch_size=config.batch_size,
         tile=config.tile,
         overlap=config.tile_overlap,

@@ -16,6 +16,7 @@ import numpy as np
 from shared.errors import ConfigError
 from shared.manifest import ModelManifest
 from shared.methods import AnyConfig, require_config
+from shared.methods.inference import InferenceOptions
 from shared.methods.n2n import N2NConfig
 from shared.methods.workflow import MethodWorkflow, TrainingSet
 from shared.progress import ProgressCallback, share_of
@@ -58,6 +59,7 @@ class N2NWorkflow(MethodWorkflow):
         *,
         second_acquisitions: list[Volume] | None,
         progress: ProgressCallback,
+        options: InferenceOptions | None = None,
     ) -> list[np.ndarray]:
         from services.n2n.predict import denoise, load_model
 
@@ -68,6 +70,7 @@ class N2NWorkflow(MethodWorkflow):
                 model,
                 second=second_acquisitions[i] if second_acquisitions is not None else None,
                 progress=share_of(progress, i, len(volumes)),
+                options=options,
             ).data
             for i, volume in enumerate(volumes)
         ]

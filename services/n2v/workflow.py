@@ -13,6 +13,7 @@ import numpy as np
 from shared.errors import ConfigError
 from shared.manifest import ModelManifest
 from shared.methods import AnyConfig, require_config
+from shared.methods.inference import InferenceOptions
 from shared.methods.n2v import N2VConfig
 from shared.methods.workflow import MethodWorkflow, TrainingSet
 from shared.progress import ProgressCallback, share_of
@@ -61,11 +62,14 @@ class N2VWorkflow(MethodWorkflow):
         *,
         second_acquisitions: list[Volume] | None,
         progress: ProgressCallback,
+        options: InferenceOptions | None = None,
     ) -> list[np.ndarray]:
         from services.n2v.predict import denoise, load_model
 
         if second_acquisitions is not None:
             raise ConfigError(ONLY_N2N_PAIRS)
+        if options is not None and options != InferenceOptions():
+            raise ConfigError("noise_sigma and planes apply to n2n models only; n2v takes neither")
         model = load_model(model_dir)
         return [
             denoise(volume, model, progress=share_of(progress, i, len(volumes))).data

@@ -17,11 +17,12 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.atomic import atomic_write_text
-from shared.errors import FetalDenoiseError, ModelNotFoundError
+from shared.errors import ConfigError, FetalDenoiseError, ModelNotFoundError
 from shared.jobs.paths import is_valid_id, models_root
 from shared.jobs.store import utcnow
 from shared.manifest import MANIFEST_NAME, ModelManifest, read_manifest
 from shared.methods import MethodName
+from shared.models.builtin import PRIOR_DIR, PRIOR_ID
 
 
 class ModelEntry(BaseModel):
@@ -52,7 +53,10 @@ def new_model_id(method: MethodName) -> str:
 
 
 def model_dir(data_dir: Path, model_id: str) -> Path:
-    """The folder of a model id (it may not exist); an id that could name another path is not found."""
+    """The folder of a model id (it may not exist); an id that could name another path is not found.
+    `prior` is the model shipped in the package (shared.models.builtin), usable like a registered one."""
+    if model_id == PRIOR_ID:
+        return PRIOR_DIR
     if not is_valid_id(model_id):
         raise ModelNotFoundError(f"no model with id {model_id!r}")
     return models_root(data_dir) / model_id
@@ -101,7 +105,10 @@ def access_path(data_dir: Path, model_id: str) -> Path:
 
 
 def read_access(data_dir: Path, model_id: str) -> ModelAccess:
-    """A model's owner and shared flag; a missing or unreadable file gives no owner (admins only)."""
+    """A model's owner and shared flag; a missing or unreadable file gives no owner (admins only). The
+    shipped prior is everyone's."""
+    if model_id == PRIOR_ID:
+        return ModelAccess(shared=True)
     try:
         return ModelAccess.model_validate_json(access_path(data_dir, model_id).read_bytes())
     except (OSError, ValueError):
@@ -114,7 +121,11 @@ def write_access(data_dir: Path, model_id: str, access: ModelAccess) -> None:
 
 
 def delete_model(data_dir: Path, model_id: str) -> None:
-    """Remove a model from the registry, with its access record."""
+    """Remove a model from the registry, with its access record (never the shipped prior)."""
+    if model_id == PRIOR_ID:
+        raise ConfigError(
+            "the shipped prior is part of the package, not of the registry; it cannot be deleted"
+        )
     folder = model_dir(data_dir, model_id)
     if not folder.is_dir():
         raise ModelNotFoundError(f"no model with id {model_id!r}")

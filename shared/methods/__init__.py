@@ -27,7 +27,30 @@ MethodConfig = Annotated[AnyConfig, Field(discriminator="method")]
 
 CONFIG_CLASSES: dict[MethodName, type[AnyConfig]] = {"n2n": N2NConfig, "n2v": N2VConfig}
 
+PRIOR_FIT: dict[str, Any] = {
+    "start": "prior",
+    "context": 2,
+    "residual": True,
+    "noise_map": True,
+    "epochs": 4,
+    "steps_per_epoch": 50,
+    "batch_size": 8,
+    "crop_size": 64,
+    "lr": 1e-4,
+    "rampdown": 0.3,
+    "augment": True,
+}
+"""N2N's fit: the shipped prior fine-tuned on the input (recorruption, or its pair) for 200 steps of 8 crops
+at a tenth of the scratch fit's rate, so the weights move towards the scan without forgetting the prior.
+context / residual / noise_map are the prior's architecture (services/n2n/prior/start.py checks them). The
+budget and rate are measured by `fetal-denoise benchmark --prior` (benchmarks/results/prior-sigma20.json)."""
+
 FIT_DEFAULTS: dict[MethodName, dict[str, Any]] = {
+    "n2n": PRIOR_FIT,
+    "n2v": {"epochs": 20, "steps_per_epoch": 50, "n2v_perc_pix": 1.5, "batch_norm": False, "rampdown": 0.3},
+}
+
+SCRATCH_FIT_DEFAULTS: dict[MethodName, dict[str, Any]] = {
     "n2n": {
         "epochs": 20,
         "steps_per_epoch": 50,
@@ -38,10 +61,10 @@ FIT_DEFAULTS: dict[MethodName, dict[str, Any]] = {
         "residual": True,
         "augment": True,
     },
-    "n2v": {"epochs": 20, "steps_per_epoch": 50, "n2v_perc_pix": 1.5, "batch_norm": False, "rampdown": 0.3},
+    "n2v": FIT_DEFAULTS["n2v"],
 }
-"""Where a fit on the volume to denoise starts when the caller sets nothing: the CLI's `--fit`, POST /denoise
-without a model, and the demo all take these.
+"""Where a fit from random weights starts (the CLI's `--fit --scratch`, `scratch` on POST /denoise), and
+N2V's fit, which has no prior: `FIT_DEFAULTS` is what a fit takes when the caller sets nothing.
 
 N2V (1,000 steps): 1.5% blind spots per patch (the N2V paper's 64 per 64x64 patch, and the default of every
 N2V config here; n2v's example notebooks use 0.198%). No batch norm: in a training this short its running
@@ -83,9 +106,10 @@ def parse_config(method: MethodName, values: Mapping[str, Any]) -> AnyConfig:
         raise ConfigError(f"invalid {method} config: {problems}") from exc
 
 
-def fit_config(method: MethodName, values: Mapping[str, Any]) -> AnyConfig:
-    """The config of a fit on the volume to denoise: FIT_DEFAULTS[method] overlaid with `values`."""
-    return parse_config(method, {**FIT_DEFAULTS[method], **values})
+def fit_config(method: MethodName, values: Mapping[str, Any], *, scratch: bool = False) -> AnyConfig:
+    """The config of a fit on the volume to denoise: FIT_DEFAULTS[method] (with `scratch`, from random
+    weights: SCRATCH_FIT_DEFAULTS[method]) overlaid with `values`."""
+    return parse_config(method, {**(SCRATCH_FIT_DEFAULTS if scratch else FIT_DEFAULTS)[method], **values})
 
 
 def train_config(method: MethodName, values: Mapping[str, Any], *, paper: bool = False) -> AnyConfig:

@@ -20,7 +20,7 @@ from shared.methods import AnyConfig
 from shared.methods.n2n import N2NConfig
 from shared.methods.n2v import N2VConfig
 from shared.methods.workflow import check_volumes
-from shared.slices import slice_axis
+from shared.slices import Plane, plane_axis, slice_axis
 from shared.volume import Volume
 
 MIN_SLICE_SIDE = 8
@@ -37,11 +37,20 @@ def too_small_image(shape: tuple[int, ...], name: str, smallest: int) -> ConfigE
 
 
 def patch_too_large(
-    config: N2VConfig, shape: tuple[int, ...], what: str, single_image: str | None = None
+    config: N2VConfig,
+    shape: tuple[int, ...],
+    what: str,
+    single_image: str | None = None,
+    other_plane: str | None = None,
 ) -> ConfigError:
     """The error for an N2V patch that does not fit the data, saying what would (`single_image`: the name of
-    a single 2D image, which no other plane can help)."""
+    a single 2D image, which no other plane can help; `other_plane`: a plane whose slices the patch fits)."""
     side = "x".join(str(s) for s in shape)
+    plane_advice = (
+        f", or plane '{other_plane}' (--plane {other_plane}), whose slices fit patch_size {config.patch_size}"
+        if other_plane is not None
+        else ""
+    )
     block = 2**config.unet_n_depth
     fit = min(shape) // block * block
     if fit < max(MIN_SLICE_SIDE, block):
@@ -53,7 +62,7 @@ def patch_too_large(
         )
     return ConfigError(
         f"patch_size {config.patch_size} is larger than the {side} {what}; "
-        f"choose patch_size <= {fit} (a multiple of {block})"
+        f"choose patch_size <= {fit} (a multiple of {block}){plane_advice}"
     )
 
 
@@ -68,7 +77,8 @@ def check_trainable(config: AnyConfig, volume: Volume, name: str) -> None:
     in_plane = tuple(n for a, n in enumerate(frame.shape) if a != axis)
     single = name if frame.shape[axis] == 1 else None  # one 2D image: no other plane can help
     if isinstance(config, N2VConfig) and min(in_plane) < config.patch_size:
-        raise patch_too_large(config, in_plane, f"slices of {name} (across axis {axis})", single)
+        other = None if single is not None else _plane_that_fits(frame, config.patch_size, axis)
+        raise patch_too_large(config, in_plane, f"slices of {name} (across axis {axis})", single, other)
     if single is not None and min(in_plane) < MIN_SLICE_SIDE:
         raise too_small_image(in_plane, name, MIN_SLICE_SIDE)
     if min(in_plane) < MIN_SLICE_SIDE:
@@ -76,6 +86,19 @@ def check_trainable(config: AnyConfig, volume: Volume, name: str) -> None:
             f"the slices of {name} across axis {axis} are {'x'.join(map(str, in_plane))}: too small to train "
             "on; choose plane 'acquisition' (the plane the slices were acquired in) or another plane"
         )
+
+
+def _plane_that_fits(frame: Volume, side: int, axis: int) -> str | None:
+    """An anatomical plane, other than the one across `axis`, whose slices are at least `side` wide."""
+    planes: tuple[Plane, ...] = ("axial", "coronal", "sagittal")
+    for plane in planes:
+        try:
+            other = plane_axis(frame.affine, plane)
+        except ValueError:
+            continue
+        if other != axis and min(n for a, n in enumerate(frame.shape) if a != other) >= side:
+            return plane
+    return None
 
 
 def check_request(

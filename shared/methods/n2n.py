@@ -68,6 +68,16 @@ class N2NConfig(MethodConfigBase):
         description="Single scans (Recorrupted-to-Recorrupted, Pang et al. 2021): alpha of the pair made "
         "from one noisy scan, y + alpha z -> y - z / alpha, z of the scan's estimated noise level.",
     )
+    noise_map: bool = Field(
+        default=False,
+        description="Give the network the noise level as an extra constant input channel (FFDNet): one "
+        "network for every sigma, told the input's. The shipped prior has it; inference supplies the level.",
+    )
+    start: Literal["scratch", "prior"] = Field(
+        default="scratch",
+        description="Weights a training starts from: random (scratch) or the shipped pretrained prior, "
+        "fine-tuned on the data (its architecture fields must then match the prior's).",
+    )
     resample_noise: bool = Field(
         default=False,
         description="Synthetic noise: draw fresh noisy pairs every epoch instead of fixed pairs.",

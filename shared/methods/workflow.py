@@ -23,9 +23,11 @@ import numpy as np
 from shared.errors import ConfigError, ShapeMismatchError
 from shared.manifest import ModelManifest
 from shared.methods import AnyConfig, MethodName, fit_config
+from shared.methods.inference import InferenceOptions
 from shared.noise import NoiseKind
 from shared.progress import ProgressCallback, ignore_progress
-from shared.quality.assessment import QualityReport, assess
+from shared.quality.assessment import ModelUse, QualityReport, assess
+from shared.quality.noise_level import told_noise_level
 from shared.slices import acquisition_axis
 from shared.volume import Volume
 
@@ -68,9 +70,11 @@ class MethodWorkflow(ABC):
         *,
         second_acquisitions: list[Volume] | None,
         progress: ProgressCallback,
+        options: InferenceOptions | None = None,
     ) -> list[np.ndarray]:
         """The denoised data of each 3D volume, with the model in `model_dir` loaded once (with each
-        volume's second acquisition, `second_acquisitions[i]` for `volumes[i]`, if the method uses one)."""
+        volume's second acquisition, `second_acquisitions[i]` for `volumes[i]`, if the method uses one),
+        applied with `options` (InferenceOptions; a method ignores those that are not its own)."""
 
     @abstractmethod
     def has_checkpoint(self, out_dir: Path) -> bool:
@@ -111,6 +115,7 @@ class MethodWorkflow(ABC):
         volumes: Sequence[int] | None = None,
         progress: ProgressCallback = ignore_progress,
         resume: bool = False,
+        options: InferenceOptions | None = None,
     ) -> Volume:
         """Denoise a volume or a series with the model in `model_dir`, or fit one on the input first.
 
@@ -141,7 +146,9 @@ class MethodWorkflow(ABC):
             )
             model_dir = work_dir
         partners = second.frames() if second is not None else None
-        outputs = self.predict(volume.frames(), model_dir, second_acquisitions=partners, progress=progress)
+        outputs = self.predict(
+            volume.frames(), model_dir, second_acquisitions=partners, progress=progress, options=options
+        )
         return volume.with_frames([as_magnitude_of(volume, output) for output in outputs])
 
     def assess(
@@ -152,6 +159,7 @@ class MethodWorkflow(ABC):
         *,
         second: Volume | None = None,
         probes: int = 1,
+        options: InferenceOptions | None = None,
     ) -> QualityReport:
         """How good `result` (this workflow's output on `volume` with the model in `model_dir`) is, without a
         reference (shared.quality.assessment): one more prediction per SURE probe, and with a second
@@ -163,15 +171,19 @@ class MethodWorkflow(ABC):
             moved = frame.with_data(data)
             partners = [partner] if partner is not None else None
             (output,) = self.predict(
-                [moved], model_dir, second_acquisitions=partners, progress=ignore_progress
+                [moved], model_dir, second_acquisitions=partners, progress=ignore_progress, options=options
             )
             return as_magnitude_of(volume, output)
 
+        use = model_use(model_dir, frame, partner, options)
         single = None
         if partner is not None:
-            (alone,) = self.predict([frame], model_dir, second_acquisitions=None, progress=ignore_progress)
+            (alone,) = self.predict(
+                [frame], model_dir, second_acquisitions=None, progress=ignore_progress, options=options
+            )
             single = as_magnitude_of(volume, alone)
-        return assess(
+        told = use.noise_told if use is not None else None
+        report = assess(
             frame.data,
             out,
             denoiser,
@@ -179,8 +191,48 @@ class MethodWorkflow(ABC):
             slice_axis=acquisition_axis(frame),
             second=partner.data if partner is not None else None,
             single_copy=single,
+            # The sigma the model was told when it was given or measured on the pair: SURE then assumes
+            # what the denoiser assumed, and the pair's sigma beats a single-volume estimate.
+            sigma=told.sigma if told is not None and told.source in ("given", "pair") else None,
             probes=probes,
         )
+        return report.model_copy(update={"model": use})
+
+
+def model_use(
+    model_dir: Path, frame: Volume, partner: Volume | None, options: InferenceOptions | None
+) -> ModelUse:
+    """Which model `model_dir` is (the prior, or a model fine-tuned from it) and the noise level it is told
+    about `frame`: the same computation the prediction makes (services/n2n/predict.py told_noise)."""
+    from shared.intensity import Normalisation
+    from shared.manifest import read_manifest
+    from shared.models.builtin import PRIOR_DIR, PRIOR_ID
+
+    manifest = read_manifest(model_dir, verify=False)
+    told = None
+    if manifest.config.get("noise_map"):
+        mapping = Normalisation.of_model(manifest.data).fit(frame.data, "input")
+        told = told_noise_level(
+            frame.data,
+            mapping,
+            acquisition_axis(frame),
+            second=partner.data if partner is not None else None,
+            given=options.noise_sigma if options is not None else None,
+        )
+    is_prior = Path(model_dir).resolve() == PRIOR_DIR.resolve()
+    return ModelUse(
+        model=PRIOR_ID if is_prior else Path(model_dir).name,
+        weights_sha256=next(
+            iter(
+                digest
+                for name, digest in manifest.files.items()
+                if name.endswith(".safetensors") or name.endswith(".h5")
+            ),
+            None,
+        ),
+        started_from=manifest.data.get("started_from"),
+        noise_told=told,
+    )
 
 
 def as_magnitude_of(volume: Volume, output: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ percentile) the methods normalise the input to, so it reads like the benchmark's
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.intensity import Normalisation
 from shared.metrics import psnr_from_mse
 from shared.quality.background import foreground_mask
-from shared.quality.noise_level import NoiseLevel, estimate_noise_level
+from shared.quality.noise_level import NoiseLevel, ToldNoise, estimate_noise_level
 from shared.quality.pair import PairEstimate, pair_estimate
 from shared.quality.residual import ResidualSummary, summarise_residual
 from shared.quality.sure import SureEstimate, monte_carlo_sure
@@ -75,6 +76,26 @@ class QualityReport(BaseModel):
         "differ by more than their noise.",
     )
     assumptions: list[str] = Field(description="What the estimates assume, and where they break.")
+    model: ModelUse | None = Field(
+        default=None,
+        description="Which model made the result: the shipped prior or a model fine-tuned from it (with the "
+        "weights' sha256) and the noise sigma it was told.",
+    )
+
+
+class ModelUse(BaseModel):
+    """The model behind a result, as a report and a job record name it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(description="'prior' (the shipped prior), or the model directory's name.")
+    weights_sha256: str | None = Field(description="sha256 of the weights file, from the model's manifest.")
+    started_from: dict[str, Any] | None = Field(
+        default=None, description="A fine-tuned model: the prior it started from (id, weights sha256)."
+    )
+    noise_told: ToldNoise | None = Field(
+        default=None, description="The noise level the model was told (models with a noise map)."
+    )
 
 
 def assess(
@@ -118,18 +139,20 @@ def assess(
     if second is not None and single_copy is not None:
         pair = pair_estimate(single_copy, noisy, second, mask=anatomy, data_range=data_range)
     input_psnr = None if noise is None or noise <= 0 else psnr_from_mse(noise**2, data_range)
-    gain = None if sure is None or input_psnr is None else sure.psnr - input_psnr
+    invalid = invalid_reason(sure, noise) if sure is not None and noise is not None else None
+    valid = sure if invalid is None else None
+    gain = None if valid is None or input_psnr is None else valid.psnr - input_psnr
     uncertainty = None
-    if sure is not None and sure.rmse > 0:
-        errors = [e for e in (sure.mse_slice_standard_error, sure.mse_standard_error) if e is not None]
+    if valid is not None and valid.rmse > 0:
+        errors = [e for e in (valid.mse_slice_standard_error, valid.mse_standard_error) if e is not None]
         if errors:
-            uncertainty = max(errors) / (2 * sure.rmse)  # d sqrt(m) = dm / (2 sqrt(m))
+            uncertainty = max(errors) / (2 * valid.rmse)  # d sqrt(m) = dm / (2 sqrt(m))
     return QualityReport(
         method=method,
         noise_sigma=noise,
         noise_sigma_255=None if noise is None else 255 * noise / data_range,
-        rmse_estimate=None if sure is None else sure.rmse,
-        psnr_estimate=None if sure is None else sure.psnr,
+        rmse_estimate=None if valid is None else valid.rmse,
+        psnr_estimate=None if valid is None else valid.psnr,
         rmse_uncertainty=uncertainty,
         data_range=data_range,
         residual=residual,
@@ -138,7 +161,8 @@ def assess(
         pair=pair,
         input_psnr_estimate=input_psnr,
         gain_estimate_db=gain,
-        warnings=_warnings(gain, noise, pair),
+        warnings=([f"no valid estimate of the result's error: {invalid}"] if invalid else [])
+        + _warnings(gain, noise, pair, level),
         assumptions=list(ASSUMPTIONS),
     )
 
@@ -147,9 +171,52 @@ CHANGED_PAIR_RATIO = 1.5
 """Pair noise above this multiple of the estimated sigma: the copies differ by more than noise."""
 
 
-def _warnings(gain: float | None, noise: float | None, pair: PairEstimate | None) -> list[str]:
+IMPLAUSIBLE_GAIN_DB = 30.0
+"""A SURE estimate more than 30 dB below the input's noise power is not believed: no denoiser removes
+99.9 % of the noise of a real scan; such a figure means the noise model (white, of that sigma) is wrong."""
+
+PAIR_BELOW_ESTIMATE = 1.5
+"""A pair sigma below the single-volume estimate by this factor: the estimate (and what it drives) is off."""
+
+
+def invalid_reason(sure: SureEstimate, noise: float) -> str | None:
+    """Why a SURE estimate is not a valid error estimate (then no RMSE, PSNR or gain is reported), or None.
+
+    A negative or zero MSE is impossible for an error; one within two standard errors of zero is
+    indistinguishable from it; one far below the noise power is implausible (IMPLAUSIBLE_GAIN_DB). All three
+    happen when the noise is not what SURE assumes (correlated, or of another level than the one used).
+    """
+    if sure.mse <= 0.0:
+        return "SURE gave a negative mean squared error, so the noise is not white at the sigma used"
+    errors = [e for e in (sure.mse_slice_standard_error, sure.mse_standard_error) if e is not None]
+    if errors and sure.mse < 2.0 * max(errors):
+        return "SURE's error is within two standard errors of zero"
+    if noise > 0 and 10.0 * np.log10(noise**2 / sure.mse) > IMPLAUSIBLE_GAIN_DB:
+        return f"SURE's error is implausibly small (over {IMPLAUSIBLE_GAIN_DB:g} dB below the noise)"
+    return None
+
+
+def _warnings(
+    gain: float | None, noise: float | None, pair: PairEstimate | None, level: NoiseLevel | None = None
+) -> list[str]:
     """The findings a user must see before trusting the result or its figures."""
     found: list[str] = []
+    if (
+        pair is not None
+        and level is not None
+        and level.sigma
+        and (pair.pair_noise_sigma * PAIR_BELOW_ESTIMATE < level.sigma)
+    ):
+        found.append(
+            f"the noise estimated from the input alone ({level.sigma:.4g}) is {level.sigma / pair.pair_noise_sigma:.1f} x "
+            "the sigma its two copies differ by: the single-volume estimate is off (correlated noise or a "
+            "masked background), and the pair's is used"
+        )
+    if pair is not None and pair.mse > pair.pair_noise_sigma**2:
+        found.append(
+            "the second acquisition says the result is worse than its input (pair estimate of the error "
+            f"{pair.rmse:.4g} above the noise {pair.pair_noise_sigma:.4g}): keep the input, or fit on the pair"
+        )
     if gain is not None and gain < 0:
         found.append(
             f"the result is estimated {-gain:.1f} dB worse than its input (SURE against the input's own noise "

@@ -79,3 +79,48 @@ def estimate_noise_level(
         wavelet=wavelet,
         background=background,
     )
+
+
+TellSource = Literal["given", "pair", "background", "wavelet", "none"]
+
+
+class ToldNoise(BaseModel):
+    """The noise level a noise-level-aware model is told about its input, and where it came from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sigma: float = Field(description="Noise sigma in the input's units.")
+    sigma_255: float = Field(description="The same on the 0-255 scale of the input's normalisation.")
+    source: TellSource = Field(
+        description="given: the caller's; pair: measured between the input and its second acquisition; "
+        "background / wavelet: the project's estimate from the input alone; none: nothing could be measured "
+        "(the model is told 0: no noise)."
+    )
+
+
+def told_noise_level(
+    data: np.ndarray,
+    mapping: IntensityMapping,
+    slice_axis: int,
+    *,
+    second: np.ndarray | None = None,
+    given: float | None = None,
+    name: str = "input",
+) -> ToldNoise:
+    """The sigma to tell a model about `data`: the caller's (`given`, on the 0-255 scale of `mapping`),
+    else a second acquisition's pair sigma (it measures the noise itself, where a single-volume estimate
+    can be fooled by correlated noise or a masked background), else the project's estimate."""
+    from shared.quality.pair import pair_noise_sigma
+
+    if given is not None:
+        if not 0.0 <= given <= 255.0:
+            raise ConfigError(f"noise_sigma must be between 0 and 255 (0-255 scale), got {given:g}")
+        return ToldNoise(sigma=given / 255.0 * mapping.scale, sigma_255=given, source="given")
+    if second is not None:
+        measured = pair_noise_sigma(data, second)
+        if measured is not None and measured > 0.0:
+            return ToldNoise(sigma=measured, sigma_255=measured / mapping.scale * 255.0, source="pair")
+    level = estimate_noise_level(data, mapping, slice_axis=slice_axis, name=name)
+    if level.sigma is None or level.source is None:
+        return ToldNoise(sigma=0.0, sigma_255=0.0, source="none")
+    return ToldNoise(sigma=level.sigma, sigma_255=level.sigma * 255.0 / mapping.scale, source=level.source)

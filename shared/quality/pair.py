@@ -71,3 +71,17 @@ def pair_estimate(
         pair_noise_sigma=math.sqrt(between_copies / 2),
         voxels=int(region.sum()),
     )
+
+
+def pair_noise_sigma(first: np.ndarray, second: np.ndarray) -> float | None:
+    """The noise sigma of one copy from two acquisitions of the same anatomy, robustly: 1.4826 x the median
+    absolute deviation of (y1 - y2) / sqrt(2), over voxels neither copy has masked to exactly 0 (a masked
+    background is no noise sample) and robust to the few voxels where the anatomy moved. None when fewer than
+    100 voxels are left."""
+    y1 = np.asarray(first, dtype=np.float64)
+    y2 = np.asarray(second, dtype=np.float64)
+    kept = (y1 != 0.0) & (y2 != 0.0)
+    if int(kept.sum()) < 100:
+        return None
+    difference = (y1[kept] - y2[kept]) / math.sqrt(2.0)
+    return float(1.4826 * np.median(np.abs(difference - np.median(difference))))

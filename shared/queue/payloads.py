@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.jobs.paths import ID_PATTERN
 from shared.methods import MethodConfig, MethodName
+from shared.methods.inference import InferenceOptions
 from shared.noise import Sigma
 
 
@@ -48,6 +49,9 @@ class DenoisePayload(BaseModel):
     )
     result: str = Field(description="Where to write the denoised volume, relative to DATA_DIR.")
     keep_dtype: bool = Field(default=False, description="Write the result in the input's integer data type.")
+    options: InferenceOptions = Field(
+        default_factory=InferenceOptions, description="How the model is applied (n2n: noise level, planes)."
+    )
 
     @model_validator(mode="after")
     def _model_or_fit(self) -> DenoisePayload:

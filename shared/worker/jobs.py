@@ -54,9 +54,10 @@ def run_denoise_job(task: Any, payload: dict[str, Any], workflow: MethodWorkflow
             volumes=job.volumes,
             progress=step.progress,
             resume=job.model_id is None and workflow.has_checkpoint(work),
+            options=job.options,
         )
         step.progress(Progress(stage="assessing", fraction=0.0))
-        report = workflow.assess(volume, denoised, registered or work, second=second)
+        report = workflow.assess(volume, denoised, registered or work, second=second, options=job.options)
         removed = volume.with_data(volume.data - denoised.data)
         step.write(
             removed, residual_name(job.result), description="residual (input - denoised)", as_new_series=True

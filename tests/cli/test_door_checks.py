@@ -53,9 +53,6 @@ def series(small_mni_volume: Volume, tmp_path: Path) -> Path:
     return write_volume(Volume(data=data, affine=small_mni_volume.affine), tmp_path / "series.nii.gz")
 
 
-# Strict xfail until cli/denoise.py calls shared.methods.checks.check_request after reading its input (the
-# lead's file): then these pass, the strict mark fails, and the mark is to be removed.
-@pytest.mark.xfail(strict=True, reason="cli/denoise.py does not call check_request yet")
 @pytest.mark.parametrize(
     ("source", "out", "flags", "message"),
     [

@@ -116,3 +116,19 @@ def test_a_malformed_dicom_is_one_line_and_exit_code_2(run_cli, tmp_path) -> Non
     assert result.code == 2
     assert result.err == "fetal-denoise: error: bad.dcm: RescaleSlope is not a number ('ab')\n"
     assert result.out == ""
+
+
+def test_noise_level_measures_along_the_axis_denoise_reports(run_cli, tmp_path):
+    """`noise-level` without --slice-axis measures along the acquisition axis, as `denoise --quality` does, so
+    the sigma both print agrees: here a thick-slice stack whose thick axis is X."""
+    import nibabel as nib
+
+    rng = np.random.default_rng(3)
+    z, y, _ = np.mgrid[:64, :64, :12]
+    data = (
+        100.0 * (((z - 32) ** 2 + (y - 32) ** 2) < 600) + 20.0 * np.sin(z / 3.0) + rng.normal(0, 8, z.shape)
+    )
+    path = tmp_path / "stack.nii.gz"
+    nib.save(nib.Nifti1Image(data.astype(np.float32).transpose(2, 1, 0), np.diag([4.0, 1.0, 1.0, 1.0])), path)
+    report = json.loads(run_cli("noise-level", path, "--json").out)
+    assert report["wavelet"]["slice_axis"] == 2

@@ -167,6 +167,23 @@ def test_page_loads_with_a_strict_csp_and_no_inline_code(tab: PageWatch, service
     assert tab.errors == []
 
 
+def test_the_page_starts_from_the_shipped_prior(tab: PageWatch, service: Any):
+    """With the key accepted the form offers n2n with the shipped prior (no fit budget to fill); n2v switches
+    to a fit on the upload with its budget enabled, and back to n2n returns to the prior."""
+    page = tab.page
+    _use_key(page, API_KEY)
+    _wait_until(lambda: _text(page, "#key-status") == "key accepted", "the key is accepted")
+    _wait_until(lambda: page.input_value("#model") == "prior", "the prior is the model")
+    assert page.input_value("#method") == "n2n"
+    assert page.locator("#epochs").is_disabled()
+    page.select_option("#method", "n2v")
+    _wait_until(lambda: page.input_value("#model") == "", "n2v fits on the upload")
+    assert page.locator("#epochs").is_enabled() and page.input_value("#epochs") == "20"
+    page.select_option("#method", "n2n")
+    _wait_until(lambda: page.input_value("#model") == "prior", "back to the prior")
+    assert json.dumps(tab.errors) == "[]"
+
+
 def test_wrong_api_key_shows_the_servers_error(tab: PageWatch):
     """A wrong key is refused with the server's message, next to the key field; nothing else is listed."""
     _use_key(tab.page, "not-the-key")
@@ -312,6 +329,7 @@ def test_cancel_from_the_page_stops_and_removes_the_job(
     _use_key(page, API_KEY)
     _wait_until(lambda: _text(page, "#key-status") == "key accepted", "the key is accepted")
     page.set_input_files("#file", str(e2e_volumes["noisy"]))
+    page.select_option("#method", "n2v")  # this service runs no n2n worker; n2n's default is the prior anyway
     page.fill("#epochs", "200")
     page.fill("#steps", "50")
     page.click("details summary")

@@ -134,3 +134,26 @@ def test_serve_stopped_with_sigterm_stops_its_workers(tmp_path: Path):
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(serve.pid, signal.SIGKILL)
+
+
+def test_embedded_default_denoises_with_the_shipped_prior(tmp_path: Path, e2e_volumes: dict[str, Path]):
+    """POST /denoise with only a file: the shipped prior, told the upload's noise level, no training; the
+    job's quality block names the prior's weights and the sigma it was told."""
+    with (
+        embedded_service(tmp_path / "data", env=NO_REDIS) as service,
+        httpx.Client(base_url=service.base_url) as api,
+    ):
+        response = api.post("/denoise", files=upload(("file", e2e_volumes["noisy"])))
+        assert response.status_code == 202, response.text
+        view = wait_for(api, response.json()["job_id"])
+        assert view["status"] == "succeeded", view
+        assert view["model_id"] == "prior"
+        used = view["quality"]["model"]
+        assert used["model"] == "prior" and len(used["weights_sha256"]) == 64
+        assert used["noise_told"]["source"] in ("background", "wavelet") and used["noise_told"]["sigma"] > 0
+        download = api.get(view["result"])
+        assert download.status_code == 200
+        (tmp_path / "result.nii.gz").write_bytes(download.content)
+    result = nib.load(tmp_path / "result.nii.gz")
+    assert (result.affine == nib.load(e2e_volumes["noisy"]).affine).all()
+    assert result.shape == nib.load(e2e_volumes["noisy"]).shape

@@ -129,3 +129,13 @@ def test_a_single_slice_is_unsplit():
     """Too few slices to hold any out: training and validation both see them, nothing is tested."""
     split = split_slices([[0]], axis=0)
     assert (split.mode, split.train, split.val, split.test) == ("unsplit", [(0, 0)], [(0, 0)], [])
+
+
+def test_an_isotropic_slab_is_sliced_into_its_large_faces():
+    """A 1 mm slab stored with its short side as the file's x (array (Z, Y, X) = 181 x 217 x 30) is sliced
+    across X into 217 x 181 slices, not across Z into 217 x 30 strips no patch fits; a volume whose Z slices
+    are nearly the largest keeps Z."""
+    slab = Volume(data=np.zeros((181, 217, 30), dtype=np.float32), affine=np.eye(4))
+    assert acquisition_axis(slab) == 2
+    cube = Volume(data=np.zeros((170, 180, 181), dtype=np.float32), affine=np.eye(4))
+    assert acquisition_axis(cube) == 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, UploadFile
 
@@ -17,7 +17,9 @@ from shared.errors import ConfigError
 from shared.jobs.store import JobRecord, utcnow
 from shared.methods import AnyConfig, MethodName
 from shared.methods.checks import check_request
+from shared.methods.inference import InferenceOptions
 from shared.methods.workflow import parse_volumes
+from shared.models.builtin import PRIOR_ID
 from shared.queue.names import DENOISE_TASKS, METRICS_EVALUATE
 from shared.queue.payloads import DenoisePayload, MetricsPayload, VolumeInput
 from shared.volume import check_same_shape
@@ -34,8 +36,39 @@ def denoise(
     file: Annotated[
         UploadFile, File(description="Noisy volume: .nii/.nii.gz, DICOM series .zip, .dcm or .npy.")
     ],
-    method: Annotated[MethodName, Form(description="n2n (PyTorch) or n2v (TensorFlow).")],
-    model_id: Annotated[str | None, Form(description="A registered model; none: fit on this upload.")] = None,
+    method: Annotated[
+        MethodName,
+        Form(
+            description="n2n (PyTorch; default: the shipped prior) or n2v (TensorFlow; fits on the upload)."
+        ),
+    ] = "n2n",
+    model_id: Annotated[
+        str | None,
+        Form(description="A registered model, or 'prior' (the shipped prior: the n2n default without fit)."),
+    ] = None,
+    fit: Annotated[
+        bool,
+        Form(
+            description="Train on the upload first: n2n fine-tunes the prior (200 steps unless params say "
+            "otherwise), n2v fits from scratch (its default). params, plane, repeats or volumes imply it."
+        ),
+    ] = False,
+    scratch: Annotated[
+        bool, Form(description="n2n fit: from random weights instead of the prior (a scratch fit's budget).")
+    ] = False,
+    noise_sigma: Annotated[
+        float | None,
+        Form(
+            ge=0.0,
+            le=255.0,
+            description="n2n models told the noise level (the prior): the upload's noise sigma on the 0-255 "
+            "scale of its normalisation; default: file2's pair sigma, else the estimate.",
+        ),
+    ] = None,
+    planes: Annotated[
+        Literal["one", "three"],
+        Form(description="n2n: 'three' averages the results across all three axes (near-isotropic voxels)."),
+    ] = "one",
     file2: Annotated[
         UploadFile | None,
         File(description="n2n: a second noisy acquisition; trains on the pair, or averages two predictions."),
@@ -81,12 +114,19 @@ def denoise(
     values = with_plane(parse_params(params), plane)
     chosen = parse_volumes(volumes) if volumes else None
     repeats = repeats or chosen is not None
+    options = InferenceOptions(noise_sigma=noise_sigma, planes=planes)
+    if method != "n2n" and options != InferenceOptions():
+        raise ConfigError("noise_sigma and planes apply to n2n models; n2v takes neither")
+    fitting = fit or scratch or bool(values) or repeats or (method == "n2v" and model_id is None)
+    if fitting and model_id is not None:
+        raise ConfigError(
+            f"fit, scratch, params, plane, repeats and volumes are for fitting; model {model_id} is used as it "
+            "was trained"
+        )
+    if model_id is None and not fitting:
+        model_id = PRIOR_ID  # the default: the shipped prior, told the upload's noise level
     if model_id is not None:
         caller_model(data_dir, model_id, caller, expected_method=method)
-        if values or repeats:
-            raise ConfigError(
-                f"params, plane, repeats and volumes are for fitting; model {model_id} is used as it was trained"
-            )
     if file2 is not None and repeats:
         raise ConfigError(
             "give either file2 (a second acquisition) or repeats (a series of repetitions), not both"
@@ -97,7 +137,11 @@ def denoise(
         )
     if method == "n2v" and file2 is not None:
         raise ConfigError("file2 (a second acquisition) is only used by method n2n")
-    config: AnyConfig | None = None if model_id is not None else fitting_config(method, values, settings)
+    if scratch and method != "n2n":
+        raise ConfigError("scratch chooses how an n2n fit starts; n2v always fits from scratch")
+    config: AnyConfig | None = (
+        None if model_id is not None else fitting_config(method, values, settings, scratch=scratch)
+    )
     check_request(config, [])  # what the config alone decides (targets), before a byte is stored
     with new_job_folder(data_dir) as (job_id, folder):
         inputs = folder / "inputs"
@@ -140,6 +184,7 @@ def denoise(
                 volumes=list(chosen) if chosen is not None else None,
                 result=result,
                 keep_dtype=keep_dtype,
+                options=options,
             ).model_dump(mode="json")
         ]
         if reference is not None:

@@ -85,10 +85,12 @@ def test_n2n_pair_and_registered_model_are_queued(
 def test_n2n_on_one_scan_fits_by_recorruption_and_two_pair_sources_are_422(
     client: TestClient, queue: RecordingQueue, nifti_path: Path, job_folders: Callable[[], list[Path]]
 ):
-    """A single scan is an n2n fit of its own (R2R); file2 and repeats at once is refused, nothing queued."""
-    single = client.post("/denoise", data={"method": "n2n"}, files=_files(file=nifti_path))
+    """A single scan with fit is an n2n fine-tuning of the prior on it (R2R); file2 and repeats at once is
+    refused, nothing queued."""
+    single = client.post("/denoise", data={"method": "n2n", "fit": "true"}, files=_files(file=nifti_path))
     assert single.status_code == 202, single.text
-    assert queue.submitted[0][0].payload["config"]["method"] == "n2n"
+    config = queue.submitted[0][0].payload["config"]
+    assert config["method"] == "n2n" and config["start"] == "prior"
     both = client.post(
         "/denoise", data={"method": "n2n", "repeats": "true"}, files=_files(file=nifti_path, file2=nifti_path)
     )
@@ -186,7 +188,7 @@ def test_params_with_a_model_are_422(
     )
     assert response.status_code == 422
     assert response.json()["detail"] == (
-        "params, plane, repeats and volumes are for fitting; model n2v-model is used as it was trained"
+        "fit, scratch, params, plane, repeats and volumes are for fitting; model n2v-model is used as it was trained"
     )
 
 
@@ -214,3 +216,27 @@ def test_chosen_repeated_volumes_are_queued_and_checked_against_the_series(
     n2v = client.post("/denoise", data={"method": "n2v", "volumes": "0,1"}, files=_files(file=series))
     assert n2v.status_code == 422 and "n2v trains on every volume" in n2v.json()["detail"]
     assert len(queue.submitted) == 1
+
+
+def test_without_a_model_or_a_fit_the_shipped_prior_denoises(
+    client: TestClient, queue: RecordingQueue, nifti_path: Path
+):
+    """POST /denoise with nothing but a file runs the shipped prior (n2n) told the upload's noise level;
+    scratch asks for a fit from random weights; noise_sigma and planes travel to the worker."""
+    plain = client.post("/denoise", files=_files(file=nifti_path))
+    assert plain.status_code == 202, plain.text
+    payload = queue.submitted[0][0].payload
+    assert payload["method"] == "n2n" and payload["model_id"] == "prior" and payload["config"] is None
+    assert client.get(f"/jobs/{plain.json()['job_id']}").json()["model_id"] == "prior"
+    told = client.post(
+        "/denoise", data={"noise_sigma": "12.5", "planes": "three"}, files=_files(file=nifti_path)
+    )
+    assert told.status_code == 202, told.text
+    assert queue.submitted[1][0].payload["options"] == {"noise_sigma": 12.5, "planes": "three"}
+    scratch = client.post("/denoise", data={"fit": "true", "scratch": "true"}, files=_files(file=nifti_path))
+    assert scratch.status_code == 202, scratch.text
+    assert queue.submitted[2][0].payload["config"]["start"] == "scratch"
+    refused = client.post(
+        "/denoise", data={"method": "n2v", "noise_sigma": "5"}, files=_files(file=nifti_path)
+    )
+    assert refused.status_code == 422 and "n2v takes neither" in refused.json()["detail"]

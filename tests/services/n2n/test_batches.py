@@ -21,7 +21,7 @@ def test_batches_have_the_configured_shape(small_data: N2NTrainingData) -> None:
     config = tiny_config(batch_size=3, crop_size=32, steps_per_epoch=4)
     batches = list(epoch_batches(small_data, config, epoch=0))
     assert len(batches) == 4
-    for inputs, targets in batches:
+    for inputs, targets, _ in batches:
         assert inputs.shape == targets.shape == (3, 1, 32, 32)
         assert inputs.dtype == np.float32
 
@@ -36,7 +36,7 @@ def test_an_epoch_is_reproducible_and_epochs_differ(small_data: N2NTrainingData)
     """Epoch e's batches depend only on (seed, e): what a resumed training relies on."""
     config = tiny_config(steps_per_epoch=3)
     again = list(epoch_batches(small_data, config, epoch=1))
-    for (a, b), (c, d) in zip(epoch_batches(small_data, config, epoch=1), again, strict=True):
+    for (a, b, _), (c, d, _) in zip(epoch_batches(small_data, config, epoch=1), again, strict=True):
         np.testing.assert_array_equal(a, c)
         np.testing.assert_array_equal(b, d)
     other = next(epoch_batches(small_data, config, epoch=2))[0]
@@ -105,7 +105,7 @@ def test_clean_targets_share_n2n_inputs_and_crops(small_data: N2NTrainingData) -
         for y in range(stack.shape[1] - 31)
         for x in range(stack.shape[2] - 31)
     }
-    for (n2n_in, _), (n2c_in, n2c_target) in zip(
+    for (n2n_in, _, _), (n2c_in, n2c_target, _) in zip(
         epoch_batches(small_data, noisy, epoch=0), epoch_batches(small_data, clean, epoch=0), strict=True
     ):
         np.testing.assert_array_equal(n2n_in, n2c_in)
@@ -126,7 +126,7 @@ def test_context_slices_are_input_channels_and_the_target_is_the_middle_one(smal
     config = tiny_config(context=2, batch_size=3, steps_per_epoch=2)
     data = from_clean([small_mni_volume], SIGMA, config)
     assert data.train.first[0].shape == (5, 48, 64) and data.train.middle == 2
-    inputs, targets = next(epoch_batches(data, config, epoch=0))
+    inputs, targets, _ = next(epoch_batches(data, config, epoch=0))
     assert inputs.shape == (3, 5, 32, 32) and targets.shape == (3, 1, 32, 32)
 
 
@@ -140,7 +140,7 @@ def test_a_single_scan_is_paired_with_its_recorrupted_complement(small_mni_volum
     assert data.train.second is None and data.train.noise_std is not None
     std = data.train.noise_std[0]
     differences = np.concatenate(
-        [(x[:, 0] - y[:, 0]).ravel() for x, y in epoch_batches(data, config, epoch=0)]
+        [(x[:, 0] - y[:, 0]).ravel() for x, y, _ in epoch_batches(data, config, epoch=0)]
     )
     assert float(np.std(differences)) == pytest.approx(std * (0.5 + 1 / 0.5), rel=0.05)
 
@@ -149,7 +149,15 @@ def test_augmentation_turns_input_and_target_together(small_data: N2NTrainingDat
     """Augmented crops keep their shapes, and each epoch's augmentation is as reproducible as its crops."""
     config = tiny_config(augment=True, steps_per_epoch=2, targets="clean")
     first, again = list(epoch_batches(small_data, config, 0)), list(epoch_batches(small_data, config, 0))
-    for (x, y), (x2, y2) in zip(first, again, strict=True):
+    for (x, y, _), (x2, y2, _) in zip(first, again, strict=True):
         np.testing.assert_array_equal(x, x2) and np.testing.assert_array_equal(y, y2)
         assert x.shape == (2, 1, 32, 32) and y.shape == (2, 1, 32, 32)
         assert 0.1 < float(np.std(x - y)) < 0.3  # the clean target still lies under its noisy input
+
+
+def test_batches_carry_the_noise_level_each_input_has(small_data: N2NTrainingData) -> None:
+    """A noise-level-aware network is told each input's sigma: the synthetic sigma for pairs of copies, and
+    for a recorrupted single scan its own sigma times sqrt(1 + alpha^2) (the input is y + alpha z)."""
+    _, _, levels = next(epoch_batches(small_data, tiny_config(batch_size=3, steps_per_epoch=1), epoch=0))
+    assert small_data.sigma is not None
+    np.testing.assert_allclose(levels, small_data.sigma / 255.0, rtol=1e-6)

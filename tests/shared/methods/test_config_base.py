@@ -72,7 +72,7 @@ def test_the_published_schema_keeps_the_union_and_every_field() -> None:
     }
     n2n_own = {"batch_size", "crop_size", "beta1", "beta2", "eps", "rampdown", "loss", "seed"}
     n2n_own |= {"steps_per_epoch", "targets", "context", "residual", "recorruption", "resample_noise"}
-    n2n_own |= {"amp", "tile", "tile_overlap"}
+    n2n_own |= {"amp", "tile", "tile_overlap", "noise_map", "start"}
     n2v_own = {"steps_per_epoch", "batch_size", "patch_size", "dims", "n2v2", "seed", "rampdown", "loss"}
     n2v_own |= {"unet_kern_size", "unet_n_depth", "unet_n_first", "batch_norm", "n2v_perc_pix"}
     n2v_own |= {"n2v_manipulator", "n2v_neighborhood_radius", "struct_n2v_mask", "tensorboard"}

@@ -10,7 +10,8 @@ import pytest
 
 from shared.errors import ConfigError, UnsupportedFormatError
 from shared.io import write_volume
-from shared.methods.checks import check_output, check_request
+from shared.methods import parse_config
+from shared.methods.checks import check_output, check_request, check_trainable
 from shared.methods.n2n import N2NConfig
 from shared.methods.n2v import N2VConfig
 from shared.volume import Volume
@@ -102,3 +103,12 @@ def test_the_trainability_and_volume_checks_run_too():
         check_request(N2VConfig(), [("scan.nii.gz", _volume())])
     with pytest.raises(ConfigError, match="there is no volume 5"):
         check_request(N2NConfig(), [("series.nii.gz", _volume(2))], volumes=(0, 5))
+
+
+def test_a_patch_that_fits_another_plane_names_that_plane():
+    """An N2V patch too large for the chosen plane's slices but not for another plane's: the refusal says
+    which plane (and --plane) would fit, besides the smaller patch."""
+    volume = Volume(data=np.zeros((96, 96, 40), dtype=np.float32), affine=np.eye(4))
+    config = parse_config("n2v", {"patch_size": 64, "plane": "coronal"})
+    with pytest.raises(ConfigError, match=r"plane 'sagittal' \(--plane sagittal\)"):
+        check_trainable(config, volume, "slab.nii.gz")

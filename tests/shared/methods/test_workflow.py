@@ -14,6 +14,7 @@ import pytest
 from shared.errors import ConfigError, ShapeMismatchError
 from shared.manifest import ModelManifest
 from shared.methods import AnyConfig, MethodName, fit_config
+from shared.methods.inference import InferenceOptions
 from shared.methods.workflow import (
     MethodWorkflow,
     TrainingSet,
@@ -55,6 +56,7 @@ class RecordingWorkflow(MethodWorkflow):
         *,
         second_acquisitions: list[Volume] | None,
         progress: ProgressCallback,
+        options: InferenceOptions | None = None,
     ) -> list[np.ndarray]:
         for i, _ in enumerate(volumes):
             progress(Progress(stage="predicting", fraction=(i + 1) / len(volumes)))

@@ -32,7 +32,10 @@ export function initSubmit(accepted) {
     });
   }
   byId("method").addEventListener("change", () => {
-    loadModels();
+    // Each method's own start: the prior (n2n, no training) or a fit (n2v), with the fit budget it defaults to.
+    const n2n = byId("method").value === "n2n";
+    byId("epochs").value = n2n ? "4" : "20";
+    loadModels(n2n ? "prior" : "");
     updateBudget();
   });
   byId("model").addEventListener("change", updateBudget);
@@ -57,7 +60,7 @@ function formatBytes(bytes) {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
 
-/** The registered models of the chosen method, newest first, as choices beside "Fit on this upload". */
+/** The registered models of the chosen method, newest first, beside the prior and a fit on the upload. */
 export async function loadModels(selected = "") {
   if (!keyChecked) {
     return;
@@ -67,11 +70,18 @@ export async function loadModels(selected = "") {
   const keep = selected || select.value;
   try {
     const page = await getJson("/models?limit=100");
-    select.replaceChildren(element("option", { value: "" }, "Fit on this upload"));
+    // n2n starts from the shipped prior (no training); its fit fine-tunes it. n2v has no prior: it fits.
+    const choices =
+      method === "n2n"
+        ? [element("option", { value: "prior" }, "The shipped prior (seconds)"),
+           element("option", { value: "" }, "Fine-tune the prior on this upload")]
+        : [element("option", { value: "" }, "Fit on this upload")];
+    select.replaceChildren(...choices);
     for (const model of page.items.filter((item) => item.method === method)) {
       select.append(element("option", { value: model.id }, model.id));
     }
-    select.value = [...select.options].some((option) => option.value === keep) ? keep : "";
+    const fallback = method === "n2n" ? "prior" : "";
+    select.value = [...select.options].some((option) => option.value === keep) ? keep : fallback;
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 401) {
       showError(byId("submit-error"), `Could not list the models: ${error.message}`);
