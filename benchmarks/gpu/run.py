@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -155,23 +156,28 @@ def machine(env: dict[str, str], python: str) -> dict[str, Any]:
     return found
 
 
-def pretrain_rate(out: Path) -> dict[str, Any] | None:
-    """Steps per second of the pretraining from its manifest (training and validation; the generation of
-    the heads is not counted), or None when it wrote none."""
+def pretrain_rate(out: Path, steps_per_epoch: int) -> dict[str, Any] | None:
+    """Steps per second of the pretraining (training and validation; the heads' generation not counted): from
+    its manifest, else, when it was cut short, from the last epoch its log reports; None before any epoch."""
     try:
         manifest = json.loads((out / "prior" / "manifest.json").read_text(encoding="utf-8"))
         config = manifest["data"]["pretraining"]
         seconds = float(manifest["validation"]["seconds"])
+        steps = int(config["epochs"]) * int(config["steps_per_epoch"])
+        source = "prior/manifest.json"
     except (OSError, ValueError, KeyError, TypeError):
-        return None
-    steps = int(config["epochs"]) * int(config["steps_per_epoch"])
+        log = out / "logs" / "pretrain.log"
+        text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+        epochs = re.findall(r"^epoch (\d+)/\d+ .*\((\d+) s\)$", text, flags=re.MULTILINE)
+        if not epochs:
+            return None
+        steps, seconds = int(epochs[-1][0]) * steps_per_epoch, float(epochs[-1][1])
+        source = "logs/pretrain.log (whole seconds)"
     return {
         "steps": steps,
-        "batch_size": config["batch_size"],
-        "crop_size": config["crop_size"],
-        "training_seconds": seconds,
+        "seconds": seconds,
         "steps_per_s": round(steps / seconds, 2) if seconds > 0 else None,
-        "framework": manifest.get("framework"),
+        "from": source,
     }
 
 
@@ -229,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             record |= run_step(step, out / "logs" / f"{step.name}.log", min(step.budget_s, left), env)
         record["outputs"] = {name: (out / name).is_file() for name in step.outputs}
         if step.name == "pretrain":
-            record["rate"] = pretrain_rate(out)
+            record["rate"] = pretrain_rate(out, 1 if args.dry else PRETRAIN_STEPS)
         document["steps"].append(record)
         document["total_seconds"] = round(sum(s["seconds"] for s in document["steps"]), 1)
         atomic_write_text(out / "run.json", json.dumps(document, indent=1) + "\n")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.gpu.run import plan
+from benchmarks.gpu.run import plan, pretrain_rate
 from shared.models.builtin import PRIOR_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +39,19 @@ def test_the_real_run_points_every_output_into_the_folder_it_is_given(tmp_path: 
         "pretrain", "--out", str(tmp_path / "prior"), "--epochs", "2", "--steps-per-epoch", "300", "--threads", "16",
     ]  # fmt: skip
     assert sum(step.budget_s for step in steps.values()) <= 540
+
+
+def test_a_pretraining_cut_short_still_gives_its_steps_per_second(tmp_path: Path) -> None:
+    """Killed at its limit before the manifest, the pretraining's rate comes from the last epoch it logged."""
+    assert pretrain_rate(tmp_path, 300) is None
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "pretrain.log").write_text(
+        "126 training and 6 validation heads ready in 40 s\n"
+        "epoch 1/2 loss 0.01 val PSNR dB sigma 5: 40.00, sigma 20: 30.00 (60 s)\n"
+    )
+    rate = pretrain_rate(tmp_path, 300)
+    assert rate is not None
+    assert (rate["steps"], rate["seconds"], rate["steps_per_s"]) == (300, 60.0, 5.0)
 
 
 @pytest.mark.slow
