@@ -61,7 +61,7 @@ def test_dry_run_runs_every_step_on_the_cpu_and_records_it(tmp_path: Path) -> No
     out = tmp_path / "gpu-out"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [str(SCRIPT), str(out), "--dry"], env=env, capture_output=True, text=True, timeout=1500, check=False
+        [str(SCRIPT), str(out), "--dry"], env=env, capture_output=True, text=True, timeout=2700, check=False
     )
     for name in STEPS:
         assert f"[{name}] " in done.stdout
