@@ -197,6 +197,12 @@ class Health(BaseModel):
         description="Per queue (n2n, n2v, metrics): up when a worker sent a heartbeat in the last 20 s; "
         "unknown when the heartbeats cannot be read (the broker is down)."
     )
+    devices: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Per queue with a live worker, where each of its workers runs jobs, as the worker found at "
+        "its start: `cpu` (its framework sees no GPU: jobs run on the CPU, slower), `gpu: <name>`, `checking` "
+        "(its check is still running), `unknown` (the check failed; see the worker's log).",
+    )
     disk_free_bytes: int | None = Field(
         description="Bytes free on the data directory's file system (null when it cannot be read); under "
         "disk_min_free_bytes the status is degraded and uploads are refused (507)."

@@ -1,4 +1,5 @@
-"""Worker heartbeats: each worker says every few seconds which queue it serves; /health reads them.
+"""Worker heartbeats: each worker says every few seconds which queue it serves, and on which device its jobs
+run (shared/worker/device.py); /health reads them.
 
 A worker's main process beats every BEAT_INTERVAL_S (shared/worker/lease.py); a queue with no beat younger
 than BEAT_TTL_S has no live worker. With Redis the beats are keys that expire by themselves (no clock is
@@ -31,38 +32,55 @@ REDIS_TIMEOUT_S = 1.0
 class Heartbeats(Protocol):
     """Where heartbeats are kept."""
 
-    def beat(self, queue: str, worker: str) -> None:
-        """Record that `worker` serves `queue` now."""
+    def beat(self, queue: str, worker: str, device: str = "unknown") -> None:
+        """Record that `worker` serves `queue` now, running its jobs on `device`."""
+
+    def live_devices(self) -> dict[str, list[str]]:
+        """The device of each worker that beat recently, for each queue (empty when none)."""
 
     def live_workers(self) -> dict[str, int]:
         """How many workers beat recently, for each queue (0 when none)."""
 
 
 class FileHeartbeats:
-    """Heartbeats as files `<queue>@<worker>` whose modification time is the last beat (local queue)."""
+    """Heartbeats as files `<queue>@<worker>` whose modification time is the last beat and whose text is the
+    worker's device (local queue)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._written: dict[Path, str] = {}
 
-    def beat(self, queue: str, worker: str) -> None:
-        """Touch the worker's file (created on the first beat)."""
+    def beat(self, queue: str, worker: str, device: str = "unknown") -> None:
+        """Touch the worker's file; (re)write its text when the device changed (the first beat included)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / f"{queue}@{worker.replace('/', '_')}").touch()
+        path = self.folder / f"{queue}@{worker.replace('/', '_')}"
+        if self._written.get(path) == device and path.exists():
+            path.touch()
+            return
+        # Written whole under a dot name and renamed, so /health never reads half a device.
+        tmp = self.folder / f".{path.name}.tmp"
+        tmp.write_text(device, encoding="utf-8")
+        os.replace(tmp, path)
+        self._written[path] = device
 
-    def live_workers(self) -> dict[str, int]:
-        """Count the files touched within BEAT_TTL_S, per queue; stale files older than a day are removed."""
-        counts = dict.fromkeys(QUEUES, 0)
+    def live_devices(self) -> dict[str, list[str]]:
+        """The text of the files touched within BEAT_TTL_S, per queue; files older than a day are removed."""
+        devices: dict[str, list[str]] = {queue: [] for queue in QUEUES}
         now = time.time()
         with contextlib.suppress(FileNotFoundError):
             for entry in os.scandir(self.folder):
                 queue = entry.name.partition("@")[0]
                 with contextlib.suppress(FileNotFoundError):
                     age = now - entry.stat().st_mtime
-                    if age <= BEAT_TTL_S and queue in counts:
-                        counts[queue] += 1
+                    if age <= BEAT_TTL_S and queue in devices:
+                        devices[queue].append(Path(entry.path).read_text(encoding="utf-8"))
                     elif age > 86_400:
                         os.unlink(entry.path)
-        return counts
+        return devices
+
+    def live_workers(self) -> dict[str, int]:
+        """Count the files touched within BEAT_TTL_S, per queue."""
+        return {queue: len(found) for queue, found in self.live_devices().items()}
 
 
 class RedisHeartbeats:
@@ -72,18 +90,28 @@ class RedisHeartbeats:
         self.client = client
         self.prefix = f"{prefix}fetal-denoise:heartbeat:"
 
-    def beat(self, queue: str, worker: str) -> None:
-        """Set the worker's key with its time to live."""
-        self.client.set(f"{self.prefix}{queue}@{worker}", "1", px=int(BEAT_TTL_S * 1000))
+    def beat(self, queue: str, worker: str, device: str = "unknown") -> None:
+        """Set the worker's key, its value the device, with its time to live."""
+        self.client.set(f"{self.prefix}{queue}@{worker}", device, px=int(BEAT_TTL_S * 1000))
+
+    def live_devices(self) -> dict[str, list[str]]:
+        """The values of the keys that have not expired, per queue."""
+        devices: dict[str, list[str]] = {queue: [] for queue in QUEUES}
+        keys = [
+            key
+            for key in self.client.scan_iter(match=f"{self.prefix}*", count=100)
+            if key.decode().removeprefix(self.prefix).partition("@")[0] in devices
+        ]
+        values = self.client.mget(keys) if keys else []
+        for key, value in zip(keys, values, strict=True):
+            if value is not None:  # expired between the scan and the read
+                text = value.decode() if isinstance(value, bytes) else str(value)
+                devices[key.decode().removeprefix(self.prefix).partition("@")[0]].append(text)
+        return devices
 
     def live_workers(self) -> dict[str, int]:
         """Count the keys that have not expired, per queue."""
-        counts = dict.fromkeys(QUEUES, 0)
-        for key in self.client.scan_iter(match=f"{self.prefix}*", count=100):
-            queue = key.decode().removeprefix(self.prefix).partition("@")[0]
-            if queue in counts:
-                counts[queue] += 1
-        return counts
+        return {queue: len(found) for queue, found in self.live_devices().items()}
 
 
 def heartbeats(settings: Settings) -> Heartbeats:

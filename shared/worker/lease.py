@@ -1,7 +1,8 @@
 """What a worker's main process does every few seconds while it lives: heartbeats and job leases.
 
 Heartbeat: each queue the worker consumes gets a beat (shared/queue/liveness.py), so /health can say which
-queue has no live worker.
+queue has no live worker, and on which device each live worker runs its jobs: the step checks that once, in
+a thread (shared/worker/device.py; the beats say "checking" meanwhile), and logs it in one line.
 
 Lease (Redis only): Redis hands an unacknowledged message to another worker once VISIBILITY_TIMEOUT has
 passed since it was delivered. With a timeout above the longest training, a job whose worker's main process
@@ -14,6 +15,7 @@ handed out again within one VISIBILITY_TIMEOUT (plus the transport's restore swe
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
@@ -22,6 +24,7 @@ from celery.worker import state
 
 from shared.queue.liveness import BEAT_INTERVAL_S, Heartbeats, heartbeats
 from shared.settings import get_settings
+from shared.worker.device import CHECKING, probe
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +59,18 @@ class Lease(bootsteps.StartStopStep):
         self.timer_ref: Any = None
         self.store: Heartbeats | None = None
         self.failing = False
+        self.devices: dict[str, str] = {}
 
     def start(self, consumer: Any) -> None:
-        """Beat at once, then every BEAT_INTERVAL_S (leases are renewed on the same tick)."""
+        """Check the device in the background; beat at once, then every BEAT_INTERVAL_S (leases are renewed on
+        the same tick)."""
         self.store = heartbeats(get_settings())
+        queues = list(consumer.app.amqp.queues.consume_from)
+        if not self.devices:  # once per process: a consumer restarted after a broker outage keeps its answer
+            self.devices = dict.fromkeys(queues, CHECKING)
+            threading.Thread(
+                target=self.check_devices, args=(queues,), name="device-check", daemon=True
+            ).start()
         self.tick(consumer)
         self.timer_ref = consumer.timer.call_repeatedly(BEAT_INTERVAL_S, self.tick, (consumer,), priority=10)
 
@@ -69,12 +80,21 @@ class Lease(bootsteps.StartStopStep):
             self.timer_ref.cancel()
             self.timer_ref = None
 
+    def check_devices(self, queues: list[str]) -> None:
+        """Find and log the device of each consumed queue's jobs; the next beats carry it."""
+        for queue in queues:
+            found = probe(queue)
+            logger.log(
+                logging.WARNING if found.framework and not found.gpus else logging.INFO, "%s", found.line()
+            )
+            self.devices[queue] = found.device
+
     def tick(self, consumer: Any) -> None:
         """One beat and one renewal; a failure (the broker is away) is logged once and tried again next tick."""
         try:
             assert self.store is not None
             for queue in consumer.app.amqp.queues.consume_from:
-                self.store.beat(queue, consumer.hostname)
+                self.store.beat(queue, consumer.hostname, self.devices.get(queue, CHECKING))
             renew_leases(consumer.connection.default_channel, list(state.requests.values()), time.time())
         except Exception as exc:  # the broker or the data directory is away: the next tick tries again
             if not self.failing:

@@ -22,11 +22,11 @@ _LIMITER = anyio.CapacityLimiter(4)
 """Health reads run on threads of their own, so uploads being checked never keep /health waiting."""
 
 
-def _live_workers(settings: Settings) -> dict[str, int] | None:
-    """Live workers per queue from their heartbeats; None when the heartbeats cannot be read."""
+def _live_workers(settings: Settings) -> dict[str, list[str]] | None:
+    """The devices of the live workers per queue, from their heartbeats; None when they cannot be read."""
     try:
-        return heartbeats(settings).live_workers()
-    except (redis.RedisError, OSError):
+        return heartbeats(settings).live_devices()
+    except (redis.RedisError, OSError, UnicodeDecodeError):
         return None
 
 
@@ -45,6 +45,7 @@ async def health(settings: SettingsDep) -> Health:
     cannot be read), and `down` says which."""
     live = await anyio.to_thread.run_sync(_live_workers, settings, limiter=_LIMITER)
     free = await anyio.to_thread.run_sync(_free_bytes, settings, limiter=_LIMITER)
+    devices = {queue: sorted(found) for queue, found in (live or {}).items() if found}
     if live is None:
         workers = dict.fromkeys(QUEUES, "unknown")
         down = ["the queue's broker cannot be reached (jobs cannot be queued or report progress)"]
@@ -67,6 +68,7 @@ async def health(settings: SettingsDep) -> Health:
         queue="redis" if settings.BROKER_URL else "local",
         api_key_required=keys_required(settings),
         workers=workers,
+        devices=devices,
         disk_free_bytes=free,
         disk_min_free_bytes=settings.MIN_FREE_DISK_BYTES,
         down=down,

@@ -194,6 +194,18 @@ def test_health_says_which_queue_has_no_live_worker(client: TestClient, settings
     assert client.get("/health").json()["status"] == "ok"
 
 
+def test_health_lists_the_device_each_live_worker_runs_on(client: TestClient, settings: Settings):
+    """Each live worker's heartbeat carries its device: a queue whose worker found no GPU lists `cpu`, one
+    still checking lists `checking`, and a queue without live workers is left out."""
+    assert client.get("/health").json()["devices"] == {}
+    heartbeats(settings).beat("n2n", "n2n-1@host", "cpu")
+    heartbeats(settings).beat("n2n", "n2n-2@gpu-host", "gpu: NVIDIA H200")
+    heartbeats(settings).beat("n2v", "n2v-1@host", "checking")
+    body = client.get("/health").json()
+    assert body["devices"] == {"n2n": ["cpu", "gpu: NVIDIA H200"], "n2v": ["checking"]}
+    assert body["workers"] == {"n2n": "up", "n2v": "up", "metrics": "down"}
+
+
 def test_health_says_the_broker_is_down(client: TestClient, settings: Settings):
     """With a Redis that does not answer, /health answers at once: degraded, workers unknown, and why."""
     settings.BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"

@@ -1,0 +1,1 @@
+"""The GPU figures in one run: benchmarks/gpu/run.sh OUT_DIR [--dry]."""
