@@ -31,6 +31,7 @@ from services.n2n.checkpoint import (
     save_checkpoint,
     save_weights,
 )
+from services.n2n.device import autocast, pick_device, place, prepare
 from services.n2n.model import N2NUNet, network_for, parameter_count
 from services.n2n.prior.pool import (
     VALIDATION_OFFSET,
@@ -103,8 +104,10 @@ def pretrain(
     workers: int = 1,
     log: Callable[[str], None] = print,
     command: str | None = None,
+    device: str | None = None,
 ) -> ModelManifest:
-    """Pretrain into `out_dir` (a model directory when done); `resume` continues its checkpoint."""
+    """Pretrain into `out_dir` (a model directory when done); `resume` continues its checkpoint. On CUDA when
+    present (or `device`), else the CPU."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     cache = cache or default_cache()
@@ -122,7 +125,9 @@ def pretrain(
         val, context=config.context, crop=config.val_crop, per_level=config.val_per_level, seed=config.seed
     )
     torch.manual_seed(config.seed)
-    model = network_for(network_config)
+    dev = pick_device(device)
+    prepare(dev)
+    model = place(network_for(network_config), dev)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.99), eps=1e-8)
     state_config = config.model_dump(mode="json")
     if resume:
@@ -154,14 +159,15 @@ def pretrain(
             )
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            prediction = model(torch.from_numpy(inputs), torch.from_numpy(levels))
-            loss = F.mse_loss(prediction, torch.from_numpy(targets))
+            with autocast(dev, network_config.amp):
+                prediction = model(torch.from_numpy(inputs).to(dev), torch.from_numpy(levels).to(dev))
+            loss = F.mse_loss(prediction.float(), torch.from_numpy(targets).to(dev))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             running += float(loss.detach())
         train_loss = running / config.steps_per_epoch
-        per_level = validate(model, val_crops)
+        per_level = validate(model, val_crops, dev)
         val_loss = float(np.mean([mse for mse, _ in per_level.values()]))
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
             raise JobError(f"pretraining diverged at epoch {epoch + 1}: loss {train_loss:g}")
@@ -186,7 +192,7 @@ def pretrain(
 
 
 def validate(
-    model: N2NUNet, crops: dict[float, tuple[np.ndarray, np.ndarray]]
+    model: N2NUNet, crops: dict[float, tuple[np.ndarray, np.ndarray]], device: torch.device | None = None
 ) -> dict[float, tuple[float, float]]:
     """{sigma: (MSE, PSNR dB)} of the network on the fixed validation crops of each level."""
     model.eval()
@@ -195,8 +201,10 @@ def validate(
         for sigma, (inputs, targets) in crops.items():
             errors = []
             for start in range(0, len(inputs), 16):
-                batch = torch.from_numpy(inputs[start : start + 16])
-                prediction = model(batch, torch.full((len(batch),), sigma / 255.0))
+                batch = torch.from_numpy(inputs[start : start + 16]).to(device)
+                prediction = (
+                    model(batch, torch.full((len(batch),), sigma / 255.0, device=device)).float().cpu()
+                )
                 errors.append(
                     float(
                         F.mse_loss(prediction, torch.from_numpy(targets[start : start + 16]), reduction="sum")
