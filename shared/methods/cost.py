@@ -1,0 +1,203 @@
+"""What one training step costs in memory, estimated from a config alone (no framework), checked at the door.
+
+A step holds the network's weights with their gradients and Adam's two moments (4 copies of every
+parameter, float32), and the activations autograd keeps from the forward pass for the backward one. Those
+grow as batch x patch (or crop) area (x depth for 3D patches) x the U-Net's channels per pixel, summed
+over its levels (each level holds a quarter of the pixels of the one above in 2D, an eighth in 3D). A step
+whose peak passes the worker's memory kills the worker on every try (issue 23: an N2V batch of 1,024,
+256 first filters, depth 5, or an N2N batch of 512, all accepted before), so `check_step_memory` refuses
+it before it is queued, naming the largest settings that fit.
+
+Calibration (CPU, float32, one thread; each line one fresh process running 2 steps on random data, its peak
+RSS growth over the imported framework; `PYTHONPATH=$PWD nice -n 19 .venv/bin/python -m
+benchmarks.step_memory METHOD key=value ...`); the estimate is `step_bytes` with the factors below:
+
+    CALIBRATION (filled in from the measurements)
+
+The activation factors are the smallest round numbers that keep every estimate above its measurement; the
+parameter copies are counted, not fitted (weights, gradients, Adam's m and v, and one update temporary).
+On a GPU, N2N's bfloat16 autocast keeps smaller activations, so the estimate stays an upper bound there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from shared.errors import ConfigError
+from shared.methods.n2n import CROP_MULTIPLE, N2NConfig
+from shared.methods.n2v import N2VConfig
+
+FLOAT_BYTES = 4
+PARAMETER_COPIES = 5
+"""Weights, their gradients, Adam's two moments, and one temporary of the update."""
+N2N_ACTIVATION_FACTOR = 2.0
+"""Bytes kept per counted activation value, in float32 values (calibrated, see the module's docstring)."""
+N2V_ACTIVATION_FACTOR = 2.0
+N2N_FRAMEWORK_BYTES = 400 << 20
+"""What a worker process holds before its first step: the framework, the data, the process (measured)."""
+N2V_FRAMEWORK_BYTES = 1200 << 20
+SAFETY_MARGIN = 1.25
+"""The estimate must fit WORKER_MEMORY_BYTES with this much to spare: allocator fragmentation, the data
+and validation batches, the framework's own workspaces are not modelled."""
+N2N_WHOLE_SLICE_SIDE = 512
+"""N2N without crops trains on whole slices: the slice area the config alone assumes when no input says."""
+
+Layer = tuple[int, int, int]
+"""A convolution: (input channels, output channels, resolution level; level l has 2**-l of the sides)."""
+
+
+@dataclass(frozen=True)
+class StepCost:
+    """The estimated memory of one training step of a config, in bytes."""
+
+    parameters: int
+    weights_bytes: int
+    activation_bytes: int
+    framework_bytes: int
+
+    @property
+    def step_bytes(self) -> int:
+        """What the step itself adds to a worker that has loaded its framework: weights and activations."""
+        return self.weights_bytes + self.activation_bytes
+
+    @property
+    def needed_bytes(self) -> int:
+        """What the worker needs for the step: the framework and the step with the safety margin."""
+        return self.framework_bytes + round(SAFETY_MARGIN * self.step_bytes)
+
+
+def n2n_layers(context: int = 0) -> list[Layer]:
+    """The convolutions of the N2N U-Net (services/n2n/model.py: 48 channels down, 96 up, five poolings)."""
+    c = 2 * context + 1
+    down = [(c, 48, 0), (48, 48, 0), *((48, 48, level) for level in range(1, 6))]
+    up = [(96, 96, 4), (96, 96, 4)]
+    for level in (3, 2, 1):
+        up += [(144, 96, level), (96, 96, level)]
+    return down + up + [(96 + c, 64, 0), (64, 32, 0), (32, 1, 0)]
+
+
+def n2v_layers(first: int, depth: int) -> list[Layer]:
+    """The convolutions of n2v's U-Net (csbdeep's unet_block, two per level, channels doubling per level),
+    its last one the 1x1 output convolution."""
+    layers: list[Layer] = []
+    channels = 1
+    for level in range(depth):
+        layers += [(channels, first * 2**level, level), (first * 2**level, first * 2**level, level)]
+        channels = first * 2**level
+    below = first * 2 ** max(0, depth - 1)
+    layers += [(channels, first * 2**depth, depth), (first * 2**depth, below, depth)]
+    for level in reversed(range(depth)):
+        out = first * 2 ** max(0, level - 1)
+        layers += [(below + first * 2**level, first * 2**level, level), (first * 2**level, out, level)]
+        below = out
+    return [*layers, (below, 1, 0)]
+
+
+def _parameters(layers: list[Layer], kernel_volume: int, last_kernel_volume: int) -> int:
+    """Weights and biases of the convolutions (n2v's output convolution is 1x1, N2N's 3x3)."""
+    *body, (cin, cout, _) = layers
+    return sum(a * b * kernel_volume + b for a, b, _ in body) + cin * cout * last_kernel_volume + cout
+
+
+def _values_per_pixel(layers: list[Layer], dims: int, outputs: int) -> float:
+    """Activation values kept per input pixel: each convolution's input, and `outputs` values per output
+    channel (1: the activation's output; 3 with batch norm: its input, output and the activation's)."""
+    return sum((cin + outputs * cout) * 2.0 ** (-dims * level) for cin, cout, level in layers)
+
+
+def step_memory(config: N2NConfig | N2VConfig, *, slice_area: int | None = None) -> StepCost:
+    """The estimated memory of one training step of `config`.
+
+    `slice_area`: N2N without crops (`crop_size` None) trains on whole slices, of this many pixels (padded to
+    multiples of 32); None assumes N2N_WHOLE_SLICE_SIDE squared.
+    """
+    if isinstance(config, N2NConfig):
+        layers = n2n_layers(config.context)
+        parameters = _parameters(layers, 9, 9)
+        if config.crop_size is not None:
+            area = config.crop_size**2
+        else:
+            area = slice_area if slice_area is not None else N2N_WHOLE_SLICE_SIDE**2
+        values = _values_per_pixel(layers, 2, 1) * config.batch_size * area
+        activations = round(N2N_ACTIVATION_FACTOR * FLOAT_BYTES * values)
+        framework = N2N_FRAMEWORK_BYTES
+    else:
+        layers = n2v_layers(config.unet_n_first, config.unet_n_depth)
+        parameters = _parameters(layers, config.unet_kern_size**config.dims, 1)
+        outputs = 3 if config.batch_norm else 1
+        values = (
+            _values_per_pixel(layers, config.dims, outputs)
+            * config.batch_size
+            * config.patch_size**config.dims
+        )
+        activations = round(N2V_ACTIVATION_FACTOR * FLOAT_BYTES * values)
+        framework = N2V_FRAMEWORK_BYTES
+    weights = parameters * FLOAT_BYTES * PARAMETER_COPIES
+    return StepCost(parameters, weights, activations, framework)
+
+
+def _gib(n: int) -> str:
+    """Bytes as GiB with one decimal, the unit a worker's memory is set in."""
+    return f"{n / 2**30:.1f} GiB"
+
+
+def _largest(values: range, fits: Callable[[int], bool]) -> int | None:
+    """The first of `values` (descending) that fits: the cost grows with each setting."""
+    return next((value for value in values if fits(value)), None)
+
+
+def largest_fitting(
+    config: N2NConfig | N2VConfig, limit: int, *, slice_area: int | None = None
+) -> Iterator[str]:
+    """The largest value of each size setting that fits `limit`, the config's other settings as given
+    (e.g. "batch_size <= 48 at crop_size 128"); a setting no value of which fits is left out."""
+
+    def fits(field: str) -> Callable[[int], bool]:
+        def test(value: int) -> bool:
+            changed = config.model_copy(update={field: value})
+            return step_memory(changed, slice_area=slice_area).needed_bytes <= limit
+
+        return test
+
+    if isinstance(config, N2NConfig):
+        size = "whole slices" if config.crop_size is None else f"crop_size {config.crop_size}"
+        side = config.crop_size or N2N_WHOLE_SLICE_SIDE
+        if config.crop_size is None and slice_area is not None:
+            side = max(CROP_MULTIPLE, round(slice_area**0.5) // CROP_MULTIPLE * CROP_MULTIPLE)
+        knobs = [
+            ("batch_size", range(config.batch_size - 1, 0, -1), f" at {size}"),
+            ("crop_size", range(side - CROP_MULTIPLE, CROP_MULTIPLE - 1, -CROP_MULTIPLE), ""),
+        ]
+    else:
+        block = 2**config.unet_n_depth
+        knobs = [
+            ("batch_size", range(config.batch_size - 1, 0, -1), f" at patch_size {config.patch_size}"),
+            ("patch_size", range(config.patch_size - block, max(8, block) - 1, -block), ""),
+            ("unet_n_first", range(config.unet_n_first - 1, 3, -1), ""),
+            ("unet_n_depth", range(config.unet_n_depth - 1, 0, -1), ""),
+        ]
+    for field, values, where in knobs:
+        best = _largest(values, fits(field))
+        if best is not None:
+            yield f"{field} <= {best}{where}"
+
+
+def check_step_memory(config: N2NConfig | N2VConfig, limit: int, *, slice_area: int | None = None) -> None:
+    """Refuse (ConfigError, a 422 / exit 2) a config one training step of which would not fit a worker of
+    `limit` bytes (WORKER_MEMORY_BYTES), naming the estimate, the limit and the largest settings that fit."""
+    cost = step_memory(config, slice_area=slice_area)
+    if cost.needed_bytes <= limit:
+        return
+    fitting = list(largest_fitting(config, limit, slice_area=slice_area))
+    advice = (
+        "what fits, each with the other settings as given: " + ", ".join(fitting)
+        if fitting
+        else "no smaller batch, patch or network fits; raise WORKER_MEMORY_BYTES"
+    )
+    raise ConfigError(
+        f"one training step of this {config.method} config needs about {_gib(cost.needed_bytes)} of memory "
+        f"(estimated: {_gib(cost.activation_bytes)} of activations and {_gib(cost.weights_bytes)} of weights "
+        f"and optimiser state, with a {SAFETY_MARGIN:g}x margin, plus {_gib(cost.framework_bytes)} for the "
+        f"framework), more than a worker's {_gib(limit)} (WORKER_MEMORY_BYTES); {advice}"
+    )
