@@ -8,15 +8,29 @@ whose peak passes the worker's memory kills the worker on every try (issue 23: a
 256 first filters, depth 5, or an N2N batch of 512, all accepted before), so `check_step_memory` refuses
 it before it is queued, naming the largest settings that fit.
 
-Calibration (CPU, float32, one thread; each line one fresh process running 2 steps on random data, its peak
-RSS growth over the imported framework; `PYTHONPATH=$PWD nice -n 19 .venv/bin/python -m
-benchmarks.step_memory METHOD key=value ...`); the estimate is `step_bytes` with the factors below:
+Calibration (torch 2.13 CPU, TensorFlow 2.21 CPU with n2v 0.3.3, float32, one thread; each row one fresh
+process that imports the framework, then builds the network and runs 2 steps on random data;
+`PYTHONPATH=$PWD nice -n 19 .venv/bin/python -m benchmarks.step_memory METHOD key=value ...`, 2026-12-08).
+"import": RSS after the import; "step": growth of the peak RSS over it; "estimate": `framework_bytes +
+step_bytes` against "import + step", in MiB:
 
-    CALIBRATION (filled in from the measurements)
+    method  config                                 import  step  estimate (step)  measured  ratio
+    n2n     batch_size=8  crop_size=64              324    267    702 (190)          591     1.19
+    n2n     batch_size=16 crop_size=64              324    416    874 (362)          740     1.18
+    n2n     batch_size=4  crop_size=128             324    414    874 (362)          738     1.18
+    n2n     batch_size=32 crop_size=64              324    643   1217 (705)          967     1.26
+    n2v     batch_size=16 patch_size=64             663    150   1196 (172)          813     1.47
+    n2v     batch_size=64 patch_size=64             664    423   1693 (669)         1087     1.56
+    n2v     batch_size=64 patch_size=64 batch_norm  664    680   1989 (965)         1344     1.48
+    n2v     batch_size=2  patch_size=32 dims=3      663    167   1178 (154)          830     1.42
 
-The activation factors are the smallest round numbers that keep every estimate above its measurement; the
-parameter copies are counted, not fitted (weights, gradients, Adam's m and v, and one update temporary).
-On a GPU, N2N's bfloat16 autocast keeps smaller activations, so the estimate stays an upper bound there.
+The step grows with batch x area alone (N2N's 16 crops of 64x64 and 4 of 128x128 measure the same): by
+about 17 MiB per 64x64 crop for N2N (the estimate: 19) and 5.7 MiB per 64x64 patch for N2V without batch
+norm (the estimate: 10.4). The activation factors are round numbers that keep every estimate, and each
+growth, above what was measured; the parameter copies are counted, not fitted (weights, gradients, Adam's
+m and v, one update temporary), since the weights of these sizes are too small to measure apart (N2N's
+1.0 M parameters are 19 MiB). On a GPU, N2N's bfloat16 autocast keeps smaller activations, so the
+estimate stays an upper bound there; the safety margin (SAFETY_MARGIN) comes on top.
 """
 
 from __future__ import annotations
@@ -31,12 +45,17 @@ from shared.methods.n2v import N2VConfig
 FLOAT_BYTES = 4
 PARAMETER_COPIES = 5
 """Weights, their gradients, Adam's two moments, and one temporary of the update."""
-N2N_ACTIVATION_FACTOR = 2.0
-"""Bytes kept per counted activation value, in float32 values (calibrated, see the module's docstring)."""
-N2V_ACTIVATION_FACTOR = 2.0
-N2N_FRAMEWORK_BYTES = 400 << 20
-"""What a worker process holds before its first step: the framework, the data, the process (measured)."""
-N2V_FRAMEWORK_BYTES = 1200 << 20
+N2N_ACTIVATION_FACTOR = 2.25
+"""float32 values held per counted activation value (calibrated, see the module's docstring): PyTorch keeps
+each convolution's input and the LeakyReLU's input, and the backward pass its gradients beside them."""
+N2V_ACTIVATION_FACTOR = 1.5
+"""The same for n2v's Keras U-Net (calibrated), whose ReLU keeps only its output."""
+N2N_FRAMEWORK_BYTES = 512 << 20
+"""What an N2N worker holds besides the step's estimate: PyTorch (324 MiB measured after `import torch`) and
+the fixed part of the first step (about 120 MiB measured: oneDNN's kernels and workspaces)."""
+N2V_FRAMEWORK_BYTES = 1 << 30
+"""The same for N2V: TensorFlow with n2v (663 MiB measured after the import) and the first step's fixed part
+(about 60 MiB measured)."""
 SAFETY_MARGIN = 1.25
 """The estimate must fit WORKER_MEMORY_BYTES with this much to spare: allocator fragmentation, the data
 and validation batches, the framework's own workspaces are not modelled."""
@@ -102,7 +121,7 @@ def _parameters(layers: list[Layer], kernel_volume: int, last_kernel_volume: int
 
 def _values_per_pixel(layers: list[Layer], dims: int, outputs: int) -> float:
     """Activation values kept per input pixel: each convolution's input, and `outputs` values per output
-    channel (1: the activation's output; 3 with batch norm: its input, output and the activation's)."""
+    channel (1: the activation's; 2 with batch norm, whose output is kept as well)."""
     return sum((cin + outputs * cout) * 2.0 ** (-dims * level) for cin, cout, level in layers)
 
 
@@ -125,7 +144,7 @@ def step_memory(config: N2NConfig | N2VConfig, *, slice_area: int | None = None)
     else:
         layers = n2v_layers(config.unet_n_first, config.unet_n_depth)
         parameters = _parameters(layers, config.unet_kern_size**config.dims, 1)
-        outputs = 3 if config.batch_norm else 1
+        outputs = 2 if config.batch_norm else 1
         values = (
             _values_per_pixel(layers, config.dims, outputs)
             * config.batch_size
@@ -138,8 +157,8 @@ def step_memory(config: N2NConfig | N2VConfig, *, slice_area: int | None = None)
 
 
 def _gib(n: int) -> str:
-    """Bytes as GiB with one decimal, the unit a worker's memory is set in."""
-    return f"{n / 2**30:.1f} GiB"
+    """Bytes as GiB with one decimal, the unit a worker's memory is set in; MiB below 1 GiB."""
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{max(1, round(n / 2**20))} MiB"
 
 
 def _largest(values: range, fits: Callable[[int], bool]) -> int | None:
