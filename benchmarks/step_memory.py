@@ -35,8 +35,8 @@ def _peak() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _n2n(values: dict[str, Any], steps: int) -> tuple[int, int]:
-    """(RSS after importing torch, peak RSS after `steps` N2N steps) for the config `values`."""
+def _n2n(values: dict[str, Any], steps: int) -> tuple[int, int, int]:
+    """(RSS after importing torch, peak RSS after `steps` N2N steps, parameters) for the config `values`."""
     import torch
 
     torch.set_num_threads(1)
@@ -58,11 +58,11 @@ def _n2n(values: dict[str, Any], steps: int) -> tuple[int, int]:
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-    return base, _peak()
+    return base, _peak(), sum(p.numel() for p in model.parameters())
 
 
-def _n2v(values: dict[str, Any], steps: int) -> tuple[int, int]:
-    """(RSS after importing TensorFlow and n2v, peak RSS after `steps` N2V steps) for the config `values`."""
+def _n2v(values: dict[str, Any], steps: int) -> tuple[int, int, int]:
+    """(RSS after importing TensorFlow and n2v, peak RSS after `steps` N2V steps, parameters) for `values`."""
     import numpy as np
 
     from services.n2v.tf_env import N2V, quiet, tf
@@ -87,7 +87,8 @@ def _n2v(values: dict[str, Any], steps: int) -> tuple[int, int]:
         model.prepare_for_training()
         for _ in range(steps):
             model.keras_model.train_on_batch(x, y)
-    return base, _peak()
+        parameters = model.keras_model.count_params()
+    return base, _peak(), parameters
 
 
 def measure(method: str, values: dict[str, Any], steps: int = 2) -> dict[str, Any]:
@@ -95,13 +96,15 @@ def measure(method: str, values: dict[str, Any], steps: int = 2) -> dict[str, An
     from shared.methods import fit_config
     from shared.methods.cost import step_memory
 
-    base, peak = (_n2n if method == "n2n" else _n2v)(values, steps)
+    base, peak, parameters = (_n2n if method == "n2n" else _n2v)(values, steps)
     config = fit_config(method, values)  # type: ignore[arg-type]
     area = None if getattr(config, "crop_size", 0) else 256 * 256
     estimate = step_memory(config, slice_area=area)
     return {
         "method": method,
         **values,
+        "parameters": parameters,
+        "estimated_parameters": estimate.parameters,
         "framework_mib": round(base / 2**20),
         "measured_mib": round((peak - base) / 2**20),
         "estimate_mib": round(estimate.step_bytes / 2**20),

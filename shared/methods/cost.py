@@ -1,7 +1,7 @@
 """What one training step costs in memory, estimated from a config alone (no framework), checked at the door.
 
-A step holds the network's weights with their gradients and Adam's two moments (4 copies of every
-parameter, float32), and the activations autograd keeps from the forward pass for the backward one. Those
+A step holds the network's weights with their gradients, Adam's two moments and the update's temporaries
+(float32), and the activations autograd keeps from the forward pass for the backward one. Those
 grow as batch x patch (or crop) area (x depth for 3D patches) x the U-Net's channels per pixel, summed
 over its levels (each level holds a quarter of the pixels of the one above in 2D, an eighth in 3D). A step
 whose peak passes the worker's memory kills the worker on every try (issue 23: an N2V batch of 1,024,
@@ -14,23 +14,24 @@ process that imports the framework, then builds the network and runs 2 steps on 
 "import": RSS after the import; "step": growth of the peak RSS over it; "estimate": `framework_bytes +
 step_bytes` against "import + step", in MiB:
 
-    method  config                                 import  step  estimate (step)  measured  ratio
-    n2n     batch_size=8  crop_size=64              324    267    702 (190)          591     1.19
-    n2n     batch_size=16 crop_size=64              324    416    874 (362)          740     1.18
-    n2n     batch_size=4  crop_size=128             324    414    874 (362)          738     1.18
-    n2n     batch_size=32 crop_size=64              324    643   1217 (705)          967     1.26
-    n2v     batch_size=16 patch_size=64             663    150   1196 (172)          813     1.47
-    n2v     batch_size=64 patch_size=64             664    423   1693 (669)         1087     1.56
-    n2v     batch_size=64 patch_size=64 batch_norm  664    680   1989 (965)         1344     1.48
-    n2v     batch_size=2  patch_size=32 dims=3      663    167   1178 (154)          830     1.42
+    method  config                                       import  step  estimate (step)  measured  ratio
+    n2n     batch_size=8  crop_size=64                    324    267    706 (194)          591     1.20
+    n2n     batch_size=16 crop_size=64                    324    416    878 (366)          740     1.19
+    n2n     batch_size=4  crop_size=128                   324    414    878 (366)          738     1.19
+    n2n     batch_size=32 crop_size=64                    324    643   1221 (709)          967     1.26
+    n2v     batch_size=16 patch_size=64                   663    150   1190 (166)          813     1.46
+    n2v     batch_size=64 patch_size=64                   664    423   1670 (646)         1087     1.54
+    n2v     batch_size=64 patch_size=64 batch_norm        664    680   1953 (929)         1344     1.45
+    n2v     batch_size=2  patch_size=32 dims=3            663    167   1176 (152)          830     1.42
+    n2v     batch_size=1  patch_size=16 unet_n_first=128  663    378   1408 (384)         1041     1.35
+              unet_n_depth=3 (16,668,033 parameters, as Keras counts them and n2v_layers does)
 
 The step grows with batch x area alone (N2N's 16 crops of 64x64 and 4 of 128x128 measure the same): by
-about 17 MiB per 64x64 crop for N2N (the estimate: 19) and 5.7 MiB per 64x64 patch for N2V without batch
-norm (the estimate: 10.4). The activation factors are round numbers that keep every estimate, and each
-growth, above what was measured; the parameter copies are counted, not fitted (weights, gradients, Adam's
-m and v, one update temporary), since the weights of these sizes are too small to measure apart (N2N's
-1.0 M parameters are 19 MiB). On a GPU, N2N's bfloat16 autocast keeps smaller activations, so the
-estimate stays an upper bound there; the safety margin (SAFETY_MARGIN) comes on top.
+15 to 19 MiB per 64x64 crop for N2N (the estimate: 21) and 5.7 MiB per 64x64 patch for N2V without batch
+norm (the estimate: 10.0), and by 20 bytes per parameter for N2V's weights (the estimate: 24). The
+factors are round numbers that keep every estimate, and each growth, above what was measured. On a GPU,
+N2N's bfloat16 autocast keeps smaller activations, so the estimate stays an upper bound there; the safety
+margin (SAFETY_MARGIN) comes on top.
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ from shared.methods.n2n import CROP_MULTIPLE, N2NConfig
 from shared.methods.n2v import N2VConfig
 
 FLOAT_BYTES = 4
-PARAMETER_COPIES = 5
-"""Weights, their gradients, Adam's two moments, and one temporary of the update."""
+PARAMETER_COPIES = 6
+"""Weights, their gradients, Adam's two moments, and two temporaries of the update (n2v's Keras measured 20
+bytes, 5 copies, per parameter; one more keeps the estimate above it)."""
 N2N_ACTIVATION_FACTOR = 2.25
 """float32 values held per counted activation value (calibrated, see the module's docstring): PyTorch keeps
 each convolution's input and the LeakyReLU's input, and the backward pass its gradients beside them."""
@@ -96,9 +98,10 @@ def n2n_layers(context: int = 0) -> list[Layer]:
     return down + up + [(96 + c, 64, 0), (64, 32, 0), (32, 1, 0)]
 
 
-def n2v_layers(first: int, depth: int) -> list[Layer]:
-    """The convolutions of n2v's U-Net (csbdeep's unet_block, two per level, channels doubling per level),
-    its last one the 1x1 output convolution."""
+def n2v_layers(first: int, depth: int, n2v2: bool = False) -> list[Layer]:
+    """The convolutions of n2v's U-Net (n2v/nets/unet_blocks.py: two per level, channels doubling per level
+    down; up, the first of each level has `first` channels, N2V2's a level's own without its top skip), the
+    last one its 1x1 output convolution."""
     layers: list[Layer] = []
     channels = 1
     for level in range(depth):
@@ -107,8 +110,13 @@ def n2v_layers(first: int, depth: int) -> list[Layer]:
     below = first * 2 ** max(0, depth - 1)
     layers += [(channels, first * 2**depth, depth), (first * 2**depth, below, depth)]
     for level in reversed(range(depth)):
+        if n2v2:
+            skip = first * 2 ** (level - 1) if level > 0 else 0
+            inner = first * 2**level if level > 0 else first
+        else:
+            skip, inner = first * 2**level, first
         out = first * 2 ** max(0, level - 1)
-        layers += [(below + first * 2**level, first * 2**level, level), (first * 2**level, out, level)]
+        layers += [(below + skip, inner, level), (inner, out, level)]
         below = out
     return [*layers, (below, 1, 0)]
 
@@ -142,7 +150,7 @@ def step_memory(config: N2NConfig | N2VConfig, *, slice_area: int | None = None)
         activations = round(N2N_ACTIVATION_FACTOR * FLOAT_BYTES * values)
         framework = N2N_FRAMEWORK_BYTES
     else:
-        layers = n2v_layers(config.unet_n_first, config.unet_n_depth)
+        layers = n2v_layers(config.unet_n_first, config.unet_n_depth, config.n2v2)
         parameters = _parameters(layers, config.unet_kern_size**config.dims, 1)
         outputs = 2 if config.batch_norm else 1
         values = (

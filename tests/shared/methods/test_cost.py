@@ -27,7 +27,7 @@ ISSUE_EXAMPLES = [
 ]
 """Issue 23: one-step fits that killed their worker for memory on every try (its N2V example read as one
 config of batch 1,024, 256 first filters and depth 5, and as each of its parts that the estimate judges too
-large for 8 GiB; 256 filters alone (about 3.1 GiB) or depth 5 alone (about 1.8 GiB) at the default batch and
+large for 8 GiB; 256 filters alone (about 3.1 GiB) or depth 5 alone (about 1.6 GiB) at the default batch and
 patch fit a worker of 8 GiB and are accepted)."""
 
 
