@@ -110,6 +110,11 @@ class Settings(BaseSettings):
         description="Largest training budget (epochs x steps per epoch) of a fit on the uploaded volume "
         "(POST /denoise without a model), either method.",
     )
+    MAX_TRAIN_STEPS: int = Field(
+        default=200_000,
+        ge=1,
+        description="Largest training budget (epochs x steps per epoch) of a training on POST /train.",
+    )
     WORKER_MEMORY_BYTES: int = Field(
         default=8 * GIB,
         ge=GIB,
@@ -117,11 +122,6 @@ class Settings(BaseSettings):
         "the GPU's memory): a fit or training one step of which is estimated to need more (the framework, "
         "then the network's weights, optimiser state and activations for the batch, with a 25% margin; "
         "shared/methods/cost.py) is refused with 422 before it is queued, naming the settings that fit.",
-    )
-    MAX_TRAIN_STEPS: int = Field(
-        default=200_000,
-        ge=1,
-        description="Largest training budget (epochs x steps per epoch) of a training on POST /train.",
     )
 
 

@@ -112,3 +112,15 @@ def test_a_larger_worker_accepts_what_a_smaller_refuses():
     config = fit_config("n2n", {"batch_size": 512})
     get_settings().WORKER_MEMORY_BYTES = 64 * GIB
     check_request(config, [])
+
+
+@pytest.mark.parametrize("context", [0, 2])
+def test_the_n2n_estimate_counts_the_u_net_the_worker_trains(context: int):
+    """The estimate's parameters are the N2N U-Net's (services/n2n/model.py): a change of the network that
+    the estimate does not follow fails here, not in a worker killed for memory."""
+    pytest.importorskip("torch")
+    from services.n2n.model import network_for, parameter_count
+
+    config = fit_config("n2n", {"context": context})
+    assert isinstance(config, N2NConfig)
+    assert step_memory(config).parameters == parameter_count(network_for(config))
