@@ -115,6 +115,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest training budget (epochs x steps per epoch) of a training on POST /train.",
     )
+    WORKER_MEMORY_BYTES: int = Field(
+        default=8 * GIB,
+        ge=GIB,
+        description="Memory one worker has for a training (its container's or machine's RAM; with a GPU, "
+        "the GPU's memory): a fit or training one step of which is estimated to need more (the framework, "
+        "then the network's weights, optimiser state and activations for the batch, with a 25% margin; "
+        "shared/methods/cost.py) is refused with 422 before it is queued, naming the settings that fit.",
+    )
 
 
 @lru_cache

@@ -17,9 +17,11 @@ from pathlib import Path
 from shared.errors import ConfigError, UnsupportedFormatError
 from shared.io.formats import DICOM, NPY, output_format
 from shared.methods import AnyConfig
-from shared.methods.n2n import N2NConfig
+from shared.methods.cost import check_step_memory
+from shared.methods.n2n import CROP_MULTIPLE, N2NConfig
 from shared.methods.n2v import N2VConfig
 from shared.methods.workflow import check_volumes
+from shared.settings import get_settings
 from shared.slices import Plane, plane_axis, slice_axis
 from shared.volume import Volume
 
@@ -119,8 +121,12 @@ def check_request(
     get synthetic noise (a sigma was given); `repeats` / `volumes`: the n2n pairing of a series' volumes;
     `output`: the file the result will be written to, with `keep_dtype` as asked; `output_named`: whether the
     caller chose that name (the command line) or it follows the upload's format (the gateway).
-    Refused (ConfigError or UnsupportedFormatError, a 422 / exit 2) with the message the late refusal had.
+    Refused (ConfigError or UnsupportedFormatError, a 422 / exit 2) with the message the late refusal had;
+    a config one training step of which would not fit a worker's memory (WORKER_MEMORY_BYTES) is refused
+    too, naming the largest settings that fit (a worker killed for memory dies again on every retry).
     """
+    if config is not None:
+        check_memory(config, inputs)
     for name, volume in inputs:
         if config is not None:
             check_trainable(config, volume, name)
@@ -137,6 +143,31 @@ def check_request(
         )
     if output is not None and inputs:
         check_output(inputs[0][1], output, keep_dtype=keep_dtype, output_named=output_named)
+
+
+def check_memory(config: AnyConfig, inputs: Sequence[tuple[str, Volume]]) -> None:
+    """Refuse a config one training step of which would not fit WORKER_MEMORY_BYTES
+    (shared.methods.cost). N2N without crops trains on whole slices: their area comes from `inputs`, so
+    without inputs only its other settings are judged here, and the call with the inputs judges the rest."""
+    limit = get_settings().WORKER_MEMORY_BYTES
+    if isinstance(config, N2NConfig) and config.crop_size is None:
+        if not inputs:
+            return
+        check_step_memory(config, limit, slice_area=max(slice_area(config, v) for _, v in inputs))
+        return
+    check_step_memory(config, limit)
+
+
+def slice_area(config: N2NConfig, volume: Volume) -> int:
+    """Pixels of one whole training slice of `volume` in `config`'s plane, as the U-Net pads them (to
+    multiples of 32)."""
+    frame = volume.frames()[0]
+    axis = slice_axis(frame, config.plane)
+    area = 1
+    for a, n in enumerate(frame.shape):
+        if a != axis:
+            area *= -(-n // CROP_MULTIPLE) * CROP_MULTIPLE
+    return area
 
 
 def check_output(volume: Volume, output: str | Path, *, keep_dtype: bool, output_named: bool = True) -> None:
