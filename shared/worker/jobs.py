@@ -15,7 +15,7 @@ from celery import Task
 
 from shared.atomic import atomic_write_text
 from shared.jobs.paths import QUALITY_NAME, residual_name
-from shared.jobs.registry import get_model, model_dir, register_model
+from shared.jobs.registry import access_path, delete_model, get_model, model_dir, register_model
 from shared.methods import MethodName
 from shared.methods.workflow import MethodWorkflow
 from shared.progress import Progress
@@ -94,6 +94,11 @@ def run_training_job(task: Any, payload: dict[str, Any], workflow: MethodWorkflo
         )
         step.check_cancelled()
         register_model(step.data_dir, job.model_id, work)
+        if step.is_gone():
+            # Deleted between the check and the registration: the model, fitted on its uploads, goes too.
+            delete_model(step.data_dir, job.model_id)
+            access_path(step.data_dir, job.model_id).unlink(missing_ok=True)
+            step.check_cancelled()
         return {
             "model_id": job.model_id,
             "validation": manifest.validation,

@@ -18,10 +18,10 @@ from celery.exceptions import BackendStoreError
 from celery.signals import worker_init
 from pydantic import BaseModel, ValidationError
 
-from shared.errors import ConfigError, FetalDenoiseError, JobCancelledError, JobError
+from shared.errors import ConfigError, FetalDenoiseError, JobCancelledError, JobError, JobNotFoundError
 from shared.io import ReadLimits, read_volume, write_volume
 from shared.jobs.paths import data_path
-from shared.jobs.store import is_cancelled, job_dir, remove_job_files
+from shared.jobs.store import RECORD_NAME, is_cancelled, job_dir, remove_job_files
 from shared.logs import configure_worker_logging, job_event
 from shared.progress import Progress
 from shared.queue.app import app, ensure_local_queue, make_celery, queue_dir, uses_local_queue
@@ -101,6 +101,11 @@ class StepContext:
         self._last_stage: str | None = None
         self._started = time.monotonic()
         self._paused_until = -math.inf
+        # A job that had a record when its step began and has none now was deleted (DELETE /jobs/{id}, a
+        # purge) even if its tombstone has since been swept: the step stops as for a cancellation.
+        self._had_record = False
+        with contextlib.suppress(JobNotFoundError):  # an id that is no job's (refused by its payload check)
+            self._had_record = (self.job_dir / RECORD_NAME).is_file()
 
     def elapsed(self) -> float:
         """Seconds since the step started (reported in task results, e.g. for the overhead benchmark)."""
@@ -143,9 +148,15 @@ class StepContext:
         self.progress(Progress(stage="writing", fraction=1.0))
         return path
 
-    def check_cancelled(self) -> None:
-        """Stop the step if the job was cancelled."""
+    def is_gone(self) -> bool:
+        """Whether the job was cancelled or deleted while this step ran."""
         if is_cancelled(self.data_dir, self.job_id):
+            return True
+        return self._had_record and not (self.job_dir / RECORD_NAME).is_file()
+
+    def check_cancelled(self) -> None:
+        """Stop the step if the job was cancelled or deleted."""
+        if self.is_gone():
             raise JobCancelledError(f"job {self.job_id} was cancelled")
 
     def progress(self, event: Progress) -> None:
@@ -181,7 +192,8 @@ def run_step(task: Any, job_id: str, step: str, settings: Settings | None = None
 
     Input errors (`FetalDenoiseError`) fail the job with their message; transient faults propagate
     for Celery to retry; anything else becomes a `JobError` naming what happened (so the gateway
-    never has to import a worker's exception classes). A cancelled job's files are removed at the end.
+    never has to import a worker's exception classes). A cancelled or deleted job's files are removed at the
+    end, whatever the step wrote after the deletion (a fitted model): nothing of it stays without a record.
     """
     ctx = StepContext(task, job_id, step, settings or get_settings())
     job_event(logger, job_id, step, "started", 0.0)
@@ -212,7 +224,7 @@ def run_step(task: Any, job_id: str, step: str, settings: Settings | None = None
         raise
     finally:
         job_event(logger, job_id, step, outcome, ctx.elapsed())
-        if is_cancelled(ctx.data_dir, job_id):
+        if ctx.is_gone():
             remove_job_files(ctx.data_dir, job_id)
 
 

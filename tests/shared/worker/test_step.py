@@ -6,6 +6,7 @@ import logging
 import re
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -15,7 +16,16 @@ import pytest
 import shared.worker.step as step_module
 from services.embedded.runtime import free_port
 from shared.errors import ConstantVolumeError, JobCancelledError, JobError, UnreadableVolumeError
-from shared.jobs.store import job_dir, mark_cancelled
+from shared.jobs.retention import purge_jobs
+from shared.jobs.store import (
+    JobRecord,
+    JobStep,
+    job_dir,
+    mark_cancelled,
+    remove_job_files,
+    utcnow,
+    write_record,
+)
 from shared.logs import configure_worker_logging
 from shared.progress import Progress
 from shared.queue.app import make_celery
@@ -105,6 +115,52 @@ def test_cancellation_stops_the_step_and_removes_the_job_files(settings: Setting
         mark_cancelled(Path(settings.DATA_DIR), "job1")
         step.progress(Progress(stage="training", fraction=0.1))
     assert not folder.exists()
+
+
+def _delete_as_the_gateway_does(data_dir: Path, job_id: str) -> None:
+    """DELETE /jobs/{id}'s disk actions: the tombstone, then the folder."""
+    mark_cancelled(data_dir, job_id)
+    remove_job_files(data_dir, job_id)
+
+
+def _delete_with_tombstone_swept(data_dir: Path, job_id: str) -> None:
+    """A deletion whose tombstone is gone by the time the worker looks (a later purge swept it)."""
+    remove_job_files(data_dir, job_id)
+
+
+def _purge_now(data_dir: Path, job_id: str) -> None:
+    """`fetal-denoise purge --older-than-days 0` (the hourly sweep is the same call)."""
+    assert purge_jobs(data_dir, timedelta(0)).jobs == 1
+
+
+@pytest.mark.parametrize(
+    "delete",
+    [_delete_as_the_gateway_does, _delete_with_tombstone_swept, _purge_now],
+    ids=lambda f: f.__name__,
+)
+def test_a_job_deleted_mid_step_leaves_nothing_on_disk(settings: Settings, delete: Any):
+    """A fit deleted while it runs goes on writing its model (as a training does until its next progress
+    event); when the step ends it is cancelled, and nothing of the job is left under jobs/."""
+    data_dir = Path(settings.DATA_DIR)
+    record = JobRecord(
+        id="job1",
+        kind="denoise",
+        method="n2v",
+        created=utcnow() - timedelta(seconds=5),
+        steps=[JobStep(name="denoise", task="n2v.denoise", task_id="task-1")],
+        inputs={"input": "scan.nii.gz"},
+    )
+    write_record(data_dir, record)
+    (job_dir(data_dir, "job1") / "inputs").mkdir()
+    (job_dir(data_dir, "job1") / "inputs" / "input.nii.gz").write_bytes(b"patient scan")
+    with pytest.raises(JobCancelledError), run_step(RecordingTask(), "job1", "denoise", settings) as step:
+        (step.job_dir / "model").mkdir()
+        (step.job_dir / "model" / "weights-epoch1.h5").write_bytes(b"fitted on the scan")
+        delete(data_dir, "job1")
+        # The worker has not looked yet: its next write recreates the folder.
+        (step.job_dir / "model").mkdir(parents=True)
+        (step.job_dir / "model" / "weights-final.h5").write_bytes(b"fitted on the scan")
+    assert list((data_dir / "jobs").iterdir()) == []
 
 
 def test_tasks_are_routed_to_their_queues_by_name(settings: Settings):
