@@ -186,6 +186,16 @@ class StepContext:
             self._paused_until = now + PROGRESS_PAUSE_S
 
 
+def without_server_paths(message: str, data_dir: Path) -> str:
+    """A job's error as its user may read it: a path inside the data directory is given relative to it
+    (`jobs/<id>/model/...`), never as the server's absolute path (which says how the server is laid out)."""
+    for form in sorted(
+        {str(data_dir), str(data_dir.absolute()), str(data_dir.resolve())}, key=len, reverse=True
+    ):
+        message = message.replace(form.rstrip("/") + "/", "")
+    return message
+
+
 @contextlib.contextmanager
 def run_step(task: Any, job_id: str, step: str, settings: Settings | None = None) -> Iterator[StepContext]:
     """Run one step of a job with the service's error policy.
@@ -210,13 +220,18 @@ def run_step(task: Any, job_id: str, step: str, settings: Settings | None = None
         raise
     except FetalDenoiseError as exc:
         outcome = f"failed ({type(exc).__name__})"
+        message = without_server_paths(str(exc), ctx.data_dir)
+        if message != str(exc):
+            logger.warning("job %s: %s", job_id, exc)  # the paths stay in the server's log
+            raise type(exc)(message) from exc
         raise
     except TRANSIENT_ERRORS as exc:
         outcome = f"interrupted by a transient fault ({type(exc).__name__}), to be retried"
         raise
     except Exception as exc:
         outcome = f"failed ({type(exc).__name__})"
-        raise JobError(f"{step} failed: {type(exc).__name__}: {exc}") from exc
+        message = without_server_paths(str(exc), ctx.data_dir)
+        raise JobError(f"{step} failed: {type(exc).__name__}: {message}") from exc
     except BaseException as exc:
         # A shutdown (SystemExit, Celery's WorkerShutdown / WorkerTerminate, KeyboardInterrupt) stopping the
         # step: it was logged "succeeded". The message is not acknowledged (acks_late), so the job runs again.

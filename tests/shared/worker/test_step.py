@@ -11,11 +11,18 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
 
 import shared.worker.step as step_module
 from services.embedded.runtime import free_port
-from shared.errors import ConstantVolumeError, JobCancelledError, JobError, UnreadableVolumeError
+from shared.errors import (
+    ConstantVolumeError,
+    JobCancelledError,
+    JobError,
+    ModelNotFoundError,
+    UnreadableVolumeError,
+)
 from shared.jobs.retention import purge_jobs
 from shared.jobs.store import (
     JobRecord,
@@ -27,10 +34,12 @@ from shared.jobs.store import (
     write_record,
 )
 from shared.logs import configure_worker_logging
+from shared.manifest import read_manifest
 from shared.progress import Progress
 from shared.queue.app import make_celery
 from shared.queue.names import METRICS_EVALUATE, N2N_TRAIN, N2V_DENOISE
 from shared.settings import Settings
+from shared.worker.jobs import run_denoise_job
 from shared.worker.step import PROGRESS_STATE, run_step
 
 
@@ -161,6 +170,45 @@ def test_a_job_deleted_mid_step_leaves_nothing_on_disk(settings: Settings, delet
         (step.job_dir / "model").mkdir(parents=True)
         (step.job_dir / "model" / "weights-final.h5").write_bytes(b"fitted on the scan")
     assert list((data_dir / "jobs").iterdir()) == []
+
+
+def test_a_model_deleted_after_the_job_was_accepted_is_named_by_id_not_by_path(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """A queued job whose model was deleted fails naming the model; the server's paths stay in its log."""
+    task = RecordingTask()
+    monkeypatch.setattr(step_module, "progress_backend", lambda _settings: RecordingBackend(task))
+    monkeypatch.setattr(step_module, "get_settings", lambda: settings)
+    data_dir = Path(settings.DATA_DIR)
+    inputs = job_dir(data_dir, "job1") / "inputs"
+    inputs.mkdir(parents=True)
+    np.save(inputs / "input.npy", np.random.default_rng(0).random((8, 16, 16), dtype=np.float32))
+    payload = {
+        "job_id": "job1",
+        "method": "n2v",
+        "input": {"path": "jobs/job1/inputs/input.npy", "name": "scan.npy"},
+        "model_id": "n2v-deleted",
+        "result": "jobs/job1/result.npy",
+    }
+    # What the methods' loaders do first: read the model folder's manifest (here: gone).
+    workflow = SimpleNamespace(denoise_volume=lambda _volume, model_dir, **_: read_manifest(model_dir))
+    with pytest.raises(ModelNotFoundError) as failed:
+        run_denoise_job(task, payload, workflow)  # type: ignore[arg-type]
+    assert str(failed.value) == "no model with id 'n2v-deleted' (it was deleted)"
+    assert str(data_dir / "models" / "n2v-deleted") in caplog.text
+
+
+def test_a_jobs_error_never_names_the_servers_data_directory(settings: Settings):
+    """Whatever fails in a step (an input error, a crash on a file) names paths relative to the data dir."""
+    folder = job_dir(Path(settings.DATA_DIR), "job1")
+    for raised, expected in (
+        (UnreadableVolumeError(f"{folder}/inputs/x.nii: truncated"), UnreadableVolumeError),
+        (FileNotFoundError(f"No such file: '{folder}/model/weights.h5'"), JobError),
+    ):
+        with pytest.raises(expected) as failed, run_step(RecordingTask(), "job1", "denoise", settings):
+            raise raised
+        assert str(settings.DATA_DIR) not in str(failed.value)
+        assert "jobs/job1/" in str(failed.value)
 
 
 def test_tasks_are_routed_to_their_queues_by_name(settings: Settings):
