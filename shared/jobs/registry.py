@@ -87,9 +87,11 @@ def model_error(exc: FetalDenoiseError, data_dir: Path, model_id: str) -> FetalD
         return ModelNotFoundError(f"no model with id {model_id!r} (it was deleted)")
     folder = model_dir(data_dir, model_id)
     message = str(exc)
-    for form in {str(folder), str(folder.resolve()), str(folder.absolute())}:
+    for form in sorted({str(folder), str(folder.resolve()), str(folder.absolute())}, key=len, reverse=True):
         # The folder, or a file in it (its manifest, a weights file), as read_manifest and the loaders name them.
-        message = re.sub(re.escape(form) + r"(/[^\s:'\"]*)?", f"model {model_id!r}", message)
+        message = re.sub(
+            r"(?<![\w./~-])" + re.escape(form) + r"(/[^\s:'\"]*)?", f"model {model_id!r}", message
+        )
     return type(exc)(message)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -189,11 +190,13 @@ class StepContext:
 def without_server_paths(message: str, data_dir: Path) -> str:
     """A job's error as its user may read it: a path inside the data directory is given relative to it
     (`jobs/<id>/model/...`), never as the server's absolute path (which says how the server is laid out)."""
-    for form in sorted(
-        {str(data_dir), str(data_dir.absolute()), str(data_dir.resolve())}, key=len, reverse=True
-    ):
-        message = message.replace(form.rstrip("/") + "/", "")
+    for form in sorted({str(data_dir.absolute()), str(data_dir.resolve())}, key=len, reverse=True):
+        # Only where a path starts: "/data/" must not be cut out of "/mnt/data/...".
+        message = re.sub(_PATH_START + re.escape(form.rstrip("/") + "/"), "", message)
     return message
+
+
+_PATH_START = r"(?<![\w./~-])"
 
 
 @contextlib.contextmanager

@@ -209,6 +209,9 @@ def test_a_jobs_error_never_names_the_servers_data_directory(settings: Settings)
             raise raised
         assert str(settings.DATA_DIR) not in str(failed.value)
         assert "jobs/job1/" in str(failed.value)
+    with pytest.raises(JobError) as failed, run_step(RecordingTask(), "job1", "denoise", settings):
+        raise OSError(f"cannot read /mnt{settings.DATA_DIR}/x")  # not in the data directory: left as it is
+    assert f"/mnt{settings.DATA_DIR}/x" in str(failed.value)
 
 
 def test_tasks_are_routed_to_their_queues_by_name(settings: Settings):
