@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import shared.worker.jobs as jobs_module
 import shared.worker.step as step_module
 from services.embedded.runtime import free_port
 from shared.errors import (
@@ -23,6 +24,7 @@ from shared.errors import (
     ModelNotFoundError,
     UnreadableVolumeError,
 )
+from shared.jobs.registry import ModelAccess, access_path, register_model, write_access
 from shared.jobs.retention import purge_jobs
 from shared.jobs.store import (
     JobRecord,
@@ -34,12 +36,12 @@ from shared.jobs.store import (
     write_record,
 )
 from shared.logs import configure_worker_logging
-from shared.manifest import read_manifest
+from shared.manifest import read_manifest, write_manifest
 from shared.progress import Progress
 from shared.queue.app import make_celery
 from shared.queue.names import METRICS_EVALUATE, N2N_TRAIN, N2V_DENOISE
 from shared.settings import Settings
-from shared.worker.jobs import run_denoise_job
+from shared.worker.jobs import run_denoise_job, run_training_job
 from shared.worker.step import PROGRESS_STATE, run_step
 
 
@@ -212,6 +214,58 @@ def test_a_jobs_error_never_names_the_servers_data_directory(settings: Settings)
     with pytest.raises(JobError) as failed, run_step(RecordingTask(), "job1", "denoise", settings):
         raise OSError(f"cannot read /mnt{settings.DATA_DIR}/x")  # not in the data directory: left as it is
     assert f"/mnt{settings.DATA_DIR}/x" in str(failed.value)
+
+
+def test_a_training_deleted_as_its_model_is_registered_leaves_no_model(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    """A DELETE landing just after the check before registration: the registered model (fitted on the
+    deleted uploads) is removed with its owner record, and the step ends cancelled."""
+    task = RecordingTask()
+    monkeypatch.setattr(step_module, "progress_backend", lambda _settings: RecordingBackend(task))
+    monkeypatch.setattr(step_module, "get_settings", lambda: settings)
+    data_dir = Path(settings.DATA_DIR)
+    write_record(
+        data_dir,
+        JobRecord(
+            id="job1",
+            kind="train",
+            method="n2v",
+            created=utcnow(),
+            steps=[JobStep(name="train", task="n2v.train", task_id="task-1")],
+            model_id="n2v-fresh",
+        ),
+    )
+    write_access(data_dir, "n2v-fresh", ModelAccess(owner="alice"))
+    inputs = job_dir(data_dir, "job1") / "inputs"
+    inputs.mkdir()
+    np.save(inputs / "input.npy", np.random.default_rng(0).random((8, 16, 16), dtype=np.float32))
+
+    def train_model(_config: Any, _volumes: Any, work: Path, **_: Any) -> Any:
+        work.mkdir()
+        (work / "w.bin").write_bytes(b"fitted on the scan")
+        return write_manifest(
+            work, method="n2v", framework="t", config={}, data={}, validation={}, files=["w.bin"]
+        )
+
+    def register_then_deleted(data_dir: Path, model_id: str, trained_dir: Path) -> Path:
+        path = register_model(data_dir, model_id, trained_dir)
+        _delete_as_the_gateway_does(data_dir, "job1")
+        return path
+
+    monkeypatch.setattr(jobs_module, "register_model", register_then_deleted)
+    workflow = SimpleNamespace(train_model=train_model, has_checkpoint=lambda _work: False)
+    payload = {
+        "job_id": "job1",
+        "model_id": "n2v-fresh",
+        "config": {"method": "n2v"},
+        "inputs": [{"path": "jobs/job1/inputs/input.npy", "name": "scan.npy"}],
+    }
+    with pytest.raises(JobCancelledError):
+        run_training_job(task, payload, workflow)  # type: ignore[arg-type]
+    assert list((data_dir / "jobs").iterdir()) == []
+    assert [path.name for path in (data_dir / "models").iterdir()] == [".access"]
+    assert not access_path(data_dir, "n2v-fresh").exists()
 
 
 def test_tasks_are_routed_to_their_queues_by_name(settings: Settings):
