@@ -22,7 +22,9 @@ def purge_command(
 ) -> None:
     """Purge the jobs accepted more than N days ago: their uploads, results and state (models are kept).
 
-    The service does the same every hour by itself; this is for a purge now, or from cron with 0 retention.
+    A job still queued or running is cancelled: its worker stops at its next progress event and removes
+    what it wrote meanwhile (a fitted model too). The service does the same every hour by itself; this is
+    for a purge now, or from cron with 0 retention.
     """
     from shared.jobs.retention import purge_jobs
     from shared.queue.app import queue_dir, uses_local_queue

@@ -12,6 +12,7 @@ use Redis. The tasks and the code path are the same either way; only the transpo
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -22,7 +23,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -108,9 +109,37 @@ class ServiceProcesses:
         return [int(p) for p in children.read_text().split()] if children.exists() else []
 
 
+PR_SET_PDEATHSIG = 1
+"""prctl(2) option: the signal the kernel sends a process when the thread that started it dies."""
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def die_with_parent(sig: signal.Signals) -> Callable[[], None] | None:
+    """A `preexec_fn` that has the kernel send `sig` to the child when its launcher dies, however it dies.
+
+    The processes run in sessions of their own, so a launcher killed with SIGKILL (or by the OOM killer) took
+    none of them along: its workers went on, under pid 1, consuming the queue of a service that no longer
+    existed. Linux only (elsewhere: None). The signal is tied to the launching thread: the supervisor's, for
+    a restarted worker, which ends only when the service stops them all anyway.
+    """
+    if _LIBC is None:
+        return None
+    prctl, parent, number = _LIBC.prctl, os.getpid(), int(sig)
+
+    def arm() -> None:  # in the child, between fork and exec: nothing that allocates or takes a lock
+        prctl(PR_SET_PDEATHSIG, number, 0, 0, 0)
+        if os.getppid() != parent:  # the launcher died before the signal was armed
+            os.kill(os.getpid(), sig)
+
+    return arm
+
+
 def start_process(command: list[str], env: Mapping[str, str], log: Path | None) -> subprocess.Popen[bytes]:
-    """Start a service process in its own session (a terminal's Ctrl-C reaches only the launcher)."""
+    """Start a service process in its own session (a terminal's Ctrl-C reaches only the launcher), set to
+    stop when the launcher dies: SIGQUIT for a worker (Celery's cold shutdown: its running job goes back in
+    the queue, as on a normal stop), SIGTERM for the gateway."""
     out: IO[bytes] | None = log.open("ab") if log is not None else None
+    sig = signal.SIGQUIT if "celery" in command else signal.SIGTERM
     try:
         return subprocess.Popen(
             command,
@@ -119,6 +148,7 @@ def start_process(command: list[str], env: Mapping[str, str], log: Path | None) 
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent(sig),  # one prctl call: nothing that could deadlock after a fork
         )
     finally:
         if out is not None:

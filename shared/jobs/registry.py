@@ -9,7 +9,9 @@ owner: only admins see it until one shares it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -17,12 +19,14 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.atomic import atomic_write_text
-from shared.errors import ConfigError, FetalDenoiseError, ModelNotFoundError
+from shared.errors import ConfigError, FetalDenoiseError, InvalidModelError, ModelNotFoundError
 from shared.jobs.paths import is_valid_id, models_root
 from shared.jobs.store import utcnow
 from shared.manifest import MANIFEST_NAME, ModelManifest, read_manifest
 from shared.methods import MethodName
 from shared.models.builtin import PRIOR_DIR, PRIOR_ID
+
+logger = logging.getLogger(__name__)
 
 
 class ModelEntry(BaseModel):
@@ -69,8 +73,30 @@ def get_model(
     folder = model_dir(data_dir, model_id)
     if not (folder / MANIFEST_NAME).is_file():
         raise ModelNotFoundError(f"no model with id {model_id!r}")
-    manifest = read_manifest(folder, expected_method=expected_method, verify=verify)
+    try:
+        manifest = read_manifest(folder, expected_method=expected_method, verify=verify)
+    except (ModelNotFoundError, InvalidModelError) as exc:
+        raise model_error(exc, data_dir, model_id) from exc
     return ModelEntry(id=model_id, manifest=manifest)
+
+
+def model_error(exc: FetalDenoiseError, data_dir: Path, model_id: str) -> FetalDenoiseError:
+    """The error a user sees for a registered model: it names the model's id, never its folder on the server
+    (read_manifest and the method loaders name the folder, which is right for the command line's own paths).
+
+    The original, path and all, goes to the server's log.
+    """
+    logger.warning("model %s: %s: %s", model_id, type(exc).__name__, exc)
+    if isinstance(exc, ModelNotFoundError):
+        return ModelNotFoundError(f"no model with id {model_id!r} (it was deleted)")
+    folder = model_dir(data_dir, model_id)
+    message = str(exc)
+    for form in sorted({str(folder), str(folder.resolve()), str(folder.absolute())}, key=len, reverse=True):
+        # The folder, or a file in it (its manifest, a weights file), as read_manifest and the loaders name them.
+        message = re.sub(
+            r"(?<![\w./~-])" + re.escape(form) + r"(/[^\s:'\"]*)?", f"model {model_id!r}", message
+        )
+    return type(exc)(message)
 
 
 def list_models(data_dir: Path) -> list[ModelEntry]:
@@ -81,8 +107,8 @@ def list_models(data_dir: Path) -> list[ModelEntry]:
         for folder in root.iterdir():
             if not folder.is_dir() or not is_valid_id(folder.name):
                 continue
-            try:
-                entries.append(get_model(data_dir, folder.name))
+            try:  # read here, not by get_model: a broken model is skipped, not logged at every listing
+                entries.append(ModelEntry(id=folder.name, manifest=read_manifest(folder, verify=False)))
             except FetalDenoiseError:
                 continue  # a model being written, or a broken one: not listed
     return sorted(entries, key=lambda entry: entry.manifest.created, reverse=True)

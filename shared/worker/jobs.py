@@ -14,8 +14,9 @@ from typing import Any
 from celery import Task
 
 from shared.atomic import atomic_write_text
+from shared.errors import InvalidModelError, ModelNotFoundError
 from shared.jobs.paths import QUALITY_NAME, residual_name
-from shared.jobs.registry import get_model, model_dir, register_model
+from shared.jobs.registry import access_path, delete_model, get_model, model_dir, model_error, register_model
 from shared.methods import MethodName
 from shared.methods.workflow import MethodWorkflow
 from shared.progress import Progress
@@ -44,20 +45,27 @@ def run_denoise_job(task: Any, payload: dict[str, Any], workflow: MethodWorkflow
         second = step.read(job.second) if job.second is not None else None
         work = step.job_dir / WORK_DIR
         registered = model_dir(step.data_dir, job.model_id) if job.model_id is not None else None
-        denoised = workflow.denoise_volume(
-            volume,
-            model_dir=registered,
-            second=second,
-            config=job.config,
-            work_dir=work,
-            repeats=job.repeats,
-            volumes=job.volumes,
-            progress=step.progress,
-            resume=job.model_id is None and workflow.has_checkpoint(work),
-            options=job.options,
-        )
-        step.progress(Progress(stage="assessing", fraction=0.0))
-        report = workflow.assess(volume, denoised, registered or work, second=second, options=job.options)
+        try:
+            denoised = workflow.denoise_volume(
+                volume,
+                model_dir=registered,
+                second=second,
+                config=job.config,
+                work_dir=work,
+                repeats=job.repeats,
+                volumes=job.volumes,
+                progress=step.progress,
+                resume=job.model_id is None and workflow.has_checkpoint(work),
+                options=job.options,
+            )
+            step.progress(Progress(stage="assessing", fraction=0.0))
+            report = workflow.assess(volume, denoised, registered or work, second=second, options=job.options)
+        except (ModelNotFoundError, InvalidModelError) as exc:
+            if job.model_id is None:
+                raise
+            # The registered model was deleted (or broken) after the job was accepted: the loader named its
+            # folder on the server; the job's error names the model.
+            raise model_error(exc, step.data_dir, job.model_id) from exc
         removed = volume.with_data(volume.data - denoised.data)
         step.write(
             removed, residual_name(job.result), description="residual (input - denoised)", as_new_series=True
@@ -95,6 +103,11 @@ def run_training_job(task: Any, payload: dict[str, Any], workflow: MethodWorkflo
         )
         step.check_cancelled()
         register_model(step.data_dir, job.model_id, work)
+        if step.is_gone():
+            # Deleted between the check and the registration: the model, fitted on its uploads, goes too.
+            delete_model(step.data_dir, job.model_id)
+            access_path(step.data_dir, job.model_id).unlink(missing_ok=True)
+            step.check_cancelled()
         return {
             "model_id": job.model_id,
             "validation": manifest.validation,

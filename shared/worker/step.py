@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +19,10 @@ from celery.exceptions import BackendStoreError
 from celery.signals import worker_init
 from pydantic import BaseModel, ValidationError
 
-from shared.errors import ConfigError, FetalDenoiseError, JobCancelledError, JobError
+from shared.errors import ConfigError, FetalDenoiseError, JobCancelledError, JobError, JobNotFoundError
 from shared.io import ReadLimits, read_volume, write_volume
 from shared.jobs.paths import data_path
-from shared.jobs.store import is_cancelled, job_dir, remove_job_files
+from shared.jobs.store import RECORD_NAME, is_cancelled, job_dir, remove_job_files
 from shared.logs import configure_worker_logging, job_event
 from shared.progress import Progress
 from shared.queue.app import app, ensure_local_queue, make_celery, queue_dir, uses_local_queue
@@ -101,6 +102,11 @@ class StepContext:
         self._last_stage: str | None = None
         self._started = time.monotonic()
         self._paused_until = -math.inf
+        # A job that had a record when its step began and has none now was deleted (DELETE /jobs/{id}, a
+        # purge) even if its tombstone has since been swept: the step stops as for a cancellation.
+        self._had_record = False
+        with contextlib.suppress(JobNotFoundError):  # an id that is no job's (refused by its payload check)
+            self._had_record = (self.job_dir / RECORD_NAME).is_file()
 
     def elapsed(self) -> float:
         """Seconds since the step started (reported in task results, e.g. for the overhead benchmark)."""
@@ -143,9 +149,15 @@ class StepContext:
         self.progress(Progress(stage="writing", fraction=1.0))
         return path
 
-    def check_cancelled(self) -> None:
-        """Stop the step if the job was cancelled."""
+    def is_gone(self) -> bool:
+        """Whether the job was cancelled or deleted while this step ran."""
         if is_cancelled(self.data_dir, self.job_id):
+            return True
+        return self._had_record and not (self.job_dir / RECORD_NAME).is_file()
+
+    def check_cancelled(self) -> None:
+        """Stop the step if the job was cancelled or deleted."""
+        if self.is_gone():
             raise JobCancelledError(f"job {self.job_id} was cancelled")
 
     def progress(self, event: Progress) -> None:
@@ -175,13 +187,26 @@ class StepContext:
             self._paused_until = now + PROGRESS_PAUSE_S
 
 
+def without_server_paths(message: str, data_dir: Path) -> str:
+    """A job's error as its user may read it: a path inside the data directory is given relative to it
+    (`jobs/<id>/model/...`), never as the server's absolute path (which says how the server is laid out)."""
+    for form in sorted({str(data_dir.absolute()), str(data_dir.resolve())}, key=len, reverse=True):
+        # Only where a path starts: "/data/" must not be cut out of "/mnt/data/...".
+        message = re.sub(_PATH_START + re.escape(form.rstrip("/") + "/"), "", message)
+    return message
+
+
+_PATH_START = r"(?<![\w./~-])"
+
+
 @contextlib.contextmanager
 def run_step(task: Any, job_id: str, step: str, settings: Settings | None = None) -> Iterator[StepContext]:
     """Run one step of a job with the service's error policy.
 
     Input errors (`FetalDenoiseError`) fail the job with their message; transient faults propagate
     for Celery to retry; anything else becomes a `JobError` naming what happened (so the gateway
-    never has to import a worker's exception classes). A cancelled job's files are removed at the end.
+    never has to import a worker's exception classes). A cancelled or deleted job's files are removed at the
+    end, whatever the step wrote after the deletion (a fitted model): nothing of it stays without a record.
     """
     ctx = StepContext(task, job_id, step, settings or get_settings())
     job_event(logger, job_id, step, "started", 0.0)
@@ -198,13 +223,18 @@ def run_step(task: Any, job_id: str, step: str, settings: Settings | None = None
         raise
     except FetalDenoiseError as exc:
         outcome = f"failed ({type(exc).__name__})"
+        message = without_server_paths(str(exc), ctx.data_dir)
+        if message != str(exc):
+            logger.warning("job %s: %s", job_id, exc)  # the paths stay in the server's log
+            raise type(exc)(message) from exc
         raise
     except TRANSIENT_ERRORS as exc:
         outcome = f"interrupted by a transient fault ({type(exc).__name__}), to be retried"
         raise
     except Exception as exc:
         outcome = f"failed ({type(exc).__name__})"
-        raise JobError(f"{step} failed: {type(exc).__name__}: {exc}") from exc
+        message = without_server_paths(str(exc), ctx.data_dir)
+        raise JobError(f"{step} failed: {type(exc).__name__}: {message}") from exc
     except BaseException as exc:
         # A shutdown (SystemExit, Celery's WorkerShutdown / WorkerTerminate, KeyboardInterrupt) stopping the
         # step: it was logged "succeeded". The message is not acknowledged (acks_late), so the job runs again.
@@ -212,7 +242,7 @@ def run_step(task: Any, job_id: str, step: str, settings: Settings | None = None
         raise
     finally:
         job_event(logger, job_id, step, outcome, ctx.elapsed())
-        if is_cancelled(ctx.data_dir, job_id):
+        if ctx.is_gone():
             remove_job_files(ctx.data_dir, job_id)
 
 

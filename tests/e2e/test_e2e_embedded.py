@@ -157,3 +157,48 @@ def test_embedded_default_denoises_with_the_shipped_prior(tmp_path: Path, e2e_vo
     result = nib.load(tmp_path / "result.nii.gz")
     assert (result.affine == nib.load(e2e_volumes["noisy"]).affine).all()
     assert result.shape == nib.load(e2e_volumes["noisy"]).shape
+
+
+def test_a_job_purged_mid_training_leaves_nothing_on_disk(tmp_path: Path, e2e_volumes: dict[str, Path]):
+    """`fetal-denoise purge --older-than-days 0` while a fit trains: the job is cancelled, its worker stops,
+    and once its step has ended nothing of the job (uploads, checkpoints, fitted model) is left on disk."""
+    data_dir = tmp_path / "data"
+    long_fit = {**N2N_PAIR, "epochs": 200}
+    with (
+        embedded_service(data_dir, env=NO_REDIS, queues=("n2n",)) as service,
+        httpx.Client(base_url=service.base_url) as api,
+    ):
+        response = api.post(
+            "/denoise",
+            data={"method": "n2n", "params": json.dumps(long_fit)},
+            files=upload(("file", e2e_volumes["noisy"]), ("file2", e2e_volumes["noisy2"])),
+        )
+        job_id = response.json()["job_id"]
+        assert wait_for_stage(api, job_id, "training")["status"] == "running"
+        purge = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cli.main",
+                "purge",
+                "--older-than-days",
+                "0",
+                "--data-dir",
+                str(data_dir),
+            ],
+            cwd=REPO_ROOT,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **NO_REDIS},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert purge.stdout.startswith("purged 1 job(s)"), purge.stdout
+        assert api.get(f"/jobs/{job_id}").status_code == 404
+        log = data_dir / "logs" / "worker-n2n.log"
+        deadline = time.monotonic() + 120
+        while f"job {job_id} denoise: cancelled" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert f"job {job_id} denoise: cancelled" in log.read_text()
+        time.sleep(1.0)  # what the step's end removed is gone; nothing writes after it
+        leftovers = [path for path in (data_dir / "jobs").iterdir() if job_id in path.name]
+        assert leftovers == []

@@ -121,7 +121,10 @@ def test_model_of_the_other_method_is_422(
         "/denoise", data={"method": "n2v", "model_id": "n2n-model"}, files=_files(file=nifti_path)
     )
     assert response.status_code == 422
-    assert "this is a n2n model, not a n2v model" in response.json()["detail"]
+    detail = response.json()["detail"]
+    assert (
+        detail == "model 'n2n-model': this is a n2n model, not a n2v model"
+    )  # the server's path: only logged
     assert queue.submitted == []
 
 

@@ -107,3 +107,20 @@ def test_a_models_access_record_is_not_a_model_and_goes_with_it(tmp_path: Path):
     delete_model(tmp_path, "n2n-x")
     assert not access_path(tmp_path, "n2n-x").exists()
     assert read_access(tmp_path, "n2n-x") == ModelAccess()  # none: no owner, admins' only
+
+
+def test_a_registered_models_errors_name_its_id_not_its_folder(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    """A wrong-method or corrupt registered model is refused by id; the server's path is only in the log."""
+    register_model(tmp_path, "n2n-one", _trained(tmp_path / "work" / "model"))
+    (tmp_path / "models" / "n2n-one" / "w.bin").write_bytes(b"tampered")
+    for kwargs, reason in (
+        ({"expected_method": "n2v"}, "this is a n2n model, not a n2v model"),
+        ({"verify": True}, "w.bin does not match its checksum"),
+    ):
+        with pytest.raises(InvalidModelError, match=reason) as refused:
+            get_model(tmp_path, "n2n-one", **kwargs)  # type: ignore[arg-type]
+        assert str(refused.value).startswith("model 'n2n-one': ")
+        assert str(tmp_path) not in str(refused.value)
+    assert str(tmp_path / "models" / "n2n-one") in caplog.text

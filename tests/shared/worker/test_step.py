@@ -6,21 +6,42 @@ import logging
 import re
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
 
+import shared.worker.jobs as jobs_module
 import shared.worker.step as step_module
 from services.embedded.runtime import free_port
-from shared.errors import ConstantVolumeError, JobCancelledError, JobError, UnreadableVolumeError
-from shared.jobs.store import job_dir, mark_cancelled
+from shared.errors import (
+    ConstantVolumeError,
+    JobCancelledError,
+    JobError,
+    ModelNotFoundError,
+    UnreadableVolumeError,
+)
+from shared.jobs.registry import ModelAccess, access_path, register_model, write_access
+from shared.jobs.retention import purge_jobs
+from shared.jobs.store import (
+    JobRecord,
+    JobStep,
+    job_dir,
+    mark_cancelled,
+    remove_job_files,
+    utcnow,
+    write_record,
+)
 from shared.logs import configure_worker_logging
+from shared.manifest import read_manifest, write_manifest
 from shared.progress import Progress
 from shared.queue.app import make_celery
 from shared.queue.names import METRICS_EVALUATE, N2N_TRAIN, N2V_DENOISE
 from shared.settings import Settings
+from shared.worker.jobs import run_denoise_job, run_training_job
 from shared.worker.step import PROGRESS_STATE, run_step
 
 
@@ -105,6 +126,146 @@ def test_cancellation_stops_the_step_and_removes_the_job_files(settings: Setting
         mark_cancelled(Path(settings.DATA_DIR), "job1")
         step.progress(Progress(stage="training", fraction=0.1))
     assert not folder.exists()
+
+
+def _delete_as_the_gateway_does(data_dir: Path, job_id: str) -> None:
+    """DELETE /jobs/{id}'s disk actions: the tombstone, then the folder."""
+    mark_cancelled(data_dir, job_id)
+    remove_job_files(data_dir, job_id)
+
+
+def _delete_with_tombstone_swept(data_dir: Path, job_id: str) -> None:
+    """A deletion whose tombstone is gone by the time the worker looks (a later purge swept it)."""
+    remove_job_files(data_dir, job_id)
+
+
+def _purge_now(data_dir: Path, job_id: str) -> None:
+    """`fetal-denoise purge --older-than-days 0` (the hourly sweep is the same call)."""
+    assert purge_jobs(data_dir, timedelta(0)).jobs == 1
+
+
+@pytest.mark.parametrize(
+    "delete",
+    [_delete_as_the_gateway_does, _delete_with_tombstone_swept, _purge_now],
+    ids=lambda f: f.__name__,
+)
+def test_a_job_deleted_mid_step_leaves_nothing_on_disk(settings: Settings, delete: Any):
+    """A fit deleted while it runs goes on writing its model (as a training does until its next progress
+    event); when the step ends it is cancelled, and nothing of the job is left under jobs/."""
+    data_dir = Path(settings.DATA_DIR)
+    record = JobRecord(
+        id="job1",
+        kind="denoise",
+        method="n2v",
+        created=utcnow() - timedelta(seconds=5),
+        steps=[JobStep(name="denoise", task="n2v.denoise", task_id="task-1")],
+        inputs={"input": "scan.nii.gz"},
+    )
+    write_record(data_dir, record)
+    (job_dir(data_dir, "job1") / "inputs").mkdir()
+    (job_dir(data_dir, "job1") / "inputs" / "input.nii.gz").write_bytes(b"patient scan")
+    with pytest.raises(JobCancelledError), run_step(RecordingTask(), "job1", "denoise", settings) as step:
+        (step.job_dir / "model").mkdir()
+        (step.job_dir / "model" / "weights-epoch1.h5").write_bytes(b"fitted on the scan")
+        delete(data_dir, "job1")
+        # The worker has not looked yet: its next write recreates the folder.
+        (step.job_dir / "model").mkdir(parents=True)
+        (step.job_dir / "model" / "weights-final.h5").write_bytes(b"fitted on the scan")
+    assert list((data_dir / "jobs").iterdir()) == []
+
+
+def test_a_model_deleted_after_the_job_was_accepted_is_named_by_id_not_by_path(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """A queued job whose model was deleted fails naming the model; the server's paths stay in its log."""
+    task = RecordingTask()
+    monkeypatch.setattr(step_module, "progress_backend", lambda _settings: RecordingBackend(task))
+    monkeypatch.setattr(step_module, "get_settings", lambda: settings)
+    data_dir = Path(settings.DATA_DIR)
+    inputs = job_dir(data_dir, "job1") / "inputs"
+    inputs.mkdir(parents=True)
+    np.save(inputs / "input.npy", np.random.default_rng(0).random((8, 16, 16), dtype=np.float32))
+    payload = {
+        "job_id": "job1",
+        "method": "n2v",
+        "input": {"path": "jobs/job1/inputs/input.npy", "name": "scan.npy"},
+        "model_id": "n2v-deleted",
+        "result": "jobs/job1/result.npy",
+    }
+    # What the methods' loaders do first: read the model folder's manifest (here: gone).
+    workflow = SimpleNamespace(denoise_volume=lambda _volume, model_dir, **_: read_manifest(model_dir))
+    with pytest.raises(ModelNotFoundError) as failed:
+        run_denoise_job(task, payload, workflow)  # type: ignore[arg-type]
+    assert str(failed.value) == "no model with id 'n2v-deleted' (it was deleted)"
+    assert str(data_dir / "models" / "n2v-deleted") in caplog.text
+
+
+def test_a_jobs_error_never_names_the_servers_data_directory(settings: Settings):
+    """Whatever fails in a step (an input error, a crash on a file) names paths relative to the data dir."""
+    folder = job_dir(Path(settings.DATA_DIR), "job1")
+    for raised, expected in (
+        (UnreadableVolumeError(f"{folder}/inputs/x.nii: truncated"), UnreadableVolumeError),
+        (FileNotFoundError(f"No such file: '{folder}/model/weights.h5'"), JobError),
+    ):
+        with pytest.raises(expected) as failed, run_step(RecordingTask(), "job1", "denoise", settings):
+            raise raised
+        assert str(settings.DATA_DIR) not in str(failed.value)
+        assert "jobs/job1/" in str(failed.value)
+    with pytest.raises(JobError) as failed, run_step(RecordingTask(), "job1", "denoise", settings):
+        raise OSError(f"cannot read /mnt{settings.DATA_DIR}/x")  # not in the data directory: left as it is
+    assert f"/mnt{settings.DATA_DIR}/x" in str(failed.value)
+
+
+def test_a_training_deleted_as_its_model_is_registered_leaves_no_model(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    """A DELETE landing just after the check before registration: the registered model (fitted on the
+    deleted uploads) is removed with its owner record, and the step ends cancelled."""
+    task = RecordingTask()
+    monkeypatch.setattr(step_module, "progress_backend", lambda _settings: RecordingBackend(task))
+    monkeypatch.setattr(step_module, "get_settings", lambda: settings)
+    data_dir = Path(settings.DATA_DIR)
+    write_record(
+        data_dir,
+        JobRecord(
+            id="job1",
+            kind="train",
+            method="n2v",
+            created=utcnow(),
+            steps=[JobStep(name="train", task="n2v.train", task_id="task-1")],
+            model_id="n2v-fresh",
+        ),
+    )
+    write_access(data_dir, "n2v-fresh", ModelAccess(owner="alice"))
+    inputs = job_dir(data_dir, "job1") / "inputs"
+    inputs.mkdir()
+    np.save(inputs / "input.npy", np.random.default_rng(0).random((8, 16, 16), dtype=np.float32))
+
+    def train_model(_config: Any, _volumes: Any, work: Path, **_: Any) -> Any:
+        work.mkdir()
+        (work / "w.bin").write_bytes(b"fitted on the scan")
+        return write_manifest(
+            work, method="n2v", framework="t", config={}, data={}, validation={}, files=["w.bin"]
+        )
+
+    def register_then_deleted(data_dir: Path, model_id: str, trained_dir: Path) -> Path:
+        path = register_model(data_dir, model_id, trained_dir)
+        _delete_as_the_gateway_does(data_dir, "job1")
+        return path
+
+    monkeypatch.setattr(jobs_module, "register_model", register_then_deleted)
+    workflow = SimpleNamespace(train_model=train_model, has_checkpoint=lambda _work: False)
+    payload = {
+        "job_id": "job1",
+        "model_id": "n2v-fresh",
+        "config": {"method": "n2v"},
+        "inputs": [{"path": "jobs/job1/inputs/input.npy", "name": "scan.npy"}],
+    }
+    with pytest.raises(JobCancelledError):
+        run_training_job(task, payload, workflow)  # type: ignore[arg-type]
+    assert list((data_dir / "jobs").iterdir()) == []
+    assert [path.name for path in (data_dir / "models").iterdir()] == [".access"]
+    assert not access_path(data_dir, "n2v-fresh").exists()
 
 
 def test_tasks_are_routed_to_their_queues_by_name(settings: Settings):
