@@ -88,9 +88,10 @@ class StepCost:
         return self.framework_bytes + round(SAFETY_MARGIN * self.step_bytes)
 
 
-def n2n_layers(context: int = 0) -> list[Layer]:
-    """The convolutions of the N2N U-Net (services/n2n/model.py: 48 channels down, 96 up, five poolings)."""
-    c = 2 * context + 1
+def n2n_layers(context: int = 0, noise_map: bool = False) -> list[Layer]:
+    """The convolutions of the N2N U-Net (services/n2n/model.py: 48 channels down, 96 up, five poolings); its
+    input is 2 context + 1 slices, plus the noise-level map of a noise-aware network (the prior)."""
+    c = 2 * context + 1 + int(noise_map)
     down = [(c, 48, 0), (48, 48, 0), *((48, 48, level) for level in range(1, 6))]
     up = [(96, 96, 4), (96, 96, 4)]
     for level in (3, 2, 1):
@@ -140,7 +141,7 @@ def step_memory(config: N2NConfig | N2VConfig, *, slice_area: int | None = None)
     multiples of 32); None assumes N2N_WHOLE_SLICE_SIDE squared.
     """
     if isinstance(config, N2NConfig):
-        layers = n2n_layers(config.context)
+        layers = n2n_layers(config.context, config.noise_map)
         parameters = _parameters(layers, 9, 9)
         if config.crop_size is not None:
             area = config.crop_size**2
