@@ -13,7 +13,7 @@ def pretrain_command(
         Path, typer.Option(help="Model directory to write (checkpointed after every epoch).")
     ] = Path("runs/prior"),
     epochs: Annotated[
-        int | None, typer.Option(min=1, help="Epochs (default: the shipped prior's, 24).")
+        int | None, typer.Option(min=1, help="Epochs (default: the shipped prior's, 20).")
     ] = None,
     steps_per_epoch: Annotated[int | None, typer.Option(min=1, help="Steps per epoch (default 300).")] = None,
     train_volumes: Annotated[
@@ -35,7 +35,7 @@ def pretrain_command(
     ] = False,
 ) -> None:
     """Pretrain the prior the service denoises with by default: the N2N U-Net told the noise level, on
-    generated heads with synthetic noise (never the benchmark's volumes). About 70 minutes on 2 CPU cores."""
+    generated heads with synthetic noise (never the benchmark's volumes). About 65 minutes on 2 CPU cores (5 generating the heads)."""
     import torch
 
     from services.n2n.prior.pretrain import PretrainConfig, pretrain
