@@ -25,10 +25,15 @@ def _image_2d(path: Path, side: int) -> Path:
 def test_a_2d_image_too_small_to_train_on_is_422_saying_what_would_work(
     client: TestClient, queue: RecordingQueue, tmp_path: Path
 ):
-    """A 6x6 image: 422 before queuing, asking for a larger image or the series, never another plane (a
-    single image has no other); a patch larger than a 96x96 image: 422 naming the patch that fits."""
+    """A 6x6 image to fit on: 422 before queuing, asking for a larger image or the series, never another plane
+    (a single image has no other); a patch larger than a 96x96 image: 422 naming the patch that fits. The
+    shipped prior, which trains nothing, takes the tiny image."""
     tiny = _image_2d(tmp_path / "tiny.nii.gz", 6)
-    response = client.post("/denoise", data={"method": "n2n"}, files={"file": (tiny.name, tiny.read_bytes())})
+    prior = client.post("/denoise", files={"file": (tiny.name, tiny.read_bytes())})
+    assert prior.status_code == 202, prior.text
+    response = client.post(
+        "/denoise", data={"method": "n2n", "fit": "true"}, files={"file": (tiny.name, tiny.read_bytes())}
+    )
     assert response.status_code == 422
     detail = response.json()["detail"]
     assert detail == (
@@ -46,7 +51,7 @@ def test_a_2d_image_too_small_to_train_on_is_422_saying_what_would_work(
     )
     assert large_patch.status_code == 422
     assert "choose patch_size <= 96 (a multiple of 4)" in large_patch.json()["detail"]
-    assert queue.submitted == []
+    assert len(queue.submitted) == 1  # the prior's job only: no refused request was queued
     fits = client.post("/denoise", data={"method": "n2v"}, files={"file": (image.name, image.read_bytes())})
     assert fits.status_code == 202, fits.text
 
