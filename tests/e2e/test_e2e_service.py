@@ -168,7 +168,11 @@ def test_worker_error_shows_failed_with_its_message(
     assert response.status_code == 202, response.text
     view = wait_for(redis_api, response.json()["job_id"])
     assert view["status"] == "failed"
-    assert view["error"] == f"{tampered}: {weights.name} does not match its checksum (corrupt or modified)"
+    # The job's error names the model by its id, never by its folder on the server.
+    assert (
+        view["error"]
+        == f"model '{tampered.name}': {weights.name} does not match its checksum (corrupt or modified)"
+    )
 
 
 def test_killed_worker_process_job_is_redelivered_and_finishes(
