@@ -18,13 +18,13 @@ from services.n2n.device import pick_device, place, prepare
 from services.n2n.inference import predict_slices
 from services.n2n.model import N2NUNet, network_for
 from shared.errors import InvalidModelError
-from shared.intensity import Normalisation
+from shared.intensity import IntensityMapping, Normalisation
 from shared.manifest import ModelManifest, read_manifest
 from shared.methods.inference import InferenceOptions
 from shared.methods.n2n import N2NConfig
 from shared.progress import Progress, ProgressCallback, ignore_progress
-from shared.quality.noise_level import ToldNoise, told_noise_level
-from shared.slices import PlaneSetting, acquisition_axis, context_stack, slice_axis, stack_slices
+from shared.quality.noise_level import ToldNoise, told_noise_of_volume
+from shared.slices import PlaneSetting, context_stack, slice_axis, stack_slices
 from shared.volume import Volume, check_voxels, require_single
 
 STACK_CHUNK = 64
@@ -92,7 +92,7 @@ def denoise(
     axes = inference_axes(volume, loaded.config.plane, options.planes)
     level = None
     if loaded.config.noise_map:
-        told = told_noise(volume, loaded, second=second, given=options.noise_sigma)
+        told = told_noise(volume, loaded, second=second, given=options.noise_sigma, mapping=mapping)
         level = told.sigma / mapping.scale
     passes = [(copy, axis) for copy in copies for axis in axes]
     total_slices = sum(volume.shape[axis] for _, axis in passes)
@@ -151,18 +151,16 @@ def inference_axes(volume: Volume, plane: PlaneSetting, planes: Literal["one", "
 
 
 def told_noise(
-    volume: Volume, model: LoadedN2N, *, second: Volume | None = None, given: float | None = None
+    volume: Volume,
+    model: LoadedN2N,
+    *,
+    second: Volume | None = None,
+    given: float | None = None,
+    mapping: IntensityMapping | None = None,
 ) -> ToldNoise:
-    """The noise level `model` is told about `volume` (shared.quality.noise_level.told_noise_level), on the
-    acquisition axis the quality report measures along."""
-    mapping = Normalisation.of_model(model.manifest.data).fit(volume.data, "input")
-    return told_noise_level(
-        volume.data,
-        mapping,
-        acquisition_axis(volume),
-        second=second.data if second is not None else None,
-        given=given,
-    )
+    """The noise level `model` is told about `volume` (`mapping`: the input's, when already fitted)."""
+    normalisation = Normalisation.of_model(model.manifest.data)
+    return told_noise_of_volume(volume, normalisation, second=second, given=given, mapping=mapping)
 
 
 def _read_config(path: Path) -> N2NConfig:

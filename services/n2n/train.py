@@ -85,7 +85,7 @@ def train(
         checkpoint = load_checkpoint(out_dir, model, optimizer) if has_checkpoint(out_dir) else None
         state = resume_state(checkpoint, config.model_dump(mode="json"), fingerprint, out_dir)
     else:
-        _clear(out_dir)
+        clear_model_dir(out_dir)
         state = TrainingState.start(config.model_dump(mode="json"), fingerprint)
     loss_fn = LOSSES[config.loss]
     total_steps = config.epochs * steps
@@ -164,7 +164,7 @@ def learning_rate(config: N2NConfig, step: int, total_steps: int) -> float:
     return cosine_rampdown(config.lr, config.rampdown, step, total_steps)
 
 
-def _clear(out_dir: Path) -> None:
+def clear_model_dir(out_dir: Path) -> None:
     """Remove what an earlier training left, manifest first, so the directory claims no model."""
     for name in (MANIFEST_NAME, CHECKPOINT_NAME, WEIGHTS_NAME, CONFIG_NAME):
         with contextlib.suppress(FileNotFoundError):

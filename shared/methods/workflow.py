@@ -27,7 +27,7 @@ from shared.methods.inference import InferenceOptions
 from shared.noise import NoiseKind
 from shared.progress import ProgressCallback, ignore_progress
 from shared.quality.assessment import ModelUse, QualityReport, assess
-from shared.quality.noise_level import told_noise_level
+from shared.quality.noise_level import told_noise_of_volume
 from shared.slices import acquisition_axis
 from shared.volume import Volume
 
@@ -211,12 +211,10 @@ def model_use(
     manifest = read_manifest(model_dir, verify=False)
     told = None
     if manifest.config.get("noise_map"):
-        mapping = Normalisation.of_model(manifest.data).fit(frame.data, "input")
-        told = told_noise_level(
-            frame.data,
-            mapping,
-            acquisition_axis(frame),
-            second=partner.data if partner is not None else None,
+        told = told_noise_of_volume(
+            frame,
+            Normalisation.of_model(manifest.data),
+            second=partner,
             given=options.noise_sigma if options is not None else None,
         )
     is_prior = Path(model_dir).resolve() == PRIOR_DIR.resolve()

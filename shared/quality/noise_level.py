@@ -24,6 +24,7 @@ from shared.intensity import IntensityMapping, Normalisation
 from shared.quality.background_noise import BackgroundNoiseEstimate, estimate_background_sigma
 from shared.quality.region import as_volume
 from shared.quality.wavelet_noise import WaveletNoiseEstimate, estimate_wavelet_sigma
+from shared.volume import Volume
 
 NoiseSource = Literal["background", "wavelet"]
 
@@ -124,3 +125,24 @@ def told_noise_level(
     if level.sigma is None or level.source is None:
         return ToldNoise(sigma=0.0, sigma_255=0.0, source="none")
     return ToldNoise(sigma=level.sigma, sigma_255=level.sigma * 255.0 / mapping.scale, source=level.source)
+
+
+def told_noise_of_volume(
+    volume: Volume,
+    normalisation: Normalisation,
+    *,
+    second: Volume | None = None,
+    given: float | None = None,
+    mapping: IntensityMapping | None = None,
+) -> ToldNoise:
+    """`told_noise_level` of a volume as a model with `normalisation` sees it, along its acquisition axis (the
+    axis the quality report measures along): the one place the prediction and the report both ask."""
+    from shared.slices import acquisition_axis
+
+    return told_noise_level(
+        volume.data,
+        mapping or normalisation.fit(volume.data, "input"),
+        acquisition_axis(volume),
+        second=second.data if second is not None else None,
+        given=given,
+    )

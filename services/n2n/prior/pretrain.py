@@ -9,7 +9,6 @@ the prior; its manifest lists the generator, the seeds and the sha256 of every v
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import subprocess
@@ -23,7 +22,6 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.n2n.checkpoint import (
-    CHECKPOINT_NAME,
     CONFIG_NAME,
     WEIGHTS_NAME,
     has_checkpoint,
@@ -43,10 +41,10 @@ from services.n2n.prior.pool import (
     validation_crops,
 )
 from services.n2n.prior.synthetic import GENERATOR_VERSION, SHAPE
-from services.n2n.train import model_config_document
+from services.n2n.train import clear_model_dir, model_config_document
 from shared.atomic import atomic_write_text
 from shared.errors import JobError
-from shared.manifest import MANIFEST_NAME, ModelManifest, write_manifest
+from shared.manifest import ModelManifest, write_manifest
 from shared.methods.n2n import N2NConfig
 from shared.metrics import psnr_from_mse
 from shared.training.resume import resume_state
@@ -134,9 +132,7 @@ def pretrain(
         checkpoint = load_checkpoint(out_dir, model, optimizer) if has_checkpoint(out_dir) else None
         state = resume_state(checkpoint, state_config, fingerprint, out_dir)
     else:
-        for name in (MANIFEST_NAME, CHECKPOINT_NAME, WEIGHTS_NAME, CONFIG_NAME):
-            with contextlib.suppress(FileNotFoundError):
-                (out_dir / name).unlink()
+        clear_model_dir(out_dir)  # what an earlier training left, manifest first
         state = TrainingState.start(state_config, fingerprint)
     total_steps = config.epochs * config.steps_per_epoch
     started = time.monotonic() - state.seconds
