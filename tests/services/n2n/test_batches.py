@@ -143,6 +143,9 @@ def test_a_single_scan_is_paired_with_its_recorrupted_complement(small_mni_volum
         [(x[:, 0] - y[:, 0]).ravel() for x, y, _ in epoch_batches(data, config, epoch=0)]
     )
     assert float(np.std(differences)) == pytest.approx(std * (0.5 + 1 / 0.5), rel=0.05)
+    # A noise-aware network is told the noise its input carries: the scan's plus alpha z, std sqrt(1 + a^2) x.
+    levels = np.concatenate([told for _, _, told in epoch_batches(data, config, epoch=0)])
+    np.testing.assert_allclose(levels, std * np.sqrt(1 + 0.5**2), rtol=1e-6)
 
 
 def test_augmentation_turns_input_and_target_together(small_data: N2NTrainingData) -> None:
