@@ -12,10 +12,15 @@ from cli.reading import read_input
 from shared.intensity import HIGH_PERCENTILE, LOW_PERCENTILE, IntensityMapping, Normalisation
 from shared.quality import NoiseLevel, estimate_noise_level
 from shared.quality.background_noise import BackgroundNoiseEstimate
+from shared.quality.local_noise import LocalNoiseEstimate
 from shared.quality.wavelet_noise import WaveletNoiseEstimate
 from shared.slices import acquisition_axis
 
-SOURCE_NAMES = {"background": "the air background", "wavelet": "the wavelet estimate"}
+SOURCE_NAMES = {
+    "background": "the air background",
+    "wavelet": "the wavelet estimate",
+    "local": "the flattest blocks of the anatomy (the noise is spatially correlated: the wavelet estimate misses it)",
+}
 
 
 def _sigma(sigma: float, standard_error: float | None, sigma_255: float | None) -> str:
@@ -43,6 +48,12 @@ def _wavelet_line(estimate: WaveletNoiseEstimate) -> str:
     )
 
 
+def _local_line(estimate: LocalNoiseEstimate) -> str:
+    if estimate.sigma is None:
+        return f"  local:      unavailable: {estimate.reason}"
+    return f"  local:      {_sigma(estimate.sigma, None, estimate.sigma_255)}; median of {estimate.blocks_used} flat blocks"
+
+
 def _range_name(mapping: IntensityMapping) -> str:
     """Which intensity range the 0-255 scale is, in words."""
     if mapping.kind == "percentiles":
@@ -59,13 +70,18 @@ def report_lines(
         f"{mapping.low:.4g} to {mapping.high:.4g} (width {mapping.scale:.4g}), as the methods normalise it"
     ]
     if level.sigma is None or level.sigma_255 is None or level.source is None:
-        lines.append("noise sigma: unavailable (neither estimate applies)")
+        lines.append("noise sigma: unavailable (no estimate applies)")
     else:
         lines.append(
             f"noise sigma {level.sigma:.4g} ({level.sigma_255:.2f} on the 0-255 scale), "
             f"from {SOURCE_NAMES[level.source]}"
         )
-    return [*lines, _background_line(level.background), _wavelet_line(level.wavelet)]
+    return [
+        *lines,
+        _background_line(level.background),
+        _wavelet_line(level.wavelet),
+        _local_line(level.local),
+    ]
 
 
 def noise_level_command(
@@ -86,7 +102,7 @@ def noise_level_command(
         ),
     ] = None,
 ) -> None:
-    """Estimate the noise sigma of VOLUME from its air background and from its wavelet details.
+    """Estimate the noise sigma of VOLUME from its air background, its wavelet details and its flattest blocks.
 
     In the volume's units and on the 0-255 scale of its intensity range; a missing estimate says why.
     """
