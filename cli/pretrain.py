@@ -30,6 +30,25 @@ def pretrain_command(
         typer.Option(help="Where generated heads are kept (default ~/.cache/fetal-denoise/synthetic)."),
     ] = None,
     threads: Annotated[int | None, typer.Option(min=1, help="CPU threads (default: torch's choice).")] = None,
+    told_share: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="Share of crops told a jittered noise level (default 0.35)."),
+    ] = None,
+    told_spread: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=2.0,
+            help="Spread of the log of the told level's jitter (default 0.12; 0.35 for robustness).",
+        ),
+    ] = None,
+    lr: Annotated[float | None, typer.Option(min=0.0, help="Learning rate (default 5e-4).")] = None,
+    start_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="Start from this model directory's weights (e.g. shared/models/prior), not at random."
+        ),
+    ] = None,
     ship: Annotated[
         bool, typer.Option(help="When done, copy the result into the package as the shipped prior.")
     ] = False,
@@ -48,6 +67,10 @@ def pretrain_command(
         "steps_per_epoch": steps_per_epoch,
         "train_volumes": train_volumes,
         "seed": seed,
+        "told_share": told_share,
+        "told_spread": told_spread,
+        "lr": lr,
+        "start_from": None if start_from is None else str(start_from),
     }
     config = PretrainConfig(**{key: value for key, value in given.items() if value is not None})
     import shlex

@@ -36,10 +36,20 @@ class Corruption:
     """The level the network is told: sigma, jittered as an estimate would be."""
 
 
-def draw_corruption(rng: np.random.Generator) -> Corruption:
+TOLD_SHARE = 0.35
+"""Share of crops whose told level is jittered (the shipped prior's first run)."""
+TOLD_SPREAD = 0.12
+"""Standard deviation of the log of the jitter factor: 0.12 is an estimate's error; 0.35 puts a quarter of
+the jittered crops beyond 1.5x or below 0.67x, as a single-volume estimate on a real scan can be."""
+
+
+def draw_corruption(
+    rng: np.random.Generator, told_share: float = TOLD_SHARE, told_spread: float = TOLD_SPREAD
+) -> Corruption:
     """One random corruption: uniform levels, then each kind of realism with its own probability."""
     sigma = float(rng.uniform(0.0, MAX_SIGMA))
-    told = sigma * float(np.exp(rng.normal(0.0, 0.12))) if rng.random() < 0.35 else sigma
+    jittered = rng.random() < told_share
+    told = sigma * float(np.exp(rng.normal(0.0, told_spread))) if jittered else sigma
     return Corruption(
         sigma=sigma,
         rician=bool(rng.random() < 0.3),

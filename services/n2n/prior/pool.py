@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from services.n2n.prior.corruption import Corruption, corrupt, draw_corruption
+from services.n2n.prior.corruption import TOLD_SHARE, TOLD_SPREAD, Corruption, corrupt, draw_corruption
 from services.n2n.prior.synthetic import GENERATOR_VERSION, generate
 from shared.atomic import atomic_path
 from shared.errors import InvalidVolumeError
@@ -130,8 +130,11 @@ def training_batches(
     steps: int,
     seed: int,
     epoch: int,
+    told_share: float = TOLD_SHARE,
+    told_spread: float = TOLD_SPREAD,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(noisy stacks, clean middle slices, told levels) of one epoch: a pure function of (seed, epoch)."""
+    """(noisy stacks, clean middle slices, told levels) of one epoch: a pure function of (seed, epoch);
+    `told_share` of the crops are told their level times a log-normal factor of spread `told_spread`."""
     rng = np.random.default_rng([seed, 7, epoch])
     for _ in range(steps):
         inputs, targets, told = [], [], []
@@ -140,7 +143,7 @@ def training_batches(
             clean = _augmented(random_stack(volume, context, crop, rng), rng)
             # Contrast and brightness jitter: inference's percentiles of a noisy input are not the clean's.
             clean = clean * float(rng.uniform(0.85, 1.15)) + float(rng.uniform(-0.03, 0.03))
-            corruption = draw_corruption(rng)
+            corruption = draw_corruption(rng, told_share, told_spread)
             inputs.append(corrupt(clean, corruption, rng))
             targets.append(clean[context : context + 1])
             told.append(corruption.told)

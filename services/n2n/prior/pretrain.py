@@ -26,11 +26,13 @@ from services.n2n.checkpoint import (
     WEIGHTS_NAME,
     has_checkpoint,
     load_checkpoint,
+    load_weights,
     save_checkpoint,
     save_weights,
 )
 from services.n2n.device import autocast, pick_device, place, prepare
 from services.n2n.model import N2NUNet, network_for, parameter_count
+from services.n2n.prior.corruption import TOLD_SHARE, TOLD_SPREAD
 from services.n2n.prior.pool import (
     VALIDATION_OFFSET,
     PoolVolume,
@@ -40,11 +42,12 @@ from services.n2n.prior.pool import (
     training_batches,
     validation_crops,
 )
+from services.n2n.prior.start import ARCHITECTURE_FIELDS
 from services.n2n.prior.synthetic import GENERATOR_VERSION, SHAPE
 from services.n2n.train import clear_model_dir, model_config_document
 from shared.atomic import atomic_write_text
-from shared.errors import JobError
-from shared.manifest import ModelManifest, write_manifest
+from shared.errors import ConfigError, JobError
+from shared.manifest import ModelManifest, read_manifest, write_manifest
 from shared.methods.n2n import N2NConfig
 from shared.metrics import psnr_from_mse
 from shared.training.resume import resume_state
@@ -74,6 +77,20 @@ class PretrainConfig(BaseModel):
     )
     val_per_level: int = Field(default=24, ge=1, le=10_000, description="Validation crops per noise level.")
     val_crop: int = Field(default=96, ge=32, le=128, multiple_of=32)
+    told_share: float = Field(
+        default=TOLD_SHARE, ge=0.0, le=1.0, description="Share of crops told a jittered noise level."
+    )
+    told_spread: float = Field(
+        default=TOLD_SPREAD,
+        ge=0.0,
+        le=2.0,
+        description="Spread of the log of the told level's jitter factor.",
+    )
+    start_from: str | None = Field(
+        default=None,
+        description="A model directory (a prior) whose weights the run starts from instead of He "
+        "initialisation; its weights' sha256 is recorded in the manifest.",
+    )
 
     def network_config(self) -> N2NConfig:
         """The N2N config recorded with the prior: what inference and fine-tuning read back."""
@@ -125,7 +142,11 @@ def pretrain(
     torch.manual_seed(config.seed)
     dev = pick_device(device)
     prepare(dev)
-    model = place(network_for(network_config), dev)
+    network = network_for(network_config)
+    started_from = (
+        None if config.start_from is None else _start_from(Path(config.start_from), network, network_config)
+    )
+    model = place(network, dev)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.99), eps=1e-8)
     state_config = config.model_dump(mode="json")
     if resume:
@@ -148,6 +169,8 @@ def pretrain(
             steps=config.steps_per_epoch,
             seed=config.seed,
             epoch=epoch,
+            told_share=config.told_share,
+            told_spread=config.told_spread,
         )
         for step, (inputs, targets, levels) in enumerate(batches):
             lr = cosine_rampdown(
@@ -184,7 +207,22 @@ def pretrain(
         log(
             f"epoch {epoch + 1}/{config.epochs} loss {train_loss:.3g} val PSNR dB {summary} ({record.seconds:.0f} s)"
         )
-    return _finish(out_dir, config, network_config, state, model, train, val, command)
+    return _finish(out_dir, config, network_config, state, model, train, val, command, started_from)
+
+
+def _start_from(source: Path, network: N2NUNet, network_config: N2NConfig) -> dict[str, str]:
+    """Load a model directory's weights into `network` (same architecture only); what the manifest records."""
+    manifest = read_manifest(source, "n2n")
+    theirs = N2NConfig.model_validate(manifest.config)
+    different = [
+        f"{name} {getattr(theirs, name)!r} (this run's: {getattr(network_config, name)!r})"
+        for name in ARCHITECTURE_FIELDS
+        if getattr(theirs, name) != getattr(network_config, name)
+    ]
+    if different:
+        raise ConfigError(f"start_from {source}: its network differs in " + ", ".join(different))
+    load_weights(source / WEIGHTS_NAME, network)
+    return {"model_dir": str(source), "weights_sha256": manifest.files[WEIGHTS_NAME]}
 
 
 def validate(
@@ -221,6 +259,7 @@ def _finish(
     train: list[PoolVolume],
     val: list[PoolVolume],
     command: str | None,
+    started_from: dict[str, str] | None = None,
 ) -> ModelManifest:
     """Write config.json and the manifest: what was generated, how, and from which command and commit."""
     document = model_config_document(network_config, parameter_count(model))
@@ -241,6 +280,7 @@ def _finish(
         "noise": "Gaussian and Rician, sigma 0-45 on the 0-255 scale; some correlated, non-stationary, "
         "masked background; the told level jittered (services/n2n/prior/corruption.py)",
         "pretraining": config.model_dump(mode="json"),
+        "started_from": started_from,
         "command": command,
         "commit": _commit(),
     }

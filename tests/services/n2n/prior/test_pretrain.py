@@ -116,6 +116,36 @@ def test_resume_with_another_setting_is_refused(pretrained, cache: Path, tmp_pat
     assert (out_dir / "model.safetensors").read_bytes() == before  # the refused run touched nothing
 
 
+def test_a_run_can_start_from_another_prior_and_records_it(pretrained, cache: Path, tmp_path: Path) -> None:
+    """--start-from continues from a model directory's weights (a robustness run from the shipped prior): the
+    first step starts from those weights, and the manifest names them by sha256."""
+    source, source_manifest = pretrained
+    still = TINY.model_copy(update={"lr": 1e-12, "start_from": str(source)})  # a step that cannot move
+    manifest = pretrain(still, tmp_path / "next", cache=cache, log=lambda _: None)
+    assert manifest.data["started_from"] == {
+        "model_dir": str(source),
+        "weights_sha256": source_manifest.files["model.safetensors"],
+    }
+    before = load_model(source).network.state_dict()
+    after = load_model(tmp_path / "next").network.state_dict()
+    assert all(np.allclose(before[name].numpy(), after[name].numpy(), atol=1e-6) for name in before)
+
+
+def test_a_run_cannot_start_from_another_architecture(pretrained, cache: Path, tmp_path: Path) -> None:
+    source = tmp_path / "other"
+    shutil.copytree(pretrained[0], source)
+    manifest = json.loads((source / "manifest.json").read_text())
+    manifest["config"]["context"] = 0
+    (source / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ConfigError, match="context"):
+        pretrain(
+            TINY.model_copy(update={"start_from": str(source)}),
+            tmp_path / "next",
+            cache=cache,
+            log=lambda _: None,
+        )
+
+
 def test_no_pretraining_head_is_the_benchmark_template(pretrained, mni_hashes: set[str]) -> None:
     """The benchmark scores the prior on the MNI152 template: it must never have been trained on it."""
     _, manifest = pretrained
