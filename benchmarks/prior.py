@@ -54,9 +54,16 @@ def timed(run: Callable[[], np.ndarray]) -> tuple[np.ndarray, float]:
 
 
 def prior_rows(
-    data: BenchmarkData, sigma: float, *, fit_steps: list[int], ablations: bool
+    data: BenchmarkData,
+    sigma: float,
+    *,
+    fit_steps: list[int],
+    ablations: bool,
+    model_dir: Path = PRIOR_DIR,
+    told_only: bool = False,
 ) -> list[dict[str, Any]]:
-    """The rows of one sigma on the dev volume."""
+    """The rows of one sigma on the dev volume; `told_only` keeps the default and the told-sigma rows (a
+    candidate prior's robustness to a wrong estimate, in a quarter of the time)."""
     from services.n2n.predict import denoise, load_model, told_noise
     from shared.methods import fit_config
     from shared.methods.inference import InferenceOptions
@@ -65,7 +72,7 @@ def prior_rows(
     noisy = draw_noisy_copies(data, sigma)
     volume = data.volume.with_data(noisy.volumes[0])
     clean = data.test_slices_of(data.volume.data)
-    model = load_model(PRIOR_DIR)
+    model = load_model(model_dir)
     estimated = told_noise(volume, model)
     rows: list[dict[str, Any]] = []
 
@@ -89,13 +96,14 @@ def prior_rows(
         sigma_told_255=round(estimated.sigma_255, 3),
         sigma_source=estimated.source,
     )
-    if ablations:
+    if ablations and not told_only:
         result, seconds = timed(with_prior(InferenceOptions(planes="three")))
         row("Prior, three planes averaged (--planes three)", result, seconds)
         result, seconds = timed(lambda: flips_averaged(volume, lambda v: denoise(v, model).data))
         row("Prior, 4 in-plane flips averaged (test-time augmentation)", result, seconds)
         result, seconds = timed(lambda: context_off(volume, model))
         row("Prior, 2.5D context off (the slice as its own neighbours)", result, seconds)
+    if ablations:
         true_255 = sigma * volume_scale_ratio(volume, model)
         for label, told in (
             ("Prior told the true sigma", true_255),
@@ -162,7 +170,7 @@ def context_off(volume: Volume, model: Any) -> np.ndarray:
     return mapping.denormalise(stack_slices(out, axis))
 
 
-def thick_slice_row(sigma: float) -> dict[str, Any]:
+def thick_slice_row(sigma: float, model_dir: Path = PRIOR_DIR) -> dict[str, Any]:
     """The default on a 1 x 1 x 4 mm stack made from the dev volume: 4 axial slices averaged, noise after;
     scored on every slice against the clean stack, beside its noisy input."""
     from services.n2n.predict import denoise, load_model
@@ -179,7 +187,7 @@ def thick_slice_row(sigma: float) -> dict[str, Any]:
     rng = np.random.default_rng(4000 + round(sigma))
     noisy = (thick + rng.normal(0.0, sigma / 255.0, thick.shape)).astype(np.float32)
     volume = Volume(data=noisy, affine=affine)
-    result, seconds = timed(lambda: denoise(volume, load_model(PRIOR_DIR)).data)
+    result, seconds = timed(lambda: denoise(volume, load_model(model_dir)).data)
     clean_slices = np.moveaxis(thick, axis, 0)
     input_psnr = mean_psnr(clean_slices, np.moveaxis(noisy, axis, 0))
     psnr = mean_psnr(clean_slices, np.moveaxis(result, axis, 0))
@@ -228,20 +236,38 @@ def main(argv: list[str] | None = None, prog: str = "fetal-denoise benchmark --p
         "--downsample", type=int, default=1, help="every n-th voxel of the dev volume (tests)"
     )
     parser.add_argument("--out-dir", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument(
+        "--model-dir",
+        type=Path,
+        default=PRIOR_DIR,
+        help="a prior to measure instead of the shipped one (a pretraining's --out); fits still start from "
+        "the shipped prior, so use --fit-steps 0 with it",
+    )
+    parser.add_argument(
+        "--rows",
+        choices=("all", "told"),
+        default="all",
+        help="told: only the default and the told-sigma rows (robustness to a wrong estimate)",
+    )
     args = parser.parse_args(argv)
     command = shlex.join(
         ["fetal-denoise", "benchmark", "--prior", *(argv if argv is not None else sys.argv[2:])]
     )
     data = prepare(load_mni(args.downsample))
-    manifest = json.loads((PRIOR_DIR / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((args.model_dir / "manifest.json").read_text(encoding="utf-8"))
     fit_steps = [int(s) for s in args.fit_steps.split(",") if s.strip() and int(s) > 0]
     for sigma in (float(s) for s in args.sigmas.split(",")):
         started = time.perf_counter()
-        rows: list[dict[str, Any]] = classical_rows(sigma, args.out_dir) + prior_rows(
-            data, sigma, fit_steps=fit_steps, ablations=not args.no_ablations
+        rows: list[dict[str, Any]] = classical_rows(sigma, Path("benchmarks/results")) + prior_rows(
+            data,
+            sigma,
+            fit_steps=fit_steps,
+            ablations=not args.no_ablations,
+            model_dir=args.model_dir,
+            told_only=args.rows == "told",
         )
         if args.downsample == 1:
-            rows.append(thick_slice_row(sigma))
+            rows.append(thick_slice_row(sigma, args.model_dir))
         document = {
             "name": f"prior-sigma{sigma:g}",
             "command": command,
@@ -250,7 +276,9 @@ def main(argv: list[str] | None = None, prog: str = "fetal-denoise benchmark --p
             "data": data.describe(),
             "sigma": sigma,
             "prior": {
+                "model_dir": args.model_dir.as_posix(),
                 "weights_sha256": manifest["files"]["model.safetensors"],
+                "started_from": manifest["data"].get("started_from"),
                 "pretraining": manifest["data"].get("pretraining"),
                 "generator": manifest["data"].get("generator"),
                 "best_epoch": manifest["validation"].get("best_epoch"),
