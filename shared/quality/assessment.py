@@ -140,6 +140,15 @@ def assess(
         pair = pair_estimate(single_copy, noisy, second, mask=anatomy, data_range=data_range)
     input_psnr = None if noise is None or noise <= 0 else psnr_from_mse(noise**2, data_range)
     invalid = invalid_reason(sure, noise) if sure is not None and noise is not None else None
+    if sure is not None and sigma is None and level.source == "local":
+        # The cause comes first: whatever SURE gave, it assumed white noise.
+        invalid = (
+            "the noise is spatially correlated (its one-voxel wavelet details hold "
+            f"{level.wavelet.sigma / level.local.sigma:.2f} of its sd; white noise: 1), and SURE assumes white "
+            "noise; a second acquisition (pair estimate) measures the error of correlated noise"
+            if level.wavelet.sigma is not None and level.local.sigma
+            else "the noise level comes from the local estimate (correlated noise), which SURE cannot use"
+        )
     valid = sure if invalid is None else None
     gain = None if valid is None or input_psnr is None else valid.psnr - input_psnr
     uncertainty = None

@@ -98,3 +98,19 @@ def test_copies_that_differ_by_more_than_noise_are_flagged(mni_volume: Volume) -
     single = _smoother(first)
     report = assess(first, single, _smoother, method="pair", second=moved, single_copy=single)
     assert any("differ by" in warning and "motion" in warning for warning in report.warnings)
+
+
+def test_correlated_noise_under_a_zeroed_background_gives_no_sure_figure(mni_volume: Volume) -> None:
+    """Smoothed noise, air set to zero: the report measures the noise on the flat anatomy, and refuses a SURE
+    error or gain (SURE assumes white noise) with a reason, instead of a figure it cannot back."""
+    from services.n2n.prior.corruption import unit_noise
+
+    z, y, _x = mni_volume.data.shape
+    clean = mni_volume.data[(z - 48) // 2 : (z - 48) // 2 + 48, (y - 96) // 2 : (y - 96) // 2 + 96, 50:130]
+    rng = np.random.default_rng(7)
+    noise = np.stack([unit_noise(clean.shape[1:], 1.0, rng) for _ in clean])
+    noisy = np.where(clean < 0.02, 0.0, clean + SIGMA * noise)
+    report = assess(noisy, _smoother(noisy), _smoother, method="gaussian filter")
+    assert report.noise.source == "local"
+    assert report.rmse_estimate is None and report.gain_estimate_db is None
+    assert any("spatially correlated" in warning for warning in report.warnings)
