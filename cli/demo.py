@@ -18,9 +18,11 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
+from cli.progress_bar import progress_bar
 from shared.errors import JobError
 from shared.io import read_volume, write_volume
 from shared.methods import MethodName, fit_config
+from shared.progress import Progress, ProgressCallback
 
 POLL_SECONDS = 1.0
 
@@ -52,7 +54,6 @@ def demo_command(
 ) -> None:
     """Denoise a real MRI volume through the embedded service and report how much it improved."""
     import httpx
-    from tqdm import tqdm
 
     from services.embedded.runtime import embedded_service
 
@@ -87,8 +88,8 @@ def demo_command(
             + (" from the prior" if method == "n2n" else "")
         )
         typer.echo(f"POST /denoise -> job {job_id} ({what})")
-        with tqdm(total=100, unit="%", desc="queued") as bar:
-            job = _wait(client, job_id, timeout, bar)
+        with progress_bar() as progress:
+            job = _wait(client, job_id, timeout, progress)
         result_path = out / "denoised.nii.gz"
         result_path.write_bytes(client.get(f"/jobs/{job_id}/result").content)
         with noisy_path.open("rb") as noisy, clean_path.open("rb") as clean:
@@ -151,36 +152,20 @@ def _write_inputs(out: Path, sigma: float, seed: int) -> tuple[Path, Path]:
     return clean_path, noisy_path
 
 
-def _wait(client: Any, job_id: str, timeout: float, bar: Any) -> dict[str, Any]:
-    """Poll /jobs/{id} until it ends, drawing its stage and fraction; a failure raises its message."""
+def _wait(client: Any, job_id: str, timeout: float, progress: ProgressCallback | None) -> dict[str, Any]:
+    """Poll /jobs/{id} until it ends, feeding its progress to `progress`; a failure raises its message."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = client.get(f"/jobs/{job_id}").json()
-        progress = job.get("progress") or {}
-        if bar is not None:
-            _draw(bar, job, progress)
+        if progress is not None:
+            # The job's `progress` is the workers' own Progress event; before a worker reports, it is queued.
+            progress(Progress.model_validate(job.get("progress") or {"stage": "queued", "fraction": 0.0}))
         if job["status"] == "succeeded":
             return job
         if job["status"] == "failed":
             raise JobError(f"job {job_id} failed: {job.get('error')}")
         time.sleep(POLL_SECONDS)
     raise JobError(f"job {job_id} did not finish within {timeout:g} s")
-
-
-def _draw(bar: Any, job: dict[str, Any], progress: dict[str, Any]) -> None:
-    """Show the job's stage, epoch and fraction; redraw only when something changed."""
-    stage = progress.get("stage") or job["status"]
-    if progress.get("epochs"):
-        stage = f"{stage} epoch {progress.get('epoch') or 0}/{progress['epochs']}"
-    done = round(100 * (progress.get("fraction") or 0.0))
-    postfix = {k: f"{progress[k]:.4g}" for k in ("loss", "val_loss") if progress.get(k) is not None}
-    if (stage, done, postfix) == getattr(bar, "_last_drawn", None):
-        return
-    bar._last_drawn = (stage, done, postfix)
-    bar.set_description(stage, refresh=False)
-    bar.n = done
-    bar.set_postfix(postfix, refresh=False)
-    bar.refresh()
 
 
 def _record(

@@ -10,19 +10,17 @@ from fastapi.security import APIKeyHeader
 
 from services.gateway.auth import API_KEY_HEADER, UNAUTHORIZED_DETAIL, Caller, identify
 from services.gateway.jobqueue import CeleryJobQueue, JobQueue
+from shared.queue.per_broker import per_broker
 from shared.settings import Settings, get_settings
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
-_queues: dict[tuple[str, ...], CeleryJobQueue] = {}
+_queue_for = per_broker(CeleryJobQueue.from_settings)
 
 
 def get_queue(settings: SettingsDep) -> JobQueue:
     """The queue client for these settings, made once per broker configuration."""
-    key = (settings.BROKER_URL, settings.RESULT_BACKEND, settings.BROKER_KEY_PREFIX, str(settings.DATA_DIR))
-    if key not in _queues:
-        _queues[key] = CeleryJobQueue.from_settings(settings)
-    return _queues[key]
+    return _queue_for(settings)
 
 
 QueueDep = Annotated[JobQueue, Depends(get_queue)]

@@ -10,7 +10,7 @@ from typing import Any
 
 from services.gateway.budget import check_budget
 from shared.errors import ConfigError
-from shared.methods import AnyConfig, MethodName, fit_config, train_config
+from shared.methods import AnyConfig, MethodName, fit_config
 from shared.settings import Settings
 from shared.slices import PlaneSetting
 from shared.volume import Volume
@@ -26,12 +26,6 @@ def with_plane(params: dict[str, Any], plane: str | None) -> dict[str, Any]:
     if params.get("plane", plane) != plane:
         raise ConfigError(f"plane is {plane!r} but params say {params['plane']!r}; give it once")
     return {**params, "plane": plane}
-
-
-def training_config(method: MethodName, params: dict[str, Any], *, paper: bool = False) -> AnyConfig:
-    """The config of a training job: the method's training defaults (shared.methods.TRAIN_DEFAULTS; with
-    `paper`, the paper's settings) overlaid with `params` (ConfigError, 422)."""
-    return train_config(method, params, paper=paper)
 
 
 def fitting_config(

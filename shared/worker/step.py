@@ -28,6 +28,7 @@ from shared.progress import Progress
 from shared.queue.app import app, ensure_local_queue, make_celery, queue_dir, uses_local_queue
 from shared.queue.local import recover_claimed
 from shared.queue.payloads import VolumeInput
+from shared.queue.per_broker import per_broker
 from shared.queue.transient import TRANSIENT_ERRORS
 from shared.settings import Settings, get_settings
 from shared.volume import Volume
@@ -61,16 +62,12 @@ PROGRESS_PAUSE_S = 10.0
 logger = logging.getLogger(__name__)
 
 
+@per_broker
 def progress_backend(settings: Settings) -> Any:
     """A result store client that gives up at once (Celery's own retries for a minute, then fails the task):
-    progress is worth a report, never a wait, and never a failed training."""
-    key = (settings.BROKER_URL, settings.RESULT_BACKEND, settings.BROKER_KEY_PREFIX, str(settings.DATA_DIR))
-    if key not in _PROGRESS_BACKENDS:
-        _PROGRESS_BACKENDS[key] = make_celery(settings, role="client").backend
-    return _PROGRESS_BACKENDS[key]
+    progress is worth a report, never a wait, and never a failed training. Made once per broker."""
+    return make_celery(settings, role="client").backend
 
-
-_PROGRESS_BACKENDS: dict[tuple[str, ...], Any] = {}
 
 PayloadT = TypeVar("PayloadT", bound=BaseModel)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 
 from services.gateway.deps import CallerDep, DataDirDep, QueueDep, SettingsDep
-from services.gateway.params import PlaneChoice, check_training_budget, training_config, with_plane
+from services.gateway.params import PlaneChoice, check_training_budget, with_plane
 from services.gateway.responses import UPLOAD_ERRORS
 from services.gateway.schemas import Accepted
 from services.gateway.submission import make_step, new_job_folder, parse_params, queue_job
@@ -15,7 +15,7 @@ from services.gateway.uploads import store_volume
 from shared.errors import ConfigError
 from shared.jobs.registry import ModelAccess, access_path, new_model_id, write_access
 from shared.jobs.store import JobRecord, utcnow
-from shared.methods import MethodName
+from shared.methods import MethodName, train_config
 from shared.methods.checks import check_request
 from shared.methods.workflow import parse_volumes
 from shared.noise import SIGMA_SCALE
@@ -79,7 +79,7 @@ def train(
     ] = False,
 ) -> Accepted:
     """Queue a training job; 202 with its id and the id its model will have."""
-    config = training_config(method, with_plane(parse_params(params), plane), paper=paper)
+    config = train_config(method, with_plane(parse_params(params), plane), paper=paper)
     chosen = parse_volumes(volumes) if volumes else None
     repeats = repeats or chosen is not None
     files2 = files2 or []
