@@ -310,6 +310,11 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m benchmarks.ru
         from benchmarks.prior import main as run_prior
 
         return run_prior([arg for arg in argv if arg != "--prior"], prog=f"{prog} --prior")
+    if argv is not None and "--noise-estimates" in argv:  # no methods run: the estimator against the truth
+        from benchmarks.noise_estimates import main as run_noise_estimates
+
+        rest = [arg for arg in argv if arg != "--noise-estimates"]
+        return run_noise_estimates(rest, prog=f"{prog} --noise-estimates")
     parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     mode = parser.add_mutually_exclusive_group()
     for flag in ("tiny", "quick", "curve", "paper", "speed"):
