@@ -35,14 +35,15 @@ NoiseSource = Literal["background", "wavelet", "local"]
 
 CORRELATED_RATIO = 2.5
 """The local estimate replaces the wavelet one when it reads this many times more: noise at coarser scales
-than a voxel. Measured ratios: on the 1 mm MNI152 template at sigma 10-30 of 255 with a zeroed background,
-white noise 1.0-1.05, noise smoothed by a Gaussian of 0.5 voxel 1.4, of 0.8 voxel 3.5-3.8, of 1.2 voxels 6-9;
-on nibabel's real EPI (2 x 2 x 2.2 mm, masked), whose pair sigma is below both, 2.35. The ratio is set high
-because the two errors are not alike: a model told twice the noise smooths anatomy away (on the template at
-sigma 20 the prior loses 15 dB), told half it still removes most of it (-5 dB). So mildly correlated noise
+than a voxel. Ratios in `benchmarks/results/noise-estimates.json` (`fetal-denoise benchmark
+--noise-estimates`), 1 mm block of the MNI152 template with a zeroed background, sigma 10-30 of 255: white
+noise 1.01-1.03, noise smoothed by a Gaussian of 0.5 voxel 1.4, of 0.8 voxel 3.3-3.9, of 1.2 voxels 6.1-10.
+On nibabel's real EPI (masked), whose pair sigma lies below both estimates, 2.35. The ratio is set high
+because the two errors are not alike: a model told twice the noise smooths anatomy away (the prior falls
+below its input, `prior-sigma20.json`), told half it still removes most of it. So mildly correlated noise
 (0.5 voxel) keeps the wavelet figure, about 0.7 of the truth. Known failure: fine anatomy at low noise (the
-2 mm template subsampled from 1 mm at sigma 5 reads 3.1) takes the local figure, about 3.5x the truth: a
-second acquisition (its pair sigma) or a stated sigma is then the way."""
+template subsampled to 2 mm, sigma 5) takes the local figure, about 3.5 x the truth: a second acquisition
+(its pair sigma) or a stated sigma is then the way."""
 
 
 class NoiseLevel(BaseModel):
