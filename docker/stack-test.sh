@@ -6,7 +6,8 @@
 #      redis-server, and the four service images from the repository's Dockerfile with CPU build arguments;
 #   3. docker-compose.yml + docker/stack-test.yml (host network, no GPU reservation, Redis on its own port,
 #      a fresh API key), up until every service is healthy;
-#   4. docker/stacktest/drive.py: the user's jobs over HTTP, the faults, the same jobs on the embedded mode,
+#   4. docker/stacktest/drive.py, through the nginx proxy over HTTPS (a certificate made for the run): the
+#      user's jobs, 2,000 slow clients while /health is timed, the faults, the same jobs on the embedded mode,
 #      the summary;
 #   5. removes the containers, volumes, wheel copy and daemon it started.
 # Usage: docker/stack-test.sh            (./setup.sh first, for .venv: the embedded mode and the HTTP driver)
@@ -23,6 +24,7 @@ RUN_DIR=/run/fetal-denoise-stack          # short: the daemon's sockets live und
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 BASE_IMAGE=fetal-denoise/python:3.11-bookworm
 REDIS_IMAGE=fetal-denoise/redis-test:bookworm
+PROXY_IMAGE=fetal-denoise/proxy
 BASE_PACKAGES=python3,python3-venv,python-is-python3,ca-certificates
 TARGETS=(gateway worker-n2n worker-n2v worker-metrics)
 export TAG=${STACK_TAG:-cpu}              # the compose files name images fetal-denoise/<service>:$TAG
@@ -152,6 +154,7 @@ build() {  # build IMAGE ARGS...
     --secret "id=pip-cert,src=$PIP_CERT_FILE" -t "$image" "$@" .
 }
 build "$REDIS_IMAGE" -f docker/redis-test.Dockerfile --build-arg "BASE_IMAGE=$BASE_IMAGE"
+build "$PROXY_IMAGE:$TAG" -f docker/proxy.Dockerfile --build-arg "BASE_IMAGE=$BASE_IMAGE"
 
 # The CPU torch wheel as this machine's pip finds it (its configured find-links or index), into the build
 # context for the n2n image only (docker/wheels/ is git-ignored).
@@ -165,18 +168,31 @@ for target in "${TARGETS[@]}"; do
 done
 
 # --- 3-4. the stack, driven over HTTP ---------------------------------------------------------------------
-read -r REDIS_PORT GATEWAY_PORT < <("$PY" -c '
+read -r REDIS_PORT GATEWAY_PORT HTTPS_PORT < <("$PY" -c '
 import socket
-socks = [socket.socket() for _ in range(2)]
+socks = [socket.socket() for _ in range(3)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in socks))')
-export STACK_REDIS_PORT=$REDIS_PORT STACK_GATEWAY_PORT=$GATEWAY_PORT
+export STACK_REDIS_PORT=$REDIS_PORT STACK_GATEWAY_PORT=$GATEWAY_PORT STACK_HTTPS_PORT=$HTTPS_PORT
+# The proxy's certificate, made for this run: a CA of the run signs the server's (127.0.0.1 and localhost);
+# the driver verifies against the CA. Nothing of it is kept: $WORK goes at the end.
+TLS_DIR=$WORK/tls
+mkdir -p "$TLS_DIR"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=fetal-denoise stack-test CA" \
+  -keyout "$TLS_DIR/ca.key" -out "$TLS_DIR/ca.crt" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$TLS_DIR/tls.key" \
+  -out "$TLS_DIR/tls.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$TLS_DIR/ext.cnf"
+openssl x509 -req -in "$TLS_DIR/tls.csr" -CA "$TLS_DIR/ca.crt" -CAkey "$TLS_DIR/ca.key" -CAcreateserial \
+  -days 2 -extfile "$TLS_DIR/ext.cnf" -out "$TLS_DIR/tls.crt" 2>/dev/null
+chmod 644 "$TLS_DIR/tls.key"   # nginx runs as www-data in its container; a test key, removed at the end
+export TLS_DIR
 API_KEY=$("$PY" -c 'import secrets; print(secrets.token_hex(32))')
 export API_KEY
 docker-compose -p "$PROJECT" -f docker-compose.yml -f docker/stack-test.yml config >"$WORK/merged.yml"
 "$PY" docker/stacktest/render.py <"$WORK/merged.yml" >"$WORK/stack.yml"
-log "stack: Redis on 127.0.0.1:$REDIS_PORT, gateway on 127.0.0.1:$GATEWAY_PORT ($WORK/stack.yml)"
+log "stack: Redis on 127.0.0.1:$REDIS_PORT, gateway on 127.0.0.1:$GATEWAY_PORT behind https://127.0.0.1:$HTTPS_PORT ($WORK/stack.yml)"
 PYTHONPATH=$ROOT "$PY" docker/stacktest/drive.py --compose-file "$WORK/stack.yml" --project "$PROJECT" \
-  --gateway-url "http://127.0.0.1:$GATEWAY_PORT" --api-key "$API_KEY" --work "$WORK" --builds "$BUILDS" \
+  --gateway-url "https://127.0.0.1:$HTTPS_PORT" --ca-file "$TLS_DIR/ca.crt" --api-key "$API_KEY" --work "$WORK" --builds "$BUILDS" \
   --docker "$DOCKER" --compose docker-compose | tee "$WORK/summary.txt"
 if [ -n "${STACK_SUMMARY:-}" ]; then cp "$WORK/summary.txt" "$STACK_SUMMARY"; fi

@@ -93,6 +93,25 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest request body the gateway accepts (all files of a request).",
     )
+    HEADER_TIMEOUT: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds the gateway waits for a request's headers (from the connection, or from the first "
+        "byte of the next request on a kept-alive one) before it closes the connection: a slow client "
+        "(slowloris) cannot hold a connection by trickling headers.",
+    )
+    BODY_TIMEOUT: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds the gateway waits for the next part of a request's body before it closes the "
+        "connection (a stalled or trickled upload).",
+    )
+    MAX_CONNECTIONS: int = Field(
+        default=512,
+        ge=1,
+        description="Connections the gateway holds at once; one more is answered 503 and closed at once, so "
+        "slow clients cannot use up its file descriptors (keep it well under `ulimit -n`, 1,024 by default).",
+    )
     PUBLIC_URL: str = Field(
         default="",
         description="Where users reach the gateway, e.g. http://localhost:8000; logged at start-up as the web page.",

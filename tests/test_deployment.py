@@ -40,6 +40,7 @@ TARGETS = ("gateway", "worker-n2n", "worker-n2v", "worker-metrics")
 WORKERS = {"worker-n2n": "n2n", "worker-n2v": "n2v", "worker-metrics": "metrics"}
 GPU_WORKERS = ("worker-n2n", "worker-n2v")
 ROOT_USERS = {"", "root", "0", "0:0", "root:root"}
+PROXY_DOCKERFILE = "docker/proxy.Dockerfile"
 
 
 def compose_cli() -> list[str] | None:
@@ -102,9 +103,14 @@ def test_compose_refuses_to_start_without_api_key() -> None:
 
 @pytest.mark.parametrize("combo", COMBOS)
 def test_every_build_is_a_target_of_the_one_dockerfile(combo: str) -> None:
-    """Every built service names a target of the repository's Dockerfile, with the repository as context."""
+    """Every built service names a target of the repository's Dockerfile, with the repository as context
+    (but the nginx proxy: its own Dockerfile, a Debian image with no Python of the project)."""
     builds = built(combo)
     assert builds, combo
+    proxy = builds.pop("proxy", None)
+    if proxy is not None:
+        assert Path(proxy["context"]).resolve() == ROOT
+        assert proxy["dockerfile"] == PROXY_DOCKERFILE
     for name, build in builds.items():
         assert Path(build["context"]).resolve() == ROOT, name
         assert build.get("dockerfile", "Dockerfile") == "Dockerfile", name
@@ -263,5 +269,20 @@ def test_gateway_serves_the_app_on_the_port_its_healthcheck_and_compose_use() ->
     port = df.env("gateway")["UVICORN_PORT"]
     assert df.final("gateway", "EXPOSE").value == (port,)
     assert df.exec_form(df.final("gateway", "HEALTHCHECK"))[2:] == ["http", "/health"]
+    # Published on the host's loopback only (compose writes such a port as "IP:HOST:CONTAINER"): clients
+    # come through the proxy, which forwards to the gateway's port.
     published = config("single-host")["services"]["gateway"]["ports"]
-    assert [p["target"] for p in published] == [int(port)]
+    assert [p.removesuffix("/tcp").split(":") for p in published] == [["127.0.0.1", "8000", port]]
+    assert config("single-host")["services"]["proxy"]["environment"]["PROXY_UPSTREAM"] == f"gateway:{port}"
+
+
+def test_the_proxy_image_is_non_root_and_its_files_reach_the_context() -> None:
+    """docker/proxy.Dockerfile: what it COPYs is sent by .dockerignore; nginx runs as www-data."""
+    text = (ROOT / PROXY_DOCKERFILE).read_text()
+    copied = [line.split()[1] for line in text.splitlines() if line.startswith("COPY ")]
+    assert copied
+    sent = context_paths()
+    for source in copied:
+        assert (ROOT / source).is_file() and source in sent, source
+    users = [line.split()[1] for line in text.splitlines() if line.startswith("USER ")]
+    assert users and users[-1] not in ROOT_USERS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import time
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,14 @@ FINISHED = frozenset({"succeeded", "failed"})
 class Api:
     """An HTTP client of one gateway, with the API key on every request."""
 
-    def __init__(self, base_url: str, api_key: str) -> None:
+    def __init__(self, base_url: str, api_key: str, ca_file: Path | None = None) -> None:
+        """`ca_file`: the certificate an https front's is verified against (the stack's proxy)."""
         self.base_url = base_url
-        self.client = httpx.Client(base_url=base_url, headers={"X-API-Key": api_key}, timeout=120.0)
+        self.verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
+        """What a request without the key (httpx.get) verifies the front with."""
+        self.client = httpx.Client(
+            base_url=base_url, headers={"X-API-Key": api_key}, timeout=120.0, verify=self.verify
+        )
         self.hiccups: list[str] = []
         """Answers a poll got while a fault was on (no gateway, 5xx): what a user would have seen."""
 

@@ -2,7 +2,9 @@
 would, inflict the faults, time the same jobs on the embedded mode, print the summary.
 
     python docker/stacktest/drive.py --compose-file STACK.yml --project NAME --gateway-url URL \
-        --api-key KEY --work DIR --builds BUILDS.tsv
+        [--ca-file CA.pem] --api-key KEY --work DIR --builds BUILDS.tsv
+
+URL is the stack's front (stack-test.sh: the nginx proxy over HTTPS, verified against CA.pem).
 
 BUILDS.tsv: one `image<TAB>build seconds<TAB>steps from the cache/steps` line per image.
 Exit 0 when every check passed; 1 with the reason and the services' last log lines when one failed.
@@ -16,6 +18,7 @@ import sys
 import traceback
 from pathlib import Path
 
+import slow_clients
 from api import Api
 from embedded import embedded_service
 from faults import down_and_up, kill_n2v_worker_mid_training, restart_redis_with_jobs_queued
@@ -31,6 +34,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--compose-file", type=Path, required=True)
     parser.add_argument("--project", required=True)
     parser.add_argument("--gateway-url", required=True)
+    parser.add_argument("--ca-file", type=Path, help="verify an https front against this CA")
+    parser.add_argument("--slow-clients", type=int, default=2000)
     parser.add_argument("--api-key", required=True)
     parser.add_argument("--work", type=Path, required=True, help="inputs, logs and the embedded data go here")
     parser.add_argument("--builds", type=Path, required=True)
@@ -55,10 +60,17 @@ def drive(args: argparse.Namespace, stack: Stack, summary: Summary) -> None:
 
     summary.healthy_s["docker-compose up"] = stack.up()
     summary.passed.append("every service healthy")
-    api = Api(args.gateway_url, args.api_key)
+    api = Api(args.gateway_url, args.api_key, args.ca_file)
     outcome = run_user_jobs(api, inputs, noisy_psnr)
     summary.stack_s = outcome.seconds
     summary.passed.append("user jobs on the stack")
+
+    ca_file = str(args.ca_file) if args.ca_file else None
+    figures = slow_clients.run(args.gateway_url, ca_file, connections=args.slow_clients, seconds=30)
+    summary.slow_clients = figures.lines(args.slow_clients, 30)
+    if not figures.ok:
+        raise AssertionError("/health under slow clients: " + " | ".join(summary.slow_clients))
+    summary.passed.append(f"/health within 1 s under {args.slow_clients} slow clients")
 
     summary.faults.append(kill_n2v_worker_mid_training(api, stack, inputs))
     summary.passed.append("N2V worker killed")

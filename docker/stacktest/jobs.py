@@ -101,9 +101,12 @@ def check_refusals(api: Api, inputs: dict[str, Path]) -> None:
     expected = f"slip.zip: unsafe member path '{ZIP_SLIP_MEMBER}' (absolute or containing '..')"
     check(response.status_code == 422, f"zip slip: {response.status_code} {response.text}")
     check(response.json()["detail"] == expected, f"zip slip: {response.json()}")
-    anonymous = httpx.get(f"{api.base_url}/models", timeout=30.0)
+    anonymous = httpx.get(f"{api.base_url}/models", timeout=30.0, verify=api.verify)
     check(anonymous.status_code == 401, f"no API key: {anonymous.status_code} {anonymous.text}")
-    check(httpx.get(f"{api.base_url}/health", timeout=30.0).status_code == 200, "/health needs no key")
+    check(
+        httpx.get(f"{api.base_url}/health", timeout=30.0, verify=api.verify).status_code == 200,
+        "/health needs no key",
+    )
 
 
 def check_nifti(response: httpx.Response, what: str) -> None:

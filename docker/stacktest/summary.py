@@ -17,6 +17,8 @@ class Summary:
     stack_s: dict[str, float] = field(default_factory=dict)
     embedded_s: dict[str, float] = field(default_factory=dict)
     faults: list[str] = field(default_factory=list)
+    slow_clients: list[str] = field(default_factory=list)
+    """The slow-client step's figures (slow_clients.py), one line each."""
     passed: list[str] = field(default_factory=list)
     """The steps done and checked, in order."""
 
@@ -33,5 +35,6 @@ class Summary:
             embedded = self.embedded_s.get(job)
             embedded_text = "-" if embedded is None else f"{embedded:.1f}"
             out.append(f"  {job:<43} {stack_s:>8.1f} {embedded_text:>11}")
+        out += ["slow clients through the proxy:", *(f"  {line}" for line in self.slow_clients)]
         out += ["faults, nothing lost:", *(f"  {fault}" for fault in self.faults)]
         return out

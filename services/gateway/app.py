@@ -16,6 +16,7 @@ from services.gateway.limits import BodyLimitMiddleware, DiskRoomMiddleware
 from services.gateway.protocol_errors import install_json_protocol_errors
 from services.gateway.retention import sweep_expired_jobs
 from services.gateway.routes import denoise, estimates, health, jobs, metrics, models, page, train, whoami
+from services.gateway.slow_clients import install_slow_client_limits
 from shared.jobs.paths import jobs_root, models_root
 from shared.logs import configure_logging
 from shared.queue.app import ensure_local_queue
@@ -74,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ApiKeyMiddleware, settings=current_settings)
     install_error_handlers(app)
     install_json_protocol_errors()  # uvicorn's own 400, for a request that is not HTTP/1.1, is JSON too
+    limits = settings or get_settings()  # uvicorn's connections: timeouts and a cap (slow_clients.py)
+    install_slow_client_limits(limits.HEADER_TIMEOUT, limits.BODY_TIMEOUT, limits.MAX_CONNECTIONS)
     secured = [Depends(require_api_key)]
     for module in (denoise, train, jobs, models, metrics, estimates, whoami):
         app.include_router(module.router, dependencies=secured)

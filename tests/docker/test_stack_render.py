@@ -17,7 +17,13 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 RENDER = ROOT / "docker" / "stacktest" / "render.py"
 FILES = ["-f", "docker-compose.yml", "-f", "docker/stack-test.yml"]
-ENV = {"API_KEY": "k" * 64, "STACK_REDIS_PORT": "16390", "STACK_GATEWAY_PORT": "18090", "TAG": "cpu"}
+ENV = {
+    "API_KEY": "k" * 64,
+    "STACK_REDIS_PORT": "16390",
+    "STACK_GATEWAY_PORT": "18090",
+    "TAG": "cpu",
+    "STACK_HTTPS_PORT": "18443",
+}
 APP_SERVICES = ("gateway", "worker-n2n", "worker-n2v", "worker-metrics")
 
 
