@@ -38,6 +38,8 @@ class TaskState:
 
     state: str
     info: Any
+    worker: str | None = None
+    """The Celery node (`queue@host`) that started or ran it, as its result meta names it; None while queued."""
 
 
 class JobQueue(Protocol):
@@ -89,7 +91,8 @@ class CeleryJobQueue:
         """Read the state from the result store (unreachable: JobError, answered 503)."""
         result = AsyncResult(task_id, app=self.celery)
         try:
-            return TaskState(state=result.state, info=result.info)
+            # The result store keeps the worker's node name with each state (result_extended, shared.queue.app).
+            return TaskState(state=result.state, info=result.info, worker=result.worker)
         except RESULT_STORE_ERRORS as exc:
             logger.error("could not read the state of %s: %s: %s", task_id, type(exc).__name__, exc)
             raise JobError(STORE_DOWN) from exc

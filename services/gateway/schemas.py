@@ -61,6 +61,11 @@ class JobView(BaseModel):
         "removed (the residual, downloadable at /jobs/{id}/residual), and what these assume.",
     )
     error: str | None = Field(default=None, description="Why the job failed.")
+    workers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Which worker ran (or runs) each step begun so far: its Celery node name, `queue@host` "
+        "(several hosts: which host did the work).",
+    )
     inputs: dict[str, str] = Field(
         default_factory=dict,
         description="The uploaded file name of each input role (file, file2, ground_truth, ...), as sent.",

@@ -55,6 +55,8 @@ def job_view(record: JobRecord, queue: JobQueue) -> JobView:
     view.warnings = list(record.warnings)
     for index, step in enumerate(record.steps):
         state = queue.state(step.task_id)
+        if state.worker:
+            view.workers[step.name] = state.worker
         if state.state == "SUCCESS":
             if step.name == "metrics" and isinstance(state.info, dict):
                 view.metrics = state.info

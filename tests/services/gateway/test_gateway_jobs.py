@@ -55,8 +55,12 @@ def test_status_follows_the_steps(
     assert running["progress"]["epoch"] == 10 and running["progress"]["loss"] == 0.01
     assert client.get(f"/jobs/{job_id}/result").status_code == 409
 
-    queue.states[denoise_id] = TaskState("SUCCESS", {"result": "x"})
-    assert client.get(f"/jobs/{job_id}").json()["step"] == "metrics"
+    assert running["workers"] == {}  # the fake's state names no worker yet
+    queue.states[denoise_id] = TaskState("SUCCESS", {"result": "x"}, worker="n2v@host-a")
+    queue.states[metrics_id] = TaskState("STARTED", {}, worker="metrics@host-b")
+    metrics_running = client.get(f"/jobs/{job_id}").json()
+    assert metrics_running["step"] == "metrics"
+    assert metrics_running["workers"] == {"denoise": "n2v@host-a", "metrics": "metrics@host-b"}
 
     report = {"data_range": 1.0, "volume": {"psnr": math.inf, "rmse": 0.0, "ssim": 1.0}}
     queue.states[metrics_id] = TaskState("SUCCESS", report)

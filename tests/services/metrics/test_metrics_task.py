@@ -25,6 +25,8 @@ from shared.queue.payloads import MetricsPayload, VolumeInput
 from shared.volume import Volume
 
 pytestmark = pytest.mark.slow
+WORKER_HOST = "host-b"
+"""The worker's node name says where a job ran (GET /jobs/{id} `workers`): set here, read back below."""
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,8 @@ def metrics_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[P
     data_dir = tmp_path_factory.mktemp("metrics-worker") / "data"
     env = service_environment(data_dir, {"BROKER_URL": "", "RESULT_BACKEND": ""})
     settings = prepare_data_dir(env)
-    worker = start_process(worker_command("metrics", local=True), env, data_dir / "worker.log")
+    command = worker_command("metrics", local=True, name=f"metrics@{WORKER_HOST}")
+    worker = start_process(command, env, data_dir / "worker.log")
     try:
         yield Path(settings.DATA_DIR), CeleryJobQueue.from_settings(settings)
     finally:
@@ -68,6 +71,7 @@ def test_metrics_task_scores_and_writes_the_report(
     )
     state = _run(queue, payload)
     assert state.state == "SUCCESS", state.info
+    assert state.worker == f"metrics@{WORKER_HOST}"
     expected = evaluate(noisy.data, small_mni_volume.data)
     assert state.info["volume"]["psnr"] == pytest.approx(expected.volume.psnr, abs=1e-9)
     assert (
