@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from cli.method_options import MethodChoice
+from cli.method_options import method_option
 from shared.errors import JobError
 from shared.io import read_volume, write_volume
 from shared.methods import MethodName, fit_config
@@ -35,10 +35,7 @@ def demo_command(
     seed: Annotated[int, typer.Option(help="Noise seed.")] = 0,
     method: Annotated[
         MethodName,
-        typer.Option(
-            click_type=MethodChoice(),
-            help="n2n: the shipped prior (default); n2v: a fit of N2V on the noisy volume.",
-        ),
+        method_option("n2n: the shipped prior (default); n2v: a fit of N2V on the noisy volume."),
     ] = "n2n",
     fit: Annotated[
         bool, typer.Option("--fit", metavar="", help="n2n: fine-tune the prior on the noisy volume first.")

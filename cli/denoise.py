@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from cli.method_options import MethodChoice, build_config
+from cli.method_options import build_config, method_option
 from cli.progress_bar import progress_bar
 from cli.quality_report import print_quality
 from cli.reading import read_input
@@ -32,9 +32,7 @@ def denoise_command(
     out: Annotated[Path, typer.Argument(help="Output; DICOM in gives a derived DICOM series out.")],
     method: Annotated[
         MethodName,
-        typer.Option(
-            click_type=MethodChoice(), help="n2n (default: the shipped prior) or n2v (fits on SOURCE)."
-        ),
+        method_option("n2n (default: the shipped prior) or n2v (fits on SOURCE)."),
     ] = "n2n",
     model: Annotated[
         str | None,

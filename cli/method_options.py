@@ -7,32 +7,33 @@ same JSON. A flag that the chosen method does not have is refused rather than si
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import click
+import typer
+from pydantic_core import PydanticCustomError
 
 from shared.errors import ConfigError
 from shared.methods import AnyConfig, MethodName, parse_config
 from shared.methods.registry import method_names, method_spec
 
 
-class MethodChoice(click.Choice):
-    """`--method`: one of the registered methods (shared.methods.registry), read when the command line is
-    parsed, so a method added to the registry is a choice without a flag written for it."""
+def method_option(help_text: str) -> Any:
+    """`--method`: one of the registered methods (shared.methods.registry), checked when the command line is
+    parsed, so a method added to the registry is a choice without a flag written for it (the refusal reads as
+    click's own for a list of choices)."""
 
-    def __init__(self) -> None:
-        super().__init__(list(method_names()))
+    def parse(value: str) -> str:
+        if value not in method_names():
+            choices = ", ".join(repr(name) for name in method_names())
+            raise PydanticCustomError(
+                "literal_error",
+                "{value} is not one of {choices}.",
+                {"value": repr(value), "choices": choices},
+            )
+        return value
 
-    @property  # type: ignore[override]
-    def choices(self) -> Sequence[str]:
-        """The registered methods now."""
-        return method_names()
-
-    @choices.setter
-    def choices(self, value: Sequence[str]) -> None:
-        """Ignored: the registry is the list."""
+    return typer.Option(parser=parse, metavar="[" + "|".join(method_names()) + "]", help=help_text)
 
 
 def build_config(
