@@ -97,7 +97,7 @@ def measure(method: str, values: dict[str, Any], steps: int = 2) -> dict[str, An
     from shared.methods.cost import step_memory
 
     base, peak, parameters = (_n2n if method == "n2n" else _n2v)(values, steps)
-    config = fit_config(method, values)  # type: ignore[arg-type]
+    config = fit_config(method, values)
     area = None if getattr(config, "crop_size", 0) else 256 * 256
     estimate = step_memory(config, slice_area=area)
     return {

@@ -18,10 +18,12 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
+from cli.method_options import method_option
 from cli.progress_bar import progress_bar
 from shared.errors import JobError
 from shared.io import read_volume, write_volume
 from shared.methods import MethodName, fit_config
+from shared.methods.registry import method_spec
 from shared.progress import Progress, ProgressCallback
 
 POLL_SECONDS = 1.0
@@ -35,7 +37,7 @@ def demo_command(
     seed: Annotated[int, typer.Option(help="Noise seed.")] = 0,
     method: Annotated[
         MethodName,
-        typer.Option(help="n2n: the shipped prior (default); n2v: a fit of N2V on the noisy volume."),
+        method_option("n2n: the shipped prior (default); n2v: a fit of N2V on the noisy volume."),
     ] = "n2n",
     fit: Annotated[
         bool, typer.Option("--fit", metavar="", help="n2n: fine-tune the prior on the noisy volume first.")
@@ -64,7 +66,7 @@ def demo_command(
         f"inputs: {clean_path} (MNI152 T1, 197x233x189) and {noisy_path} (sigma {sigma:g}, seed {seed})"
     )
     chosen = {"epochs": epochs, "steps_per_epoch": steps_per_epoch}
-    fitting = method == "n2v" or fit or any(v is not None for v in chosen.values())
+    fitting = method_spec(method).fits_without_model or fit or any(v is not None for v in chosen.values())
     params = {"seed": seed, **{k: v for k, v in chosen.items() if v is not None}}  # over the fit defaults
     budget = fit_config(method, params) if fitting else None
     form = {"method": method, **({"params": json.dumps(params)} if fitting else {})}
@@ -85,7 +87,7 @@ def demo_command(
             "the shipped prior, told the volume's estimated noise level"
             if budget is None
             else f"{method} fitted on the noisy volume, {budget.epochs}x{budget.steps_per_epoch} steps"
-            + (" from the prior" if method == "n2n" else "")
+            + (" from the prior" if method_spec(method).prior is not None else "")
         )
         typer.echo(f"POST /denoise -> job {job_id} ({what})")
         with progress_bar() as progress:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from cli.method_options import build_config
+from cli.method_options import build_config, method_option
 from cli.progress_bar import progress_bar
 from cli.quality_report import print_quality
 from cli.reading import read_input
@@ -19,6 +19,7 @@ from shared.io.formats import output_format
 from shared.methods import MethodName
 from shared.methods.checks import check_output, check_request
 from shared.methods.inference import InferenceOptions
+from shared.methods.registry import inference_methods, method_spec
 from shared.methods.workflow import load_workflow, parse_volumes
 from shared.metrics import evaluate
 from shared.models.builtin import resolve_model
@@ -30,7 +31,8 @@ def denoise_command(
     source: Annotated[Path, typer.Argument(help="Noisy volume (NIfTI, DICOM .zip/.dcm/dir, .npy).")],
     out: Annotated[Path, typer.Argument(help="Output; DICOM in gives a derived DICOM series out.")],
     method: Annotated[
-        MethodName, typer.Option(help="n2n (default: the shipped prior) or n2v (fits on SOURCE).")
+        MethodName,
+        method_option("n2n (default: the shipped prior) or n2v (fits on SOURCE)."),
     ] = "n2n",
     model: Annotated[
         str | None,
@@ -144,9 +146,12 @@ def denoise_command(
     output_format(out)  # refuse an unwritable output before any work
     if model is not None and fit:
         raise ConfigError("give either --model DIR (a trained model) or --fit (train on SOURCE), not both")
+    spec = method_spec(method)
     options = InferenceOptions(noise_sigma=noise_sigma, planes=planes)
-    if method != "n2n" and options != InferenceOptions():
-        raise ConfigError("--noise-sigma and --planes apply to n2n models; n2v takes neither")
+    if not spec.inference_options and options != InferenceOptions():
+        raise ConfigError(
+            f"--noise-sigma and --planes apply to {inference_methods()} models; {method} takes neither"
+        )
     flags = {
         "epochs": epochs,
         "steps_per_epoch": steps_per_epoch,
@@ -164,7 +169,7 @@ def denoise_command(
             "--epochs, --steps-per-epoch, --seed, --patch-size, --plane, --repeats, --volumes and --config only "
             "apply when fitting; a --model is used as it was trained"
         )
-    fitting = fit or fit_options or (method == "n2v" and model is None)
+    fitting = fit or fit_options or (spec.fits_without_model and model is None)
     if scratch and not fitting:
         raise ConfigError("--scratch chooses how --fit starts; give --fit too")
     model_dir = resolve_model(model, method) if not fitting else None

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.method_options import build_config
+from cli.method_options import build_config, method_option
 from cli.progress_bar import progress_bar
 from cli.reading import read_input
 from shared.errors import ConfigError
@@ -21,7 +21,10 @@ VOLUMES_HELP = "repeat the option or list several files after it"
 
 
 def train_command(
-    method: Annotated[MethodName, typer.Option(help="n2n (pairs) or n2v (single noisy volumes).")],
+    method: Annotated[
+        MethodName,
+        method_option("n2n (pairs) or n2v (single noisy volumes)."),
+    ],
     out: Annotated[Path, typer.Option(help="Model directory to write (weights, config, manifest).")],
     clean: Annotated[
         list[Path] | None, typer.Option(help=f"Clean volumes, noised with --sigma ({VOLUMES_HELP}).")

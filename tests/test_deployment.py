@@ -248,13 +248,13 @@ def test_workers_consume_every_queue_and_register_its_tasks() -> None:
         assert command[:2] == ["celery", "-A"] and command[3] == "worker", name
         served[command[command.index("-Q") + 1]] = name
         assert command[command.index("-n") + 1] == f"{queue}@%h"
-        routed = {task for task, q in queue_names.ROUTES.items() if q == queue}
+        routed = {task for task, q in queue_names.routes().items() if q == queue}
         assert registered_tasks(command[2]) == routed, f"{name}: -A {command[2]}"
         if name in GPU_WORKERS:
             assert command[command.index("--pool") + 1] == "prefork"
             assert command[command.index("--concurrency") + 1] == "1"
     assert served == {queue: name for name, queue in WORKERS.items()}
-    assert sorted(served) == sorted(queue_names.QUEUES)
+    assert sorted(served) == sorted(queue_names.queues())
 
 
 @pytest.mark.slow

@@ -30,17 +30,22 @@ from typing import IO
 
 from services.embedded.supervisor import WorkerSupervisor
 from shared.logs import configure_logging
+from shared.methods.registry import registry
 from shared.queue.app import ensure_local_queue, queue_dir, uses_local_queue
 from shared.queue.local import recover_claimed
-from shared.queue.names import QUEUE_METRICS, QUEUE_N2N, QUEUE_N2V
+from shared.queue.names import QUEUE_METRICS
+from shared.queue.names import queues as all_queues
 from shared.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-WORKER_MODULES = {
-    QUEUE_N2N: "services.n2n.tasks",
-    QUEUE_N2V: "services.n2v.tasks",
-    QUEUE_METRICS: "services.metrics.tasks",
-}
+METRICS_WORKER = "services.metrics.tasks"
+
+
+def worker_module(queue: str) -> str:
+    """The module a queue's worker runs: a method's tasks module (its registry entry), or the metrics one."""
+    return METRICS_WORKER if queue == QUEUE_METRICS else registry()[queue].tasks_module
+
+
 STOP_GRACE_S = 30.0
 """How long a worker gets to requeue its job and exit after SIGQUIT before it is killed."""
 
@@ -52,7 +57,7 @@ def worker_command(queue: str, *, local: bool, name: str | None = None) -> list[
     and so DELETE /jobs can terminate a running job.
     """
     command = [
-        sys.executable, "-m", "celery", "-A", WORKER_MODULES[queue], "worker",
+        sys.executable, "-m", "celery", "-A", worker_module(queue), "worker",
         "-Q", queue, "--concurrency", "1", "--pool", "prefork",
         "-n", name or f"{queue}-{uuid.uuid4().hex[:8]}@%h", "--loglevel", "INFO",
     ]  # fmt: skip
@@ -206,9 +211,10 @@ def embedded_service(
     host: str = "127.0.0.1",
     port: int | None = None,
     env: Mapping[str, str] | None = None,
-    queues: tuple[str, ...] = (QUEUE_N2N, QUEUE_N2V, QUEUE_METRICS),
+    queues: tuple[str, ...] | None = None,
 ) -> Iterator[ServiceProcesses]:
-    """Start the gateway and the workers of `queues` as subprocesses; yield them once /health answers.
+    """Start the gateway and the workers of `queues` (default: every method's and metrics) as subprocesses;
+    yield them once /health answers.
 
     `env` adds to this process's environment (e.g. BROKER_URL for Redis). Logs go to DATA_DIR/logs/.
     Everything is stopped on exit, whatever happened.
@@ -224,7 +230,7 @@ def embedded_service(
         base_url=f"http://{host}:{port}", data_dir=Path(full_env["DATA_DIR"]), supervisor=supervisor
     )
     try:
-        for queue in queues:
+        for queue in queues if queues is not None else all_queues():
             supervisor.add(queue, worker_command(queue, local=local), log_dir / f"worker-{queue}.log")
         supervisor.run_in_background()
         service.gateway = start_process(gateway_command(host, port), full_env, log_dir / "gateway.log")
@@ -259,7 +265,7 @@ def run_embedded(host: str = "127.0.0.1", port: int = 8000, data_dir: Path = Pat
     local = uses_local_queue(settings)
     supervisor = make_supervisor(env, settings)
     try:
-        for queue in WORKER_MODULES:
+        for queue in all_queues():
             supervisor.add(queue, worker_command(queue, local=local), None)
         supervisor.run_in_background()
         with stop_on_sigterm():

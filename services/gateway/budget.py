@@ -9,26 +9,20 @@ trains in, an upper bound of the training split). Fits on /denoise are capped by
 
 from __future__ import annotations
 
-import math
-
 from shared.errors import ConfigError
 from shared.methods import AnyConfig
-from shared.methods.n2v import MAX_DEFAULT_STEPS, N2VConfig
 from shared.slices import slice_axis
 from shared.volume import Volume
 
 
 def steps_per_epoch(config: AnyConfig, volumes: list[Volume]) -> int:
-    """The config's steps per epoch, or the most its derivation can give on these volumes."""
-    if config.steps_per_epoch is not None:
-        return config.steps_per_epoch
-    if isinstance(config, N2VConfig):
-        return MAX_DEFAULT_STEPS
+    """The config's steps per epoch, or the most its derivation can give on these volumes (the config's
+    own rule, MethodConfigBase.most_steps_per_epoch, over every slice along the plane it trains in)."""
     slices = 0
     for volume in volumes:
         for frame in volume.frames():
             slices += frame.shape[slice_axis(frame, config.plane)]
-    return max(1, math.ceil(slices / config.batch_size))
+    return config.most_steps_per_epoch(slices)
 
 
 def check_budget(

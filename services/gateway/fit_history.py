@@ -13,14 +13,14 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 
 from services.gateway.schemas import FitEstimate
 from shared.errors import FetalDenoiseError
 from shared.jobs.paths import is_valid_id, jobs_root
 from shared.manifest import MANIFEST_NAME, ModelManifest, read_manifest
+from shared.methods import MethodName
 
-Method = Literal["n2n", "n2v"]
+Method = MethodName
 FIT_MODEL_DIR = "model"
 """Where a job's fit keeps its model inside jobs/<id>/ (shared.worker.jobs.WORK_DIR; a test keeps them equal,
 without the gateway importing the worker runtime)."""

@@ -35,7 +35,7 @@ def fitting_config(
     `params`. A budget set in full (epochs and steps per epoch) is checked against MAX_FIT_STEPS at once,
     before any upload is read."""
     config = fit_config(method, params, scratch=scratch)
-    if config.steps_per_epoch is not None:
+    if getattr(config, "steps_per_epoch", None) is not None:  # a method may have no such field
         check_fit_budget(config, [], settings)
     return config
 

@@ -83,7 +83,7 @@ class JobSummary(BaseModel):
 
     job_id: str = Field(description="The job's id.")
     kind: Literal["denoise", "train", "metrics"] = Field(description="What the job does.")
-    method: Literal["n2n", "n2v"] | None = Field(default=None, description="Denoising method, if any.")
+    method: MethodName | None = Field(default=None, description="Denoising method, if any.")
     status: JobStatus = Field(description="queued, running, succeeded or failed.")
     step: str | None = Field(default=None, description="The step running or queued now.")
     progress: Progress | None = Field(default=None, description="Live progress of the current step.")
@@ -166,7 +166,7 @@ class FitEstimate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    method: Literal["n2n", "n2v"] = Field(description="The method asked about.")
+    method: MethodName = Field(description="The method asked about.")
     steps: int = Field(description="Training steps of the budget: epochs x steps per epoch.")
     seconds: float | None = Field(
         description="Expected training seconds (steps / rate); null when this server has no history yet."

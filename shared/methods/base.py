@@ -9,6 +9,7 @@ or meaning differ between the methods stay in each method's config (e.g. `seed`,
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -53,3 +54,12 @@ class MethodConfigBase(BaseModel):
     augment: Augment = False
     plane: Plane = "acquisition"
     drop_empty: DropEmpty = True
+
+    def most_steps_per_epoch(self, training_slices: int) -> int:
+        """The most optimiser steps an epoch takes on `training_slices` 2D slices (a bound for training
+        budgets): `steps_per_epoch` when the config sets one, else one pass over the slices in batches. A
+        method whose derivation differs overrides it."""
+        steps: int | None = getattr(self, "steps_per_epoch", None)
+        if steps is not None:
+            return steps
+        return max(1, math.ceil(training_slices / int(getattr(self, "batch_size", 1))))

@@ -150,6 +150,8 @@ def check_memory(config: AnyConfig, inputs: Sequence[tuple[str, Volume]]) -> Non
     (shared.methods.cost). N2N without crops trains on whole slices: their area comes from `inputs`, so
     without inputs only its other settings are judged here, and the call with the inputs judges the rest."""
     limit = get_settings().WORKER_MEMORY_BYTES
+    if not isinstance(config, N2NConfig | N2VConfig):
+        return  # shared.methods.cost models the built-in methods' networks only; another method has no estimate
     if isinstance(config, N2NConfig) and config.crop_size is None:
         if not inputs:
             return

@@ -135,6 +135,10 @@ class N2VConfig(MethodConfigBase):
         """Training patch shape, YX or ZYX."""
         return (self.patch_size,) * self.dims
 
+    def most_steps_per_epoch(self, training_slices: int) -> int:
+        """steps_per_epoch, or the most its derivation can give (MAX_DEFAULT_STEPS), whatever the data."""
+        return self.steps_per_epoch if self.steps_per_epoch is not None else MAX_DEFAULT_STEPS
+
     def resolved_steps(self, n_patches: int) -> int:
         """steps_per_epoch, or enough batches to see each of `n_patches` once, capped."""
         if self.steps_per_epoch is not None:

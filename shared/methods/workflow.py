@@ -24,15 +24,13 @@ from shared.errors import ConfigError, ShapeMismatchError
 from shared.manifest import ModelManifest
 from shared.methods import AnyConfig, MethodName, fit_config
 from shared.methods.inference import InferenceOptions
+from shared.methods.registry import method_spec, pairing_methods
 from shared.noise import NoiseKind
 from shared.progress import ProgressCallback, ignore_progress
 from shared.quality.assessment import ModelUse, QualityReport, assess
 from shared.quality.noise_level import told_noise_of_volume
 from shared.slices import acquisition_axis
 from shared.volume import Volume
-
-WORKFLOW_MODULES: dict[MethodName, str] = {"n2n": "services.n2n.workflow", "n2v": "services.n2v.workflow"}
-"""Where each method's `workflow` instance lives."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,7 +120,7 @@ class MethodWorkflow(ABC):
         A fit trains in `work_dir` on the input (every volume of a series together), its second acquisition,
         or the consecutive volumes of a series of `repeats` (only the `volumes` chosen as repetitions, when
         given; every volume is still denoised); it uses `config`, or the method's fit defaults
-        (shared.methods.FIT_DEFAULTS), and with `resume` continues the checkpoint a killed fit left there.
+        (shared.methods.registry), and with `resume` continues the checkpoint a killed fit left there.
         A series is denoised volume by volume and comes back a series with its geometry and metadata.
         An input without negative voxels (a magnitude image) gives an output without them: the few negative
         values a network can produce in dark background are set to 0, the same in every output format.
@@ -286,9 +284,10 @@ def training_volumes(
     """
     if repeats or volumes is not None:
         option = "repeats" if volumes is None else "volumes"
-        if method != "n2n":
+        if not method_spec(method).pairs:
             raise ConfigError(
-                f"{option} pairs the volumes of a series for n2n; n2v trains on every volume anyway"
+                f"{option} pairs the volumes of a series for {pairing_methods()}; {method} trains on every "
+                "volume anyway"
             )
         if second_acquisitions:
             raise ConfigError(
@@ -328,4 +327,4 @@ def training_volumes(
 
 def load_workflow(method: MethodName) -> MethodWorkflow:
     """The workflow of `method` (imports its service module, but not its framework)."""
-    return cast(MethodWorkflow, importlib.import_module(WORKFLOW_MODULES[method]).workflow)
+    return cast(MethodWorkflow, importlib.import_module(method_spec(method).workflow_module).workflow)

@@ -23,12 +23,16 @@ def prior_available() -> bool:
 
 
 def resolve_model(model: str | None, method: str) -> Path:
-    """The model directory a caller names: a path, or the id `prior` (also the n2n default when none is
-    named). InvalidModelError when the prior is asked for but this installation lacks it."""
+    """The model directory a caller names: a path, or the id `prior` (also the default, when none is named,
+    of the method whose registry entry has the prior). InvalidModelError when the prior is asked for but this
+    installation lacks it."""
+    from shared.methods.registry import prior_method  # the registry names this module's PRIOR_ID
+
     if model is not None and model != PRIOR_ID:
         return Path(model)
-    if method != "n2n":
-        raise ConfigError(f"the shipped prior is an n2n model; {method} needs --model DIR or --fit")
+    prior_of = prior_method()
+    if method != prior_of:
+        raise ConfigError(f"the shipped prior is an {prior_of} model; {method} needs --model DIR or --fit")
     if not prior_available():
         raise InvalidModelError(
             f"this installation has no pretrained prior ({PRIOR_DIR} is missing): reinstall the package, or "

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from celery import Celery
 from kombu import Exchange, Queue
 
-from shared.queue.names import QUEUES, ROUTES
+from shared.queue.names import queues, routes
 from shared.settings import Settings, get_settings
 
 LOCAL_TRANSPORT = "shared.queue.local:Transport"
@@ -139,11 +139,11 @@ def make_celery(settings: Settings | None = None, role: Role = "worker") -> Cele
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
-        task_queues=[Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES],
-        task_default_queue=QUEUES[0],
-        task_default_exchange=QUEUES[0],
+        task_queues=[Queue(name, Exchange(name, type="direct"), routing_key=name) for name in queues()],
+        task_default_queue=queues()[0],
+        task_default_exchange=queues()[0],
         task_create_missing_queues=False,
-        task_routes={name: {"queue": queue, "routing_key": queue} for name, queue in ROUTES.items()},
+        task_routes={name: {"queue": queue, "routing_key": queue} for name, queue in routes().items()},
         # A job survives its worker: acknowledged only when done, requeued if the process dies.
         task_acks_late=True,
         task_reject_on_worker_lost=True,

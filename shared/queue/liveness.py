@@ -19,7 +19,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from shared.queue.names import QUEUES
+from shared.queue.names import queues
 from shared.settings import Settings
 
 BEAT_INTERVAL_S = 5.0
@@ -65,7 +65,7 @@ class FileHeartbeats:
 
     def live_devices(self) -> dict[str, list[str]]:
         """The text of the files touched within BEAT_TTL_S, per queue; files older than a day are removed."""
-        devices: dict[str, list[str]] = {queue: [] for queue in QUEUES}
+        devices: dict[str, list[str]] = {queue: [] for queue in queues()}
         now = time.time()
         with contextlib.suppress(FileNotFoundError):
             for entry in os.scandir(self.folder):
@@ -96,7 +96,7 @@ class RedisHeartbeats:
 
     def live_devices(self) -> dict[str, list[str]]:
         """The values of the keys that have not expired, per queue."""
-        devices: dict[str, list[str]] = {queue: [] for queue in QUEUES}
+        devices: dict[str, list[str]] = {queue: [] for queue in queues()}
         keys = [
             key
             for key in self.client.scan_iter(match=f"{self.prefix}*", count=100)

@@ -1,28 +1,38 @@
-"""Queue and task names: the only thing the gateway and the workers must agree on."""
+"""Queue and task names: the only thing the gateway and the workers must agree on.
+
+Each method's queue and task names come from its registry entry (shared.methods.registry): queue `<method>`,
+tasks `<method>.denoise` and `<method>.train`. The metrics queue is the one queue that is not a method's.
+"""
 
 from __future__ import annotations
 
 from typing import Final
 
-QUEUE_N2N: Final = "n2n"
-QUEUE_N2V: Final = "n2v"
-QUEUE_METRICS: Final = "metrics"
-QUEUES: Final = (QUEUE_N2N, QUEUE_N2V, QUEUE_METRICS)
+from shared.methods.registry import method_spec, registry
 
-N2N_DENOISE: Final = "n2n.denoise"
-N2N_TRAIN: Final = "n2n.train"
-N2V_DENOISE: Final = "n2v.denoise"
-N2V_TRAIN: Final = "n2v.train"
+QUEUE_METRICS: Final = "metrics"
 METRICS_EVALUATE: Final = "metrics.evaluate"
 
-ROUTES: Final[dict[str, str]] = {
-    N2N_DENOISE: QUEUE_N2N,
-    N2N_TRAIN: QUEUE_N2N,
-    N2V_DENOISE: QUEUE_N2V,
-    N2V_TRAIN: QUEUE_N2V,
-    METRICS_EVALUATE: QUEUE_METRICS,
-}
-"""Which queue each task runs on; a task name not listed here cannot be sent."""
 
-DENOISE_TASKS: Final = {"n2n": N2N_DENOISE, "n2v": N2V_DENOISE}
-TRAIN_TASKS: Final = {"n2n": N2N_TRAIN, "n2v": N2V_TRAIN}
+def queues() -> tuple[str, ...]:
+    """Every queue: one per method, then metrics."""
+    return (*(spec.queue for spec in registry().values()), QUEUE_METRICS)
+
+
+def routes() -> dict[str, str]:
+    """Which queue each task runs on; a task name not listed here cannot be sent."""
+    table = {METRICS_EVALUATE: QUEUE_METRICS}
+    for spec in registry().values():
+        table[spec.denoise_task] = spec.queue
+        table[spec.train_task] = spec.queue
+    return table
+
+
+def denoise_task(method: str) -> str:
+    """The denoise task of `method`."""
+    return method_spec(method).denoise_task
+
+
+def train_task(method: str) -> str:
+    """The training task of `method`."""
+    return method_spec(method).train_task

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from shared.queue.names import QUEUE_N2N, QUEUE_N2V
+from shared.methods.registry import registry
 
 CHECKING = "checking"
 """The device a worker reports while its check runs."""
@@ -41,9 +41,12 @@ gpus = tf.config.list_physical_devices("GPU")
 names = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
 print(json.dumps({"cuda_build": bool(tf.test.is_built_with_cuda()), "gpus": names}))
 """
+PROBES: dict[str, str] = {"torch": _TORCH_PROBE, "TensorFlow": _TENSORFLOW_PROBE}
+"""The check of what each framework sees, by the name a method's registry entry gives its framework."""
 FRAMEWORKS: dict[str, tuple[str, str]] = {
-    QUEUE_N2N: ("torch", _TORCH_PROBE),
-    QUEUE_N2V: ("TensorFlow", _TENSORFLOW_PROBE),
+    spec.queue: (spec.framework, PROBES[spec.framework])
+    for spec in registry().values()
+    if spec.framework is not None and spec.framework in PROBES
 }
 """The framework each queue's worker runs its jobs with, and the check of what it sees; the metrics queue's
 work is numpy on the CPU."""

@@ -21,7 +21,7 @@ from shared.methods import MethodName
 from shared.methods.workflow import MethodWorkflow
 from shared.progress import Progress
 from shared.queue.app import app
-from shared.queue.names import DENOISE_TASKS, TRAIN_TASKS
+from shared.queue.names import denoise_task, train_task
 from shared.queue.payloads import DenoisePayload, TrainPayload
 from shared.worker.step import TASK_OPTIONS, parse_payload, run_step
 
@@ -127,6 +127,6 @@ def register_method_tasks(method: MethodName, workflow: MethodWorkflow) -> tuple
     denoise.__doc__ = f"{method}: denoise with a registered model, or fit on the upload first."
     train.__doc__ = f"{method}: train on the uploaded volumes, then register the model."
     return (
-        app.task(name=DENOISE_TASKS[method], **TASK_OPTIONS)(denoise),
-        app.task(name=TRAIN_TASKS[method], **TASK_OPTIONS)(train),
+        app.task(name=denoise_task(method), **TASK_OPTIONS)(denoise),
+        app.task(name=train_task(method), **TASK_OPTIONS)(train),
     )

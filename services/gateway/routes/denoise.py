@@ -18,9 +18,9 @@ from shared.jobs.store import JobRecord, utcnow
 from shared.methods import AnyConfig, MethodName
 from shared.methods.checks import check_request
 from shared.methods.inference import InferenceOptions
+from shared.methods.registry import inference_methods, method_spec, pairing_methods, prior_method
 from shared.methods.workflow import parse_volumes
-from shared.models.builtin import PRIOR_ID
-from shared.queue.names import DENOISE_TASKS, METRICS_EVALUATE
+from shared.queue.names import METRICS_EVALUATE, denoise_task
 from shared.queue.payloads import DenoisePayload, MetricsPayload, VolumeInput
 from shared.volume import check_same_shape
 
@@ -114,31 +114,37 @@ def denoise(
     values = with_plane(parse_params(params), plane)
     chosen = parse_volumes(volumes) if volumes else None
     repeats = repeats or chosen is not None
+    spec = method_spec(method)
     options = InferenceOptions(noise_sigma=noise_sigma, planes=planes)
-    if method != "n2n" and options != InferenceOptions():
-        raise ConfigError("noise_sigma and planes apply to n2n models; n2v takes neither")
-    fitting = fit or scratch or bool(values) or repeats or (method == "n2v" and model_id is None)
+    if not spec.inference_options and options != InferenceOptions():
+        raise ConfigError(
+            f"noise_sigma and planes apply to {inference_methods()} models; {method} takes neither"
+        )
+    fitting = fit or scratch or bool(values) or repeats or (spec.fits_without_model and model_id is None)
     if fitting and model_id is not None:
         raise ConfigError(
             f"fit, scratch, params, plane, repeats and volumes are for fitting; model {model_id} is used as it "
             "was trained"
         )
     if model_id is None and not fitting:
-        model_id = PRIOR_ID  # the default: the shipped prior, told the upload's noise level
+        model_id = spec.prior  # the default: the shipped prior, told the upload's noise level
     if model_id is not None:
         caller_model(data_dir, model_id, caller, expected_method=method)
     if file2 is not None and repeats:
         raise ConfigError(
             "give either file2 (a second acquisition) or repeats (a series of repetitions), not both"
         )
-    if repeats and method != "n2n":
+    if repeats and not spec.pairs:
         raise ConfigError(
-            "repeats and volumes pair the volumes of a series for n2n; n2v trains on every volume"
+            f"repeats and volumes pair the volumes of a series for {pairing_methods()}; {method} trains on "
+            "every volume"
         )
-    if method == "n2v" and file2 is not None:
-        raise ConfigError("file2 (a second acquisition) is only used by method n2n")
-    if scratch and method != "n2n":
-        raise ConfigError("scratch chooses how an n2n fit starts; n2v always fits from scratch")
+    if not spec.pairs and file2 is not None:
+        raise ConfigError(f"file2 (a second acquisition) is only used by method {pairing_methods()}")
+    if scratch and spec.prior is None:
+        raise ConfigError(
+            f"scratch chooses how an {prior_method()} fit starts; {method} always fits from scratch"
+        )
     config: AnyConfig | None = (
         None if model_id is not None else fitting_config(method, values, settings, scratch=scratch)
     )
@@ -171,7 +177,7 @@ def denoise(
             )
             check_same_shape(volume, truth, source_name, inputs_named["ground_truth"])
         result = f"jobs/{job_id}/{result_name(source_name, fmt)}"
-        steps = [make_step(job_id, "denoise", DENOISE_TASKS[method])]
+        steps = [make_step(job_id, "denoise", denoise_task(method))]
         payloads = [
             DenoisePayload(
                 job_id=job_id,

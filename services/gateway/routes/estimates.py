@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
@@ -10,6 +10,7 @@ from services.gateway.deps import DataDirDep
 from services.gateway.fit_history import estimate_fit
 from services.gateway.responses import QUERY_ERRORS
 from services.gateway.schemas import FitEstimate
+from shared.methods import MethodName
 
 router = APIRouter(prefix="/estimates", tags=["estimates"], responses=QUERY_ERRORS)
 
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/estimates", tags=["estimates"], responses=QUERY_ERRO
 @router.get("/fit", response_model=FitEstimate)
 def fit(
     data_dir: DataDirDep,
-    method: Annotated[Literal["n2n", "n2v"], Query(description="n2v: fit on the upload; n2n: on the pair.")],
+    method: Annotated[MethodName, Query(description="n2v: fit on the upload; n2n: on the pair.")],
     epochs: Annotated[int, Query(ge=1, le=10_000, description="Epochs of the fit.")],
     steps_per_epoch: Annotated[int, Query(ge=1, le=1_000_000, description="Training steps per epoch.")],
 ) -> FitEstimate:

@@ -13,7 +13,7 @@ from services.gateway.deps import SettingsDep
 from services.gateway.schemas import Health
 from shared.disk import free_bytes
 from shared.queue.liveness import heartbeats
-from shared.queue.names import QUEUES
+from shared.queue.names import queues
 from shared.settings import Settings
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -47,10 +47,10 @@ async def health(settings: SettingsDep) -> Health:
     free = await anyio.to_thread.run_sync(_free_bytes, settings, limiter=_LIMITER)
     devices = {queue: sorted(found) for queue, found in (live or {}).items() if found}
     if live is None:
-        workers = dict.fromkeys(QUEUES, "unknown")
+        workers = dict.fromkeys(queues(), "unknown")
         down = ["the queue's broker cannot be reached (jobs cannot be queued or report progress)"]
     else:
-        workers = {queue: "up" if live.get(queue) else "down" for queue in QUEUES}
+        workers = {queue: "up" if live.get(queue) else "down" for queue in queues()}
         down = [
             f"no live worker for queue {queue} (its jobs wait)"
             for queue, state in workers.items()

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import gzip
 import logging
+from html import escape
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
+from shared.methods.registry import registry
 from shared.settings import Settings
 
 router = APIRouter(tags=["page"], include_in_schema=False)
@@ -52,12 +54,28 @@ SECURITY_HEADERS = {
 }
 
 
+METHODS_MARK = "<!-- methods: one option per registered method, written by the gateway (routes/page.py) -->"
+"""Where index.html's method list goes."""
+
+
+def method_options() -> str:
+    """The page's method list, one <option> per registered method: its label, the model it starts from
+    (data-model: its prior, empty when it fits) and its fit's default epochs (data-epochs)."""
+    options = []
+    for spec in registry().values():
+        epochs = spec.fit_defaults.get("epochs", spec.config.model_fields["epochs"].default)
+        options.append(
+            f'<option value="{escape(spec.name)}" data-model="{escape(spec.prior or "")}" '
+            f'data-epochs="{int(epochs)}">{escape(spec.label)}</option>'
+        )
+    return "\n            ".join(options)
+
+
 @router.get("/")
-def page() -> FileResponse:
+def page() -> HTMLResponse:
     """The web page: submit a volume, watch the job, compare input and result, browse jobs and models."""
-    return FileResponse(
-        STATIC_DIR / "index.html", media_type=CONTENT_TYPES[".html"], headers=SECURITY_HEADERS
-    )
+    text = (STATIC_DIR / "index.html").read_text(encoding="utf-8").replace(METHODS_MARK, method_options())
+    return HTMLResponse(text, media_type=CONTENT_TYPES[".html"], headers=SECURITY_HEADERS)
 
 
 @router.get("/static/{path:path}")

@@ -17,9 +17,10 @@ from shared.jobs.registry import ModelAccess, access_path, new_model_id, write_a
 from shared.jobs.store import JobRecord, utcnow
 from shared.methods import MethodName, train_config
 from shared.methods.checks import check_request
+from shared.methods.registry import method_spec, pairing_methods
 from shared.methods.workflow import parse_volumes
 from shared.noise import SIGMA_SCALE
-from shared.queue.names import TRAIN_TASKS
+from shared.queue.names import train_task
 from shared.queue.payloads import TrainPayload, VolumeInput
 from shared.volume import Volume, check_same_shape
 
@@ -83,18 +84,20 @@ def train(
     chosen = parse_volumes(volumes) if volumes else None
     repeats = repeats or chosen is not None
     files2 = files2 or []
-    if method == "n2v" and repeats:
+    spec = method_spec(method)
+    if not spec.pairs and repeats:
         raise ConfigError(
-            "repeats and volumes pair the volumes of a series for n2n; n2v trains on every volume"
+            f"repeats and volumes pair the volumes of a series for {pairing_methods()}; {method} trains on "
+            "every volume"
         )
-    if method == "n2n" and [sigma is not None, bool(files2), repeats].count(True) > 1:
+    if spec.pairs and [sigma is not None, bool(files2), repeats].count(True) > 1:
         raise ConfigError(
             "n2n training takes at most one of sigma (files are clean; noise is added), files2 (a second "
             "noisy acquisition of each file) or repeats (each file a series of repeated acquisitions); "
             "with none, each file is a single noisy scan, paired with recorrupted copies of itself"
         )
-    if method == "n2v" and files2:
-        raise ConfigError("files2 (second acquisitions) are only used by method n2n")
+    if not spec.pairs and files2:
+        raise ConfigError(f"files2 (second acquisitions) are only used by method {pairing_methods()}")
     if files2 and len(files2) != len(files):
         raise ConfigError(
             f"files2 must pair with files one to one: got {len(files)} files and {len(files2)} files2"
@@ -141,7 +144,7 @@ def train(
             kind="train",
             method=method,
             created=utcnow(),
-            steps=[make_step(job_id, "train", TRAIN_TASKS[method])],
+            steps=[make_step(job_id, "train", train_task(method))],
             inputs=dict(sorted(names.items(), key=lambda item: item[0].startswith("files2"))),
             model_id=model_id,
             owner=caller.name,

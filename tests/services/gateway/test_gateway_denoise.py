@@ -13,9 +13,11 @@ from gateway_fakes import RecordingQueue
 
 from shared.manifest import write_manifest
 from shared.methods import FIT_DEFAULTS
-from shared.queue.names import METRICS_EVALUATE, N2N_DENOISE, N2V_DENOISE
+from shared.queue.names import METRICS_EVALUATE, denoise_task
 from shared.settings import Settings
 from shared.volume import Volume
+
+N2N_DENOISE, N2V_DENOISE = denoise_task("n2n"), denoise_task("n2v")
 
 
 def _files(**paths: Path) -> dict[str, tuple[str, bytes]]:

@@ -8,7 +8,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from gateway_fakes import RecordingQueue
 
-from shared.queue.names import N2N_TRAIN, N2V_TRAIN
+from shared.queue.names import train_task
+
+N2N_TRAIN, N2V_TRAIN = train_task("n2n"), train_task("n2v")
 
 
 def _files(*fields: tuple[str, Path]) -> list[tuple[str, tuple[str, bytes]]]:

@@ -39,10 +39,12 @@ from shared.logs import configure_worker_logging
 from shared.manifest import read_manifest, write_manifest
 from shared.progress import Progress
 from shared.queue.app import make_celery
-from shared.queue.names import METRICS_EVALUATE, N2N_TRAIN, N2V_DENOISE
+from shared.queue.names import METRICS_EVALUATE, denoise_task, train_task
 from shared.settings import Settings
 from shared.worker.jobs import run_denoise_job, run_training_job
 from shared.worker.step import PROGRESS_STATE, run_step
+
+N2N_TRAIN, N2V_DENOISE = train_task("n2n"), denoise_task("n2v")
 
 
 class RecordingTask:

@@ -32,10 +32,11 @@ export function initSubmit(accepted) {
     });
   }
   byId("method").addEventListener("change", () => {
-    // Each method's own start: the prior (n2n, no training) or a fit (n2v), with the fit budget it defaults to.
-    const n2n = byId("method").value === "n2n";
-    byId("epochs").value = n2n ? "4" : "20";
-    loadModels(n2n ? "prior" : "");
+    // Each method's own start: its prior (no training) or a fit, with the fit budget it defaults to; the
+    // gateway writes both on each method's option (data-model, data-epochs) from the method registry.
+    const chosen = methodOption();
+    byId("epochs").value = chosen.dataset.epochs;
+    loadModels(chosen.dataset.model);
     updateBudget();
   });
   byId("model").addEventListener("change", updateBudget);
@@ -46,6 +47,12 @@ export function initSubmit(accepted) {
     submit();
   });
   updateBudget();
+}
+
+/** The chosen method's option: its prior (data-model; empty: it fits) and its fit's epochs (data-epochs). */
+function methodOption() {
+  const select = byId("method");
+  return select.options[select.selectedIndex];
 }
 
 function showChosen(field) {
@@ -66,21 +73,22 @@ export async function loadModels(selected = "") {
     return;
   }
   const method = byId("method").value;
+  const prior = methodOption().dataset.model;
   const select = byId("model");
   const keep = selected || select.value;
   try {
     const page = await getJson("/models?limit=100");
-    // n2n starts from the shipped prior (no training); its fit fine-tunes it. n2v has no prior: it fits.
+    // A method with a prior (n2n) starts from it (no training); its fit fine-tunes it. Others fit.
     const choices =
-      method === "n2n"
-        ? [element("option", { value: "prior" }, "The shipped prior (seconds)"),
+      prior
+        ? [element("option", { value: prior }, "The shipped prior (seconds)"),
            element("option", { value: "" }, "Fine-tune the prior on this upload")]
         : [element("option", { value: "" }, "Fit on this upload")];
     select.replaceChildren(...choices);
     for (const model of page.items.filter((item) => item.method === method)) {
       select.append(element("option", { value: model.id }, model.id));
     }
-    const fallback = method === "n2n" ? "prior" : "";
+    const fallback = prior;
     select.value = [...select.options].some((option) => option.value === keep) ? keep : fallback;
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 401) {
