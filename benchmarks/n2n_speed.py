@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from services.n2n.checkpoint import save_weights
 from services.n2n.data import from_clean
-from services.n2n.device import autocast, memory_format, place
+from services.n2n.device import autocast, cpu_supports_bf16, inference_autocast, memory_format, place
 from services.n2n.model import N2NUNet
 from services.n2n.predict import LoadedN2N, denoise, load_model
 from services.n2n.train import model_config_document, train
@@ -133,13 +133,51 @@ def temporary_model(directory: Path, device: torch.device) -> LoadedN2N:
     return load_model(directory, device=str(device))
 
 
-def raw_forward_rate(device: torch.device, layout: torch.memory_format, batch: int, amp: bool) -> float:
-    """Slices/s of the bare network on 256x256 slices (no normalisation, no copies to and from numpy)."""
+def raw_forward_rate(
+    device: torch.device, layout: torch.memory_format, batch: int, amp: bool, inference: bool = False
+) -> float:
+    """Slices/s of the bare network on 256x256 slices (no normalisation, no copies to and from numpy);
+    `inference` uses inference's precision rule (bf16 also on a CPU with native bfloat16)."""
     model = place(N2NUNet(), device, layout).eval()
     x = torch.rand(batch, 1, 256, 256, device=device).contiguous(memory_format=layout)
-    with torch.inference_mode(), autocast(device, amp):
+    precision = inference_autocast(device, amp) if inference else autocast(device, amp)
+    with torch.inference_mode(), precision:
         seconds = _best_seconds(lambda: model(x), device, 5 if device.type == "cuda" else 2)
     return batch / seconds
+
+
+def prior_precision_rows() -> list[dict[str, Any]]:
+    """The shipped prior on the dev volume (MNI152, sigma 20, the benchmark's protocol) in float32 and in
+    inference's mixed precision: equal quality is the condition for keeping bf16 on the CPU."""
+    import services.n2n.inference as inference
+    from benchmarks.data import draw_noisy_copies, load_mni, prepare
+    from benchmarks.prior import mean_psnr
+    from shared.models.builtin import PRIOR_DIR
+
+    data = prepare(load_mni())
+    volume = data.volume.with_data(draw_noisy_copies(data, 20.0).volumes[0])
+    clean = data.test_slices_of(data.volume.data)
+    model = load_model(PRIOR_DIR, device="cpu")
+    rows = []
+    rule = inference.inference_autocast
+    for label, precision in (("float32", autocast), ("inference default", rule)):
+        inference.inference_autocast = precision  # the one switch between the two rows
+        try:
+            started = time.perf_counter()
+            result = denoise(volume, model).data
+            seconds = time.perf_counter() - started
+        finally:
+            inference.inference_autocast = rule
+        bf16 = label != "float32" and cpu_supports_bf16()
+        rows.append(
+            {
+                "precision": "bf16 autocast" if bf16 else "float32",
+                "layout": "channels_last",
+                "psnr_sigma20": round(mean_psnr(clean, data.test_slices_of(result)), 3),
+                "seconds_per_volume": round(seconds, 1),
+            }
+        )
+    return rows
 
 
 def training_steps_per_second(volume: Volume, device: torch.device, work: Path) -> float:
@@ -173,6 +211,9 @@ def run(device: torch.device, volume: Volume, work: Path) -> dict[str, Any]:
     count = volume.shape[2]
     result: dict[str, Any] = {"device": _device_name(device), "precision": "bf16 autocast" if amp else "fp32"}
     result["layout"] = "channels_last" if layout == torch.channels_last else "NCHW"
+    result["inference"] = (
+        "bf16 autocast, channels_last" if cuda or cpu_supports_bf16() else "float32, channels_last"
+    )  # denoise_batch* rows: inference's own rule (services/n2n/device.py)
     peak = peak_conv_flops(device, layout, amp)
     result["peak_conv_gflops"] = round(peak["peak_flops"] / 1e9, 1)
     result["peak_case"] = peak["peak_case"]
@@ -196,6 +237,12 @@ def run(device: torch.device, volume: Volume, work: Path) -> dict[str, Any]:
     for name, fmt in (("NCHW", torch.contiguous_format), ("channels_last", torch.channels_last)):
         rate = raw_forward_rate(device, fmt, 32 if cuda else 8, amp)
         result[f"raw_forward_{name}_slices_per_s"] = round(rate, 2)
+    if not cuda:
+        result["cpu_native_bf16"] = cpu_supports_bf16()
+        for name, fmt in (("NCHW", torch.contiguous_format), ("channels_last", torch.channels_last)):
+            rate = raw_forward_rate(device, fmt, 8, True, inference=True)
+            result[f"raw_forward_{name}_inference_precision_slices_per_s"] = round(rate, 2)
+        result["prior_dev_volume"] = prior_precision_rows()
     steps = training_steps_per_second(volume, device, work)
     result["train_steps_per_s_batch4_crop128"] = round(steps, 3)
     result["train_share_of_peak"] = round(3 * 4 * unet_flops(128, 128) * steps / peak["peak_flops"], 3)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from services.n2n.device import autocast, memory_format
+from services.n2n.device import inference_autocast, inference_memory_format
 from services.n2n.model import N2NUNet
 from services.n2n.tiling import blend_window, blended_tile_starts
 
@@ -47,7 +47,7 @@ def predict_slices(
     was_training = model.training
     model.eval()
     try:
-        with torch.inference_mode(), autocast(device, amp):
+        with torch.inference_mode(), inference_autocast(device, amp):
             for start in range(0, count, batch_size):
                 chunk = slices[start : start + batch_size]
                 chunk_levels = sigmas[start : start + batch_size] if sigmas is not None else None
@@ -67,7 +67,7 @@ def predict_slices(
 def _run(model: N2NUNet, chunk: np.ndarray, levels: np.ndarray | None, device: torch.device) -> np.ndarray:
     """One forward pass over a (B, C, H, W) chunk (with its noise levels, for a noise-map network)."""
     x = torch.from_numpy(np.ascontiguousarray(chunk)).to(device)
-    x = x.contiguous(memory_format=memory_format(device))
+    x = x.contiguous(memory_format=inference_memory_format(device))
     sigma = torch.from_numpy(np.ascontiguousarray(levels)).to(device) if levels is not None else None
     return model(x, sigma)[:, 0].float().cpu().numpy()
 

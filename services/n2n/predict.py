@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from services.n2n.checkpoint import ARCHITECTURE, CONFIG_FORMAT, CONFIG_NAME, WEIGHTS_NAME, load_weights
 from services.n2n.data import check_aligned
-from services.n2n.device import pick_device, place, prepare
+from services.n2n.device import inference_memory_format, pick_device, place, prepare
 from services.n2n.inference import predict_slices
 from services.n2n.model import N2NUNet, network_for
 from shared.errors import InvalidModelError
@@ -58,7 +58,7 @@ def load_model(model_dir: Path, device: str | None = None) -> LoadedN2N:
     prepare(dev)
     network = network_for(config)
     load_weights(model_dir / WEIGHTS_NAME, network)
-    network = place(network, dev).eval()
+    network = place(network, dev, inference_memory_format(dev)).eval()
     return LoadedN2N(network=network, config=config, manifest=manifest, directory=model_dir)
 
 
