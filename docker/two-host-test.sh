@@ -38,12 +38,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-read -r REDIS_PORT GATEWAY_PORT < <("$PY" -c '
+read -r REDIS_PORT GATEWAY_PORT HTTPS_PORT < <("$PY" -c '
 import socket
-socks = [socket.socket() for _ in range(2)]
+socks = [socket.socket() for _ in range(3)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in socks))')
-export STACK_REDIS_PORT=$REDIS_PORT STACK_GATEWAY_PORT=$GATEWAY_PORT
+# docker/stack-test.yml names the proxy's port; render_hosts.py then drops the proxy (the gateway is driven
+# directly here).
+export STACK_REDIS_PORT=$REDIS_PORT STACK_GATEWAY_PORT=$GATEWAY_PORT STACK_HTTPS_PORT=$HTTPS_PORT
 # Longer than any job of the test: a job whose host was killed is handed out again within a minute.
 export STACK_VISIBILITY_TIMEOUT=${STACK_VISIBILITY_TIMEOUT:-60}
 API_KEY=$("$PY" -c 'import secrets; print(secrets.token_hex(32))')

@@ -22,9 +22,9 @@ def constraint_pins() -> dict[str, str]:
     return {canonical(name): version for name, version in pins}
 
 
-LOCAL_ONLY_EXTRAS = {"bench", "classical", "pretrain"}
+LOCAL_ONLY_EXTRAS = {"bench", "classical", "docs", "pretrain"}
 """Extras no image installs: the benchmark's baselines; bm3d/bm4d (`classical`) have a non-commercial licence;
-`pretrain` (TorchIO) makes the prior, which the images only use."""
+`docs` builds the documentation site; `pretrain` (TorchIO) makes the prior, which the images only use."""
 
 
 def pyproject_pins() -> dict[str, str]:

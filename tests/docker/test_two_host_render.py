@@ -25,6 +25,7 @@ ENV = {
     "API_KEY": "k" * 64,
     "STACK_REDIS_PORT": "16391",
     "STACK_GATEWAY_PORT": "18091",
+    "STACK_HTTPS_PORT": "18443",
 }
 
 
@@ -71,6 +72,7 @@ def test_main_host_keeps_the_password_and_a_local_data_volume() -> None:
     assert ENV["REDIS_PASSWORD"] in main["services"]["redis"]["command"]
     assert main["volumes"]["data"] == {}  # no NFS server on the test machine
     assert main["services"]["worker-n2n"]["command"][-3:-2] == ["n2n@host-a"]
+    assert "proxy" not in main["services"]  # driven at the gateway: the run needs no certificate
 
 
 def test_extra_host_joins_the_main_redis_and_shares_its_volume() -> None:
