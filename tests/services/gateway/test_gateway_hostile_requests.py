@@ -45,11 +45,11 @@ def test_hostile_params_are_422(
 
 
 def test_hostile_cursor_is_422(client: TestClient):
-    """A cursor that decodes to JSON nested thousands deep is refused like any foreign cursor."""
+    """A cursor that decodes to JSON nested thousands deep is refused by its declared shape, never decoded."""
     cursor = base64.urlsafe_b64encode(b"[" * 3_000).decode()
     response = client.get("/jobs", params={"cursor": cursor})
     assert response.status_code == 422
-    assert response.json()["detail"] == "cursor: not a cursor from this listing; start again without one"
+    assert response.json()["detail"].startswith("cursor: String should match pattern")
 
 
 @pytest.mark.parametrize(
