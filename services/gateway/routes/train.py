@@ -35,7 +35,8 @@ def train(
     caller: CallerDep,
     method: Annotated[MethodName, Form(description="n2n (PyTorch) or n2v (TensorFlow).")],
     files: Annotated[
-        list[UploadFile], File(description="Training volumes: noisy, or clean when sigma is given.")
+        list[UploadFile],
+        File(min_length=1, description="Training volumes: noisy, or clean when sigma is given."),
     ],
     files2: Annotated[
         list[UploadFile] | None,
