@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 
 from services.gateway.deps import CallerDep, DataDirDep, QueueDep, SettingsDep
-from services.gateway.params import PlaneChoice, check_training_budget, with_plane
+from services.gateway.params import VOLUMES_PATTERN, PlaneChoice, check_training_budget, with_plane
 from services.gateway.responses import UPLOAD_ERRORS
 from services.gateway.schemas import Accepted
 from services.gateway.submission import make_step, new_job_folder, parse_params, queue_job
@@ -68,8 +68,9 @@ def train(
     volumes: Annotated[
         str | None,
         Form(
+            pattern=VOLUMES_PATTERN,
             description="n2n: only these volumes of each file's series are repetitions, e.g. 0,1 (counted from "
-            "0; implies repeats); they pair in this order."
+            "0; implies repeats); they pair in this order.",
         ),
     ] = None,
     paper: Annotated[

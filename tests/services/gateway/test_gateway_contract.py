@@ -115,3 +115,13 @@ def test_no_form_field_or_query_parameter_is_declared_nullable(client: TestClien
         (cursor,) = [p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == "cursor"]
         assert cursor["schema"]["pattern"].startswith("^[0-9]{8}T")
     assert schema["components"]["schemas"]["Body_train_train_post"]["properties"]["files"]["minItems"] == 1
+
+
+def test_volumes_of_another_shape_are_refused_by_the_declared_pattern(client: TestClient):
+    """`volumes` is declared as comma-separated ASCII numbers; other text (a range, a superscript digit that
+    str.isdigit admits but int() does not read) is refused by that pattern before anything is read."""
+    for route, files in (("/denoise", {"file": ("a.nii", b"x")}), ("/train", {"files": ("a.nii", b"x")})):
+        for volumes in ("0-1", "\u00b2,1", "0,,1"):
+            response = client.post(route, data={"method": "n2n", "volumes": volumes}, files=files)
+            assert response.status_code == 422, (route, volumes, response.text)
+            assert response.json()["detail"].startswith("volumes: String should match pattern"), volumes
