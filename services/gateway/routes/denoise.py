@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, UploadFile
 
 from services.gateway.access import caller_model
+from services.gateway.client_json import MAX_JSON_CHARS
 from services.gateway.deps import CallerDep, DataDirDep, QueueDep, SettingsDep
 from services.gateway.params import VOLUMES_PATTERN, PlaneChoice, check_fit_budget, fitting_config, with_plane
 from services.gateway.responses import UPLOAD_ERRORS
@@ -77,7 +78,11 @@ def denoise(
         UploadFile | None, File(description="A clean reference: adds PSNR / RMSE / SSIM to the job.")
     ] = None,
     params: Annotated[
-        str | None, Form(description='Fitting only: JSON object of config fields, e.g. {"epochs": 2}.')
+        str | None,
+        Form(
+            max_length=MAX_JSON_CHARS,
+            description='Fitting only: JSON object of config fields, e.g. {"epochs": 2}.',
+        ),
     ] = None,
     series_uid: Annotated[
         str | None, Form(description="DICOM: the series to use when the zip holds several.")

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
+from services.gateway.client_json import MAX_JSON_CHARS
 from services.gateway.deps import CallerDep, DataDirDep, QueueDep, SettingsDep
 from services.gateway.params import VOLUMES_PATTERN, PlaneChoice, check_training_budget, with_plane
 from services.gateway.responses import UPLOAD_ERRORS
@@ -53,7 +54,8 @@ def train(
         ),
     ] = None,
     params: Annotated[
-        str | None, Form(description='JSON object of config fields, e.g. {"epochs": 2}.')
+        str | None,
+        Form(max_length=MAX_JSON_CHARS, description='JSON object of config fields, e.g. {"epochs": 2}.'),
     ] = None,
     plane: Annotated[
         PlaneChoice | None,
