@@ -13,6 +13,7 @@ from services.gateway.auth import ApiKeyMiddleware, announce_access
 from services.gateway.deps import require_api_key
 from services.gateway.errors import SafeJSONResponse, install_error_handlers
 from services.gateway.limits import BodyLimitMiddleware, DiskRoomMiddleware
+from services.gateway.openapi_schema import install_openapi
 from services.gateway.protocol_errors import install_json_protocol_errors
 from services.gateway.retention import sweep_expired_jobs
 from services.gateway.routes import denoise, estimates, health, jobs, metrics, models, page, train, whoami
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router, dependencies=secured)
     app.include_router(health.router)
     app.include_router(page.router)  # the web page: no data, so no key (it asks for one)
+    install_openapi(app)
     return app
 
 

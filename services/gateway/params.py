@@ -18,6 +18,9 @@ from shared.volume import Volume
 PlaneChoice = PlaneSetting
 """The `plane` form field: an anatomical plane, or `acquisition` (the plane the slices were acquired in)."""
 
+VOLUMES_PATTERN = r"^( *[0-9]+ *(, *[0-9]+ *)*)?$"
+"""The `volumes` form field: volume numbers counted from 0, separated by commas (ASCII digits; empty: none)."""
+
 
 def with_plane(params: dict[str, Any], plane: str | None) -> dict[str, Any]:
     """`params` with the `plane` form field folded in (the field and a `plane` in params must agree)."""

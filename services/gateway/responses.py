@@ -41,7 +41,14 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorDetail, "description": _DESCRIPTIONS[status]} for status in statuses}
 
 
-UPLOAD_ERRORS = errors(400, 401, 404, 413, 415, 422, 503, 507)
+UPLOAD_ERRORS = errors(400, 401, 404, 413, 415, 422, 503, 507) | {
+    422: {
+        "model": ErrorDetail,
+        "description": _DESCRIPTIONS[422] + " Also: a file whose bytes are not a volume of its format, a "
+        "combination of fields the method does not take, or any form field over 1 MiB (Starlette's cap on a "
+        "field; `params` is declared with its own, lower, maxLength).",
+    }
+}
 """Routes that take files and queue a job (404: an unknown model_id)."""
 JOB_ERRORS = errors(401, 404, 409, 422, 503)
 """Routes that read a job and its state from the result store."""

@@ -7,8 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, UploadFile
 
 from services.gateway.access import caller_model
+from services.gateway.client_json import MAX_JSON_CHARS
 from services.gateway.deps import CallerDep, DataDirDep, QueueDep, SettingsDep
-from services.gateway.params import PlaneChoice, check_fit_budget, fitting_config, with_plane
+from services.gateway.params import VOLUMES_PATTERN, PlaneChoice, check_fit_budget, fitting_config, with_plane
 from services.gateway.responses import UPLOAD_ERRORS
 from services.gateway.schemas import Accepted
 from services.gateway.submission import make_step, new_job_folder, parse_params, queue_job
@@ -77,7 +78,11 @@ def denoise(
         UploadFile | None, File(description="A clean reference: adds PSNR / RMSE / SSIM to the job.")
     ] = None,
     params: Annotated[
-        str | None, Form(description='Fitting only: JSON object of config fields, e.g. {"epochs": 2}.')
+        str | None,
+        Form(
+            max_length=MAX_JSON_CHARS,
+            description='Fitting only: JSON object of config fields, e.g. {"epochs": 2}.',
+        ),
     ] = None,
     series_uid: Annotated[
         str | None, Form(description="DICOM: the series to use when the zip holds several.")
@@ -97,8 +102,9 @@ def denoise(
     volumes: Annotated[
         str | None,
         Form(
+            pattern=VOLUMES_PATTERN,
             description="n2n fit: only these volumes of the series are repetitions, e.g. 0,1 (counted from 0; "
-            "implies repeats); they pair in this order. Every volume is still denoised."
+            "implies repeats); they pair in this order. Every volume is still denoised.",
         ),
     ] = None,
     keep_dtype: Annotated[

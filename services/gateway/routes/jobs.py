@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse
 from services.gateway.access import caller_job, owns
 from services.gateway.deps import CallerDep, DataDirDep, QueueDep, SettingsDep
 from services.gateway.jobqueue import JobQueue
-from services.gateway.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate
+from services.gateway.pagination import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT, paginate
 from services.gateway.previews import PreviewKind, preview_file, result_file
 from services.gateway.responses import JOB_ERRORS, errors
 from services.gateway.schemas import JobPage, JobSummary, JobView
@@ -38,7 +38,10 @@ def list_jobs(
     caller: CallerDep,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Jobs per page.")] = DEFAULT_LIMIT,
     cursor: Annotated[
-        str | None, Query(description="`next_cursor` of the previous page; none: the newest jobs.")
+        str | None,
+        Query(
+            pattern=CURSOR_PATTERN, description="`next_cursor` of the previous page; none: the newest jobs."
+        ),
     ] = None,
 ) -> JobPage:
     """The caller's jobs (an admin: every job) newest first, a page at a time, each with its status; file

@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from services.gateway.access import caller_model, check_may_change, may_use
 from services.gateway.auth import Caller
 from services.gateway.deps import CallerDep, DataDirDep
-from services.gateway.pagination import DEFAULT_LIMIT, MAX_LIMIT, SortKey, paginate
+from services.gateway.pagination import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT, SortKey, paginate
 from services.gateway.responses import REGISTRY_ERRORS, errors
 from services.gateway.schemas import ModelChange, ModelPage, ModelView
 from shared.jobs.registry import ModelAccess, ModelEntry, delete_model, list_models, read_access, write_access
@@ -33,7 +33,10 @@ def list_all(
     caller: CallerDep,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Models per page.")] = DEFAULT_LIMIT,
     cursor: Annotated[
-        str | None, Query(description="`next_cursor` of the previous page; none: the newest models.")
+        str | None,
+        Query(
+            pattern=CURSOR_PATTERN, description="`next_cursor` of the previous page; none: the newest models."
+        ),
     ] = None,
 ) -> ModelPage:
     """The models the caller may use (their own and the shared ones; an admin: all) newest first, a page at

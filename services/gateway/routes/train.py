@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
+from services.gateway.client_json import MAX_JSON_CHARS
 from services.gateway.deps import CallerDep, DataDirDep, QueueDep, SettingsDep
-from services.gateway.params import PlaneChoice, check_training_budget, with_plane
+from services.gateway.params import VOLUMES_PATTERN, PlaneChoice, check_training_budget, with_plane
 from services.gateway.responses import UPLOAD_ERRORS
 from services.gateway.schemas import Accepted
 from services.gateway.submission import make_step, new_job_folder, parse_params, queue_job
@@ -35,7 +36,8 @@ def train(
     caller: CallerDep,
     method: Annotated[MethodName, Form(description="n2n (PyTorch) or n2v (TensorFlow).")],
     files: Annotated[
-        list[UploadFile], File(description="Training volumes: noisy, or clean when sigma is given.")
+        list[UploadFile],
+        File(min_length=1, description="Training volumes: noisy, or clean when sigma is given."),
     ],
     files2: Annotated[
         list[UploadFile] | None,
@@ -52,7 +54,8 @@ def train(
         ),
     ] = None,
     params: Annotated[
-        str | None, Form(description='JSON object of config fields, e.g. {"epochs": 2}.')
+        str | None,
+        Form(max_length=MAX_JSON_CHARS, description='JSON object of config fields, e.g. {"epochs": 2}.'),
     ] = None,
     plane: Annotated[
         PlaneChoice | None,
@@ -67,8 +70,9 @@ def train(
     volumes: Annotated[
         str | None,
         Form(
+            pattern=VOLUMES_PATTERN,
             description="n2n: only these volumes of each file's series are repetitions, e.g. 0,1 (counted from "
-            "0; implies repeats); they pair in this order."
+            "0; implies repeats); they pair in this order.",
         ),
     ] = None,
     paper: Annotated[

@@ -93,3 +93,35 @@ def test_schemathesis_finds_nothing_with_every_check(tmp_path: Path):
         assert httpx.get(f"{base}/health").status_code == 200
     finally:
         stop_processes([gateway])
+
+
+def test_no_form_field_or_query_parameter_is_declared_nullable(client: TestClient):
+    """A form field or query parameter cannot carry null (leaving it out says none): none is declared so,
+    and the listing cursor and the training files say what the server takes (a pattern, at least one)."""
+    schema = client.get("/openapi.json").json()
+    bodies = {
+        name: body for name, body in schema["components"]["schemas"].items() if name.startswith("Body_")
+    }
+    assert bodies
+    for name, body in bodies.items():
+        for field, field_schema in body["properties"].items():
+            assert "null" not in str(field_schema.get("anyOf", "")), (name, field)
+            assert field_schema.get("type") != "null", (name, field)
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                assert "anyOf" not in parameter["schema"], (path, method, parameter["name"])
+    for path in ("/jobs", "/models"):
+        (cursor,) = [p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == "cursor"]
+        assert cursor["schema"]["pattern"].startswith("^[0-9]{8}T")
+    assert schema["components"]["schemas"]["Body_train_train_post"]["properties"]["files"]["minItems"] == 1
+
+
+def test_volumes_of_another_shape_are_refused_by_the_declared_pattern(client: TestClient):
+    """`volumes` is declared as comma-separated ASCII numbers; other text (a range, a superscript digit that
+    str.isdigit admits but int() does not read) is refused by that pattern before anything is read."""
+    for route, files in (("/denoise", {"file": ("a.nii", b"x")}), ("/train", {"files": ("a.nii", b"x")})):
+        for volumes in ("0-1", "\u00b2,1", "0,,1"):
+            response = client.post(route, data={"method": "n2n", "volumes": volumes}, files=files)
+            assert response.status_code == 422, (route, volumes, response.text)
+            assert response.json()["detail"].startswith("volumes: String should match pattern"), volumes

@@ -14,7 +14,7 @@ from gateway_fakes import RecordingQueue
 @pytest.mark.parametrize(
     ("params", "detail"),
     [
-        ("[" * 100_000, "params is 100000 characters long, over the limit of 16384"),
+        ("[" * 100_000, "params: String should have at most 16384 characters"),  # its declared maxLength
         ("[" * 5_000 + "]" * 5_000, "params is nested too deeply"),
         ('{"epochs": ' + "9" * 5_000 + "}", "params holds a number too large to read"),
         ('{"epochs": 2', "params is not valid JSON (Expecting ',' delimiter at character 12)"),
@@ -45,11 +45,11 @@ def test_hostile_params_are_422(
 
 
 def test_hostile_cursor_is_422(client: TestClient):
-    """A cursor that decodes to JSON nested thousands deep is refused like any foreign cursor."""
+    """A cursor that decodes to JSON nested thousands deep is refused by its declared shape, never decoded."""
     cursor = base64.urlsafe_b64encode(b"[" * 3_000).decode()
     response = client.get("/jobs", params={"cursor": cursor})
     assert response.status_code == 422
-    assert response.json()["detail"] == "cursor: not a cursor from this listing; start again without one"
+    assert response.json()["detail"].startswith("cursor: String should match pattern")
 
 
 @pytest.mark.parametrize(
