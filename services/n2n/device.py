@@ -35,7 +35,7 @@ def cpu_supports_bf16() -> bool:
     """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX-BF16), from Linux's CPU flags.
 
     Without them bfloat16 is emulated and slower than float32; with them oneDNN's bf16 convolutions run about
-    1.7x faster than float32 here (benchmarks/n2n_speed.py)."""
+    1.5x faster than float32 here (benchmarks/n2n_speed.py)."""
     try:
         flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace").split()
     except OSError:
@@ -43,11 +43,24 @@ def cpu_supports_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+CPU_BF16_INFERENCE = False
+"""bfloat16 inference on a CPU with native bf16: measured 1.5x faster at equal quality (benchmarks/n2n_speed.py:
+the prior on the dev volume 33.503 dB in 25.9 s against 33.494 dB in 39.2 s in float32), but off: the quality
+report's SURE probes difference two predictions a sigma / 100 apart (shared/quality/sure.py), below bfloat16's
+rounding, so they need float32 predictions, and the probes do not yet get their own precision."""
+
+
+def inference_uses_bf16(device: torch.device, amp: bool = True) -> bool:
+    """Whether inference on `device` runs in bfloat16: on CUDA with `amp`, on the CPU only if enabled above."""
+    if device.type == "cpu":
+        return amp and CPU_BF16_INFERENCE and cpu_supports_bf16()
+    return amp and device.type == "cuda" and torch.cuda.is_bf16_supported()
+
+
 def inference_autocast(device: torch.device, amp: bool) -> contextlib.AbstractContextManager[object]:
-    """Mixed precision for inference: bf16 on CUDA as in training, and on a CPU with native bfloat16, where
-    it is measured faster at equal quality (benchmarks/n2n_speed.py: the prior's PSNR on the dev volume).
-    Training on the CPU stays float32 (`autocast`): its quality in bfloat16 was not measured."""
-    if amp and device.type == "cpu" and cpu_supports_bf16():
+    """Mixed precision for inference: bf16 on CUDA as in training; on a CPU with native bfloat16 only when
+    CPU_BF16_INFERENCE is on."""
+    if device.type == "cpu" and inference_uses_bf16(device, amp):
         return torch.autocast(device_type="cpu", dtype=torch.bfloat16)
     return autocast(device, amp)
 
